@@ -1,0 +1,23 @@
+//! The core: one shard's kline state for every (symbol, interval), and the delta-pull protocol
+//! that hands closed and changed klines to any number of consumers without losing any.
+//!
+//! A [`Shard`] is owned by one thread. Trades go in through [`Shard::process_trade`], the clock
+//! through [`Shard::tick`]; consumers talk to it only through [`ShardRequest`]s answered with
+//! `try_send`, so the shard never blocks on a consumer.
+
+mod client;
+mod closed_log;
+mod config;
+mod consumers;
+mod protocol;
+mod rollover;
+mod shard;
+mod stats;
+
+pub use client::{DeltaConsumer, PullError};
+pub use config::ShardConfig;
+pub use protocol::{
+    ConsumerId, Delta, KlineRecord, PullRequest, ShardRequest, Snapshot, SnapshotRequest,
+};
+pub use shard::{Shard, TradeOutcome};
+pub use stats::{Gap, ShardStats};

@@ -1,0 +1,43 @@
+//! Counters a shard keeps so that nothing it drops or repairs is silent.
+
+/// A run of missing agg ids of one symbol, inclusive on both ends, kept for backfill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gap {
+    /// Dense symbol index.
+    pub symbol: u32,
+    /// First missing agg id.
+    pub from_agg_id: i64,
+    /// Last missing agg id.
+    pub to_agg_id: i64,
+}
+
+/// What happened to every trade and kline a shard saw. Counters only grow.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ShardStats {
+    /// Trades applied to the klines.
+    pub trades: u64,
+    /// Trades dropped because their symbol index was out of range or their numbers were
+    /// impossible (price ≤ 0, quantity < 0, first trade id > last).
+    pub invalid: u64,
+    /// Trades dropped because their agg id was not above the last one seen for the symbol.
+    pub duplicates: u64,
+    /// Jumps in a symbol's agg ids.
+    pub gaps: u64,
+    /// Agg ids missing across all gaps.
+    pub missing_agg_ids: u64,
+    /// Gaps not recorded for backfill because the gap list was full.
+    pub gaps_unrecorded: u64,
+    /// (trade, interval) pairs dropped because the trade was older than the kline it could
+    /// still correct.
+    pub late_dropped: u64,
+    /// Closed klines emitted again after a late trade corrected them.
+    pub corrections: u64,
+    /// Klines closed, empty ones included.
+    pub klines_closed: u64,
+    /// Of those, klines of periods without a trade.
+    pub empty_klines: u64,
+    /// Pull replies that could not be delivered; their contents wait for the next pull.
+    pub replies_undelivered: u64,
+    /// Closed klines consumers never received because they fell past the backlog bound.
+    pub closed_missed: u64,
+}

@@ -1,0 +1,3 @@
+//! Everything between the exchange's bytes and the aggregator's payloads.
+
+pub mod wire;

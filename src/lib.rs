@@ -1,0 +1,14 @@
+//! klagg: exact, live Binance klines for every symbol and interval, built from aggTrade streams.
+//!
+//! The crate is laid out as the data flows (see `DESIGN.md` in the shared folder):
+//! [`trade`] is the payload every stage shares, [`decimal`] and [`interval`] are the exact number
+//! and calendar rules, [`kline`] is one candle's update rules, [`aggregator`] keeps every kline of
+//! a shard live and serves delta pulls, and [`replay`] drives the same aggregator offline.
+
+pub mod aggregator;
+pub mod decimal;
+pub mod ingress;
+pub mod interval;
+pub mod kline;
+pub mod replay;
+pub mod trade;

@@ -1,0 +1,280 @@
+//! The delta-pull protocol: every closed kline reaches every consumer exactly once, in order,
+//! whatever happens to replies, and the shard never blocks.
+
+mod common;
+
+use std::thread;
+use std::time::Duration;
+
+use common::{ONE, T0, consumer, pull, shard, trade};
+use crossbeam_channel::bounded;
+use klagg::aggregator::{
+    Delta, DeltaConsumer, PullError, PullRequest, Shard, ShardConfig, ShardRequest, SnapshotRequest,
+};
+use klagg::interval::Interval;
+
+const SEC: i64 = 1_000;
+
+/// Open times of the closed klines of a delta, in delivery order.
+fn closed_opens(delta: &Delta) -> Vec<i64> {
+    delta.closed.iter().map(|r| r.kline.open_time).collect()
+}
+
+#[test]
+fn an_undelivered_reply_is_owed_to_the_next_pull() {
+    let mut s = shard("1s", 1);
+    let (mut c, rx) = consumer(&mut s);
+    for i in 0..4 {
+        s.process_trade(&trade(0, i + 1, T0 + i * SEC, ONE, ONE));
+    }
+    // A requester that gave up: its reply channel is gone before the shard answers.
+    let (dead_tx, dead_rx) = bounded(1);
+    drop(dead_rx);
+    let request = PullRequest {
+        consumer: c.id(),
+        buffers: Delta::default(),
+        reply: dead_tx,
+    };
+    s.handle_request(ShardRequest::Pull(request));
+    assert_eq!(s.stats().replies_undelivered, 1);
+    let delta = pull(&mut s, &mut c, &rx);
+    assert_eq!(closed_opens(&delta), vec![T0, T0 + SEC, T0 + 2 * SEC]);
+    assert_eq!(delta.open.len(), 1);
+    assert!(
+        pull(&mut s, &mut c, &rx).closed.is_empty(),
+        "delivered once only"
+    );
+}
+
+#[test]
+fn a_timed_out_pull_gets_its_answer_on_the_next_pull_in_order() {
+    let mut s = shard("1s", 1);
+    let (mut c, rx) = consumer(&mut s);
+    s.process_trade(&trade(0, 1, T0, ONE, ONE));
+    s.process_trade(&trade(0, 2, T0 + SEC, ONE, ONE));
+    // Nobody serves the request in time.
+    assert_eq!(
+        c.pull(Duration::from_millis(1)).unwrap_err(),
+        PullError::Timeout
+    );
+    s.process_trade(&trade(0, 3, T0 + 2 * SEC, ONE, ONE));
+    // The shard answers late; a second request in the same queue finds the reply slot full.
+    c.request().unwrap();
+    assert_eq!(s.serve_requests(&rx), 2);
+    assert_eq!(s.stats().replies_undelivered, 1);
+    let late = c.pull(Duration::ZERO).unwrap();
+    assert_eq!(closed_opens(&late), vec![T0, T0 + SEC]);
+    let next = pull(&mut s, &mut c, &rx);
+    assert!(
+        next.closed.is_empty(),
+        "the late answer already held everything closed so far"
+    );
+    s.process_trade(&trade(0, 4, T0 + 3 * SEC, ONE, ONE));
+    assert_eq!(closed_opens(&pull(&mut s, &mut c, &rx)), vec![T0 + 2 * SEC]);
+}
+
+#[test]
+fn two_consumers_at_different_rates_each_get_everything_once() {
+    let mut s = shard("1s,1m", 3);
+    let (mut fast, fast_rx) = consumer(&mut s);
+    let (mut slow, slow_rx) = consumer(&mut s);
+    let mut fast_seen = Vec::new();
+    let mut slow_seen = Vec::new();
+    for i in 0..300i64 {
+        s.process_trade(&trade(
+            (i % 3) as u32,
+            i / 3 + 1,
+            T0 + i * 500,
+            ONE + i,
+            ONE,
+        ));
+        if i % 7 == 0 {
+            fast_seen.extend(pull(&mut s, &mut fast, &fast_rx).closed);
+        }
+        if i % 101 == 0 {
+            slow_seen.extend(pull(&mut s, &mut slow, &slow_rx).closed);
+        }
+    }
+    fast_seen.extend(pull(&mut s, &mut fast, &fast_rx).closed);
+    slow_seen.extend(pull(&mut s, &mut slow, &slow_rx).closed);
+    assert_eq!(fast_seen, slow_seen, "same klines, same order");
+    assert_eq!(fast_seen.len() as u64, s.stats().klines_closed);
+    let mut keys: Vec<(u32, u16, i64)> = fast_seen
+        .iter()
+        .map(|r| (r.symbol, r.interval, r.kline.open_time))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    assert_eq!(keys.len(), fast_seen.len(), "no kline delivered twice");
+}
+
+#[test]
+fn a_kline_closing_twice_between_pulls_arrives_twice_in_order() {
+    let mut s = shard("1s", 1);
+    let (mut c, rx) = consumer(&mut s);
+    s.process_trade(&trade(0, 1, T0 + 100, 5 * ONE, ONE));
+    let first = pull(&mut s, &mut c, &rx);
+    assert_eq!(first.open.len(), 1);
+    // The slow consumer sleeps through two closes of the same 1s slot.
+    s.process_trade(&trade(0, 2, T0 + SEC + 100, 6 * ONE, ONE));
+    s.process_trade(&trade(0, 3, T0 + 2 * SEC + 100, 7 * ONE, ONE));
+    let delta = pull(&mut s, &mut c, &rx);
+    let closes: Vec<(i64, i64)> = delta
+        .closed
+        .iter()
+        .map(|r| (r.kline.open_time, r.kline.close))
+        .collect();
+    assert_eq!(closes, vec![(T0, 5 * ONE), (T0 + SEC, 6 * ONE)]);
+    assert_eq!(delta.open.len(), 1);
+    assert_eq!(
+        (delta.open[0].kline.open_time, delta.open[0].kline.close),
+        (T0 + 2 * SEC, 7 * ONE)
+    );
+}
+
+#[test]
+fn open_klines_are_sent_only_when_they_changed() {
+    let mut s = shard("1m,1h", 3);
+    let (mut c, rx) = consumer(&mut s);
+    s.process_trade(&trade(0, 1, T0, ONE, ONE));
+    s.process_trade(&trade(2, 1, T0, ONE, ONE));
+    assert_eq!(pull(&mut s, &mut c, &rx).open.len(), 4);
+    s.process_trade(&trade(2, 2, T0 + 1, ONE, ONE));
+    let delta = pull(&mut s, &mut c, &rx);
+    let changed: Vec<(u32, u16)> = delta.open.iter().map(|r| (r.symbol, r.interval)).collect();
+    assert_eq!(changed, vec![(2, 0), (2, 1)]);
+    assert!(pull(&mut s, &mut c, &rx).open.is_empty());
+}
+
+#[test]
+fn a_lagging_consumer_is_told_exactly_how_many_klines_it_missed() {
+    let mut config = ShardConfig::new(vec![Interval::parse("1s").unwrap()], 1);
+    config.max_backlog = 5;
+    let mut s = Shard::new(config);
+    let (mut lagging, lag_rx) = consumer(&mut s);
+    let (mut keeping_up, keep_rx) = consumer(&mut s);
+    let mut kept = Vec::new();
+    for i in 0..13 {
+        s.process_trade(&trade(0, i + 1, T0 + i * SEC, ONE, ONE));
+        kept.extend(closed_opens(&pull(&mut s, &mut keeping_up, &keep_rx)));
+    }
+    assert_eq!(kept.len(), 12, "the consumer that keeps up loses nothing");
+    let delta = pull(&mut s, &mut lagging, &lag_rx);
+    assert_eq!(delta.missed_closed, 7);
+    assert_eq!(
+        closed_opens(&delta),
+        (7..12).map(|i| T0 + i * SEC).collect::<Vec<_>>()
+    );
+    assert_eq!(s.stats().closed_missed, 7);
+    s.process_trade(&trade(0, 14, T0 + 13 * SEC, ONE, ONE));
+    let after = pull(&mut s, &mut lagging, &lag_rx);
+    assert_eq!(
+        (after.missed_closed, closed_opens(&after)),
+        (0, vec![T0 + 12 * SEC])
+    );
+}
+
+#[test]
+fn missed_count_survives_an_undelivered_reply() {
+    let mut config = ShardConfig::new(vec![Interval::parse("1s").unwrap()], 1);
+    config.max_backlog = 2;
+    let mut s = Shard::new(config);
+    let (mut c, rx) = consumer(&mut s);
+    for i in 0..6 {
+        s.process_trade(&trade(0, i + 1, T0 + i * SEC, ONE, ONE));
+    }
+    let (dead_tx, dead_rx) = bounded(1);
+    drop(dead_rx);
+    s.handle_request(ShardRequest::Pull(PullRequest {
+        consumer: c.id(),
+        buffers: Delta::default(),
+        reply: dead_tx,
+    }));
+    let delta = pull(&mut s, &mut c, &rx);
+    assert_eq!((delta.missed_closed, delta.closed.len()), (3, 2));
+}
+
+#[test]
+fn recycled_buffers_are_reused() {
+    let mut s = shard("1s", 1);
+    let (mut c, rx) = consumer(&mut s);
+    s.process_trade(&trade(0, 1, T0, ONE, ONE));
+    s.process_trade(&trade(0, 2, T0 + SEC, ONE, ONE));
+    let delta = pull(&mut s, &mut c, &rx);
+    let (closed_ptr, open_ptr) = (delta.closed.as_ptr(), delta.open.as_ptr());
+    c.recycle(delta);
+    s.process_trade(&trade(0, 3, T0 + 2 * SEC, ONE, ONE));
+    let delta = pull(&mut s, &mut c, &rx);
+    assert_eq!(delta.closed.len(), 1);
+    assert_eq!(
+        (delta.closed.as_ptr(), delta.open.as_ptr()),
+        (closed_ptr, open_ptr)
+    );
+}
+
+#[test]
+fn snapshot_holds_every_open_kline() {
+    let mut s = shard("1m,1d", 4);
+    s.process_trade(&trade(1, 1, T0, ONE, ONE));
+    s.process_trade(&trade(3, 1, T0, 2 * ONE, ONE));
+    let (tx, reply_rx) = bounded(1);
+    s.handle_request(ShardRequest::Snapshot(SnapshotRequest {
+        buffers: Default::default(),
+        reply: tx,
+    }));
+    let snapshot = reply_rx.try_recv().unwrap();
+    let keys: Vec<(u32, u16, i64)> = snapshot
+        .open
+        .iter()
+        .map(|r| (r.symbol, r.interval, r.kline.close))
+        .collect();
+    assert_eq!(
+        keys,
+        vec![(1, 0, ONE), (1, 1, ONE), (3, 0, 2 * ONE), (3, 1, 2 * ONE)]
+    );
+}
+
+#[test]
+fn a_shard_thread_serves_a_consumer_thread() {
+    let mut s = shard("1s", 8);
+    let (tx, rx) = bounded(16);
+    let mut c = DeltaConsumer::new(s.register_consumer(), tx);
+    let (trades_tx, trades_rx) = bounded(1024);
+    let shard_thread = thread::spawn(move || {
+        loop {
+            match trades_rx.recv_timeout(Duration::from_millis(1)) {
+                Ok(t) => {
+                    s.process_trade(&t);
+                }
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+            }
+            s.serve_requests(&rx);
+        }
+        s.stats().klines_closed
+    });
+    // Symbol k%8 trades every 800 ms from k*100 ms: periods 0..=19, of which 0..=18 close.
+    for i in 0..200i64 {
+        trades_tx
+            .send(trade((i % 8) as u32, i / 8 + 1, T0 + i * 100, ONE, ONE))
+            .unwrap();
+    }
+    let expected = 8 * 19;
+    let mut received = 0;
+    for _ in 0..500 {
+        match c.pull(Duration::from_secs(1)) {
+            Ok(delta) => {
+                received += delta.closed.len();
+                c.recycle(delta);
+            }
+            Err(PullError::Timeout) => {}
+            Err(e) => panic!("unexpected {e}"),
+        }
+        if received >= expected {
+            break;
+        }
+    }
+    drop(trades_tx);
+    assert_eq!(shard_thread.join().unwrap(), expected as u64);
+    assert_eq!(received, expected);
+}
