@@ -64,10 +64,6 @@ impl Kline {
     }
 
     /// Applies one trade that belongs to this period; trades must arrive in agg-id order.
-    ///
-    /// This is the innermost loop of the engine: integer arithmetic only, and the taker-side
-    /// sums are masked rather than branched on because `m` is a coin flip.
-    #[inline]
     pub fn apply(&mut self, trade: &AggTradePayload) {
         let price = trade.price;
         if self.count == 0 {
@@ -79,25 +75,70 @@ impl Kline {
         self.high = self.high.max(price);
         self.low = self.low.min(price);
         self.close = price;
-        let quantity = i128::from(trade.quantity);
-        let quote = i128::from(price) * quantity;
-        let taker_mask = -i128::from(!trade.is_buyer_maker);
-        self.volume += quantity;
-        self.quote_volume += quote;
-        self.taker_buy_volume += quantity & taker_mask;
-        self.taker_buy_quote_volume += quote & taker_mask;
-        self.count += trade.trade_count();
         self.last_trade_id = trade.last_trade_id;
+        let sums = Sums::of(trade);
+        self.volume += sums.volume;
+        self.quote_volume += sums.quote_volume;
+        self.taker_buy_volume += sums.taker_buy_volume;
+        self.taker_buy_quote_volume += sums.taker_buy_quote_volume;
+        self.count += sums.count;
+    }
+}
+
+/// The additive part of a kline: exact volumes (1e-8), quote volumes (1e-16) and raw trades.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Sums {
+    pub(crate) volume: i128,
+    pub(crate) quote_volume: i128,
+    pub(crate) taker_buy_volume: i128,
+    pub(crate) taker_buy_quote_volume: i128,
+    pub(crate) count: i64,
+}
+
+impl Sums {
+    /// Nothing yet.
+    pub(crate) const ZERO: Sums = Sums {
+        volume: 0,
+        quote_volume: 0,
+        taker_buy_volume: 0,
+        taker_buy_quote_volume: 0,
+        count: 0,
+    };
+
+    /// What one trade adds. The taker side is masked rather than branched on: `m` is a coin flip.
+    #[inline]
+    pub(crate) fn of(trade: &AggTradePayload) -> Sums {
+        let quantity = i128::from(trade.quantity);
+        let quote = i128::from(trade.price) * quantity;
+        let taker_mask = -i128::from(!trade.is_buyer_maker);
+        Sums {
+            volume: quantity,
+            quote_volume: quote,
+            taker_buy_volume: quantity & taker_mask,
+            taker_buy_quote_volume: quote & taker_mask,
+            count: trade.trade_count(),
+        }
     }
 
-    /// Moves an empty period's prices to `price`, used when the close it carried forward is
-    /// corrected by a late trade.
-    pub fn reprice_empty(&mut self, price: i64) {
-        debug_assert!(self.is_empty());
-        self.open = price;
-        self.high = price;
-        self.low = price;
-        self.close = price;
+    /// Adds another trade's or kline's sums.
+    #[inline]
+    pub(crate) fn add(&mut self, other: &Sums) {
+        self.volume += other.volume;
+        self.quote_volume += other.quote_volume;
+        self.taker_buy_volume += other.taker_buy_volume;
+        self.taker_buy_quote_volume += other.taker_buy_quote_volume;
+        self.count += other.count;
+    }
+
+    /// The sums accumulated since `base` was taken.
+    pub(crate) fn minus(&self, base: &Sums) -> Sums {
+        Sums {
+            volume: self.volume - base.volume,
+            quote_volume: self.quote_volume - base.quote_volume,
+            taker_buy_volume: self.taker_buy_volume - base.taker_buy_volume,
+            taker_buy_quote_volume: self.taker_buy_quote_volume - base.taker_buy_quote_volume,
+            count: self.count - base.count,
+        }
     }
 }
 

@@ -15,7 +15,7 @@ fn trades_in_one_period_build_one_kline() {
     s.process_trade(&trade(1, 1, T0 + 5, 100 * ONE, 2 * ONE));
     s.process_trade(&trade(1, 2, T0 + 10, 103 * ONE, ONE));
     s.process_trade(&trade(1, 3, T0 + MIN - 1, 99 * ONE, ONE));
-    let k = *s.open_kline(1, 0).expect("open kline");
+    let k = s.open_kline(1, 0).expect("open kline");
     assert_eq!((k.open_time, k.close_time), (T0, T0 + MIN - 1));
     assert_eq!(
         (k.open, k.high, k.low, k.close),
@@ -26,7 +26,7 @@ fn trades_in_one_period_build_one_kline() {
         k.quote_volume,
         i128::from(ONE) * i128::from(ONE) * (200 + 103 + 99)
     );
-    // agg id 2 is the only taker buy (odd ids are buyer-maker = false? no: even ids are maker).
+    // Even agg ids are buyer-maker, so ids 1 and 3 are the taker buys.
     assert_eq!(k.taker_buy_volume, i128::from(2 * ONE + ONE));
     assert_eq!(k.count, 6);
     assert_eq!((k.first_trade_id, k.last_trade_id), (10, 31));

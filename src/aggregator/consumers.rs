@@ -3,7 +3,7 @@
 use crossbeam_channel::Receiver;
 
 use super::protocol::{ConsumerId, KlineRecord, PullRequest, ShardRequest, SnapshotRequest};
-use super::shard::{INACTIVE, Shard};
+use super::shard::Shard;
 
 /// Spare reply buffers kept from undelivered replies; more would only hold memory.
 const MAX_SPARE_DELTAS: usize = 4;
@@ -95,20 +95,23 @@ impl Shard {
         let _ = request.reply.try_send(snapshot);
     }
 
-    /// Appends every open kline whose slot changed after `since_version`.
+    /// Appends every open kline whose slot changed after `since_version`: by a trade applied
+    /// to the symbol (all its intervals move together) or by a rollover or correction.
     fn collect_changed(&self, since_version: u64, out: &mut Vec<KlineRecord>) {
         let n = self.n_intervals;
-        for (symbol, &version) in self.symbol_version.iter().enumerate() {
-            if version <= since_version {
+        for (symbol, state) in self.symbols.iter().enumerate() {
+            if state.version <= since_version {
                 continue;
             }
-            for (interval, slot) in self.slots[symbol * n..(symbol + 1) * n].iter().enumerate() {
-                if slot.version > since_version && slot.kline.open_time != INACTIVE {
+            let traded = state.trade_version > since_version;
+            for index in symbol * n..(symbol + 1) * n {
+                let changed = traded || self.bases[index].version > since_version;
+                if changed && self.slots[index].is_active() {
                     out.push(KlineRecord {
                         symbol: symbol as u32,
-                        interval: interval as u16,
+                        interval: (index % n) as u16,
                         correction: false,
-                        kline: slot.kline,
+                        kline: self.kline_at(index),
                     });
                 }
             }

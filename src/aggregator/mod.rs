@@ -12,6 +12,7 @@ mod consumers;
 mod protocol;
 mod rollover;
 mod shard;
+mod slot;
 mod stats;
 
 pub use client::{DeltaConsumer, PullError};

@@ -4,26 +4,11 @@ use super::closed_log::ClosedLog;
 use super::config::ShardConfig;
 use super::consumers::ConsumerState;
 use super::protocol::{Delta, KlineRecord};
+use super::slot::{NO_AGG_ID, Slot, SlotBase, SymbolState};
 use super::stats::{Gap, ShardStats};
 use crate::interval::Interval;
-use crate::kline::Kline;
+use crate::kline::{Kline, Sums};
 use crate::trade::AggTradePayload;
-
-/// Marks an agg-id slot of a symbol that has not traded yet.
-const NO_AGG_ID: i64 = i64::MIN;
-
-/// One (symbol, interval) kline and when it last changed.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Slot {
-    /// The open kline; `open_time == INACTIVE` until the symbol's first trade.
-    pub(crate) kline: Kline,
-    /// Shard version of the last change, compared with each consumer's delivered version.
-    pub(crate) version: u64,
-}
-
-/// `open_time` of a slot that has never seen a trade. With its `close_time` also at the
-/// minimum, any trade is "past the boundary" and takes the cold path that opens the slot.
-pub(crate) const INACTIVE: i64 = i64::MIN;
 
 /// What [`Shard::process_trade`] did with a trade.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,13 +30,13 @@ pub struct Shard {
     pub(crate) intervals: Vec<Interval>,
     pub(crate) n_intervals: usize,
     pub(crate) grace_ms: i64,
-    /// Indexed `symbol * n_intervals + interval`.
+    /// Hot per-slot state, indexed `symbol * n_intervals + interval`.
     pub(crate) slots: Vec<Slot>,
+    /// Cold per-slot state, same indexing.
+    pub(crate) bases: Vec<SlotBase>,
     /// The kline each slot closed last, kept so a late trade can still correct it.
     pub(crate) last_closed: Vec<Kline>,
-    pub(crate) last_agg_id: Vec<i64>,
-    /// Highest slot version of each symbol, so a pull skips symbols that did not change.
-    pub(crate) symbol_version: Vec<u64>,
+    pub(crate) symbols: Vec<SymbolState>,
     /// Bumped once per change; 0 means "never", so versions start at 1.
     pub(crate) version: u64,
     /// Latest time the shard knows of: the newest tick or trade time.
@@ -72,17 +57,14 @@ impl Shard {
     pub fn new(config: ShardConfig) -> Shard {
         let n_intervals = config.intervals.len();
         let n_symbols = config.max_symbols as usize;
-        let inactive = Slot {
-            kline: Kline::empty(INACTIVE, INACTIVE, 0),
-            version: 0,
-        };
+        let n_slots = n_symbols * n_intervals;
         Shard {
             n_intervals,
             grace_ms: config.close_grace_ms.max(0),
-            slots: vec![inactive; n_symbols * n_intervals],
-            last_closed: vec![inactive.kline; n_symbols * n_intervals],
-            last_agg_id: vec![NO_AGG_ID; n_symbols],
-            symbol_version: vec![0; n_symbols],
+            slots: vec![Slot::INACTIVE; n_slots],
+            bases: vec![SlotBase::default(); n_slots],
+            last_closed: vec![Slot::INACTIVE.kline(&Sums::ZERO); n_slots],
+            symbols: vec![SymbolState::NEW; n_symbols],
             version: 0,
             now_ms: i64::MIN,
             next_due_ms: i64::MAX,
@@ -107,11 +89,13 @@ impl Shard {
     }
 
     /// The open kline of a symbol and interval index, if the symbol has traded.
-    pub fn open_kline(&self, symbol: u32, interval: usize) -> Option<&Kline> {
-        let slot = self
-            .slots
-            .get(symbol as usize * self.n_intervals + interval)?;
-        (interval < self.n_intervals && slot.kline.open_time != INACTIVE).then_some(&slot.kline)
+    pub fn open_kline(&self, symbol: u32, interval: usize) -> Option<Kline> {
+        if interval >= self.n_intervals {
+            return None;
+        }
+        let index = symbol as usize * self.n_intervals + interval;
+        let slot = self.slots.get(index)?;
+        slot.is_active().then(|| self.kline_at(index))
     }
 
     /// Moves the recorded gaps into `out` (appending), for backfill.
@@ -121,16 +105,17 @@ impl Shard {
 
     /// Applies one trade to every interval of its symbol.
     ///
-    /// The hot path is integer arithmetic and indexing: crossing a period boundary or
-    /// meeting a late trade takes a cold path that closes klines or corrects the last one.
+    /// The hot path is integer arithmetic and indexing, one cache line per interval: crossing
+    /// a period boundary or meeting a late trade takes a cold path that closes klines or
+    /// corrects the last one.
     #[inline]
     pub fn process_trade(&mut self, trade: &AggTradePayload) -> TradeOutcome {
         let symbol = trade.symbol as usize;
-        if symbol >= self.last_agg_id.len() || !trade.is_valid() {
+        if symbol >= self.symbols.len() || !trade.is_valid() {
             self.stats.invalid += 1;
             return TradeOutcome::Invalid;
         }
-        let last = self.last_agg_id[symbol];
+        let last = self.symbols[symbol].last_agg_id;
         let mut outcome = TradeOutcome::Applied;
         if last != NO_AGG_ID {
             if trade.agg_id <= last {
@@ -142,26 +127,26 @@ impl Shard {
                 outcome = TradeOutcome::AppliedAfterGap;
             }
         }
-        self.last_agg_id[symbol] = trade.agg_id;
         self.now_ms = self.now_ms.max(trade.trade_time_ms);
         self.version += 1;
-        let version = self.version;
         let time = trade.trade_time_ms;
         let base = symbol * self.n_intervals;
-        for interval in 0..self.n_intervals {
-            let index = base + interval;
-            let slot = &mut self.slots[index];
-            if time > slot.kline.close_time {
-                self.roll_to(index, interval, time);
-            } else if time < slot.kline.open_time {
+        for index in base..base + self.n_intervals {
+            let slot = &self.slots[index];
+            if time > slot.close_time {
+                self.roll_to(index, time);
+            } else if time < slot.open_time {
                 self.apply_late(index, trade);
                 continue;
             }
-            let slot = &mut self.slots[index];
-            slot.kline.apply(trade);
-            slot.version = version;
+            self.slots[index].apply(trade);
         }
-        self.symbol_version[symbol] = version;
+        // Totals move only now: the rollovers above closed their klines without this trade.
+        let state = &mut self.symbols[symbol];
+        state.totals.add(&Sums::of(trade));
+        state.last_agg_id = trade.agg_id;
+        state.trade_version = self.version;
+        state.version = self.version;
         self.stats.trades += 1;
         outcome
     }
@@ -176,22 +161,22 @@ impl Shard {
         self.version += 1;
         let mut next_due = i64::MAX;
         for index in 0..self.slots.len() {
-            let close_time = self.slots[index].kline.close_time;
-            if close_time == INACTIVE {
+            let slot = &self.slots[index];
+            if !slot.is_active() {
                 continue;
             }
-            if close_time.saturating_add(1 + self.grace_ms) <= now_ms {
-                let last_due = now_ms - self.grace_ms;
-                self.roll_to(index, index % self.n_intervals, last_due);
+            if self.due_time(slot.close_time) <= now_ms {
+                self.roll_to(index, now_ms - self.grace_ms);
             }
-            next_due = next_due.min(
-                self.slots[index]
-                    .kline
-                    .close_time
-                    .saturating_add(1 + self.grace_ms),
-            );
+            next_due = next_due.min(self.due_time(self.slots[index].close_time));
         }
         self.next_due_ms = next_due;
+    }
+
+    /// The kline a slot holds right now.
+    pub(crate) fn kline_at(&self, index: usize) -> Kline {
+        let totals = &self.symbols[index / self.n_intervals].totals;
+        self.slots[index].kline(&totals.minus(&self.bases[index].sums))
     }
 
     fn record_gap(&mut self, symbol: u32, from_agg_id: i64, to_agg_id: i64) {
