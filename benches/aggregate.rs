@@ -3,7 +3,8 @@
 //!
 //! `cargo bench --bench aggregate`. Each iteration pushes 1,000,000 generated trades over 200
 //! symbols (one hour of market time) through a fresh shard with one consumer pulling every
-//! 50,000 trades, so rollovers, empty periods and the closed-kline log are all exercised.
+//! 50,000 trades, so rollovers, empty periods and the closed-kline log are all exercised; a third
+//! case runs all 16 intervals with no consumer, to separate the kline updates from the delivery.
 //! Throughput is reported in elements = trades × intervals: its inverse is the cost of one
 //! kline update.
 
@@ -108,6 +109,20 @@ fn klagg_shard(c: &mut Criterion, trades: &[AggTradePayload]) {
             );
         });
     }
+    // The kline updates alone: no consumer, so closed klines are not kept or copied.
+    let all = Interval::standard().to_vec();
+    group.throughput(Throughput::Elements((trades.len() * all.len()) as u64));
+    group.bench_function("16_intervals_no_consumer", |b| {
+        b.iter_batched_ref(
+            || Shard::new(ShardConfig::new(all.clone(), SYMBOLS)),
+            |shard| {
+                for trade in trades {
+                    shard.process_trade(black_box(trade));
+                }
+            },
+            BatchSize::LargeInput,
+        );
+    });
     group.finish();
 }
 

@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 cargo bench --bench aggregate -- --noplot 2>&1 | tee target/bench-aggregate.txt
 awk '
   /^process_trade\/1_interval/   { name = "klagg, 1 interval (1m)"; n = 1 }
-  /^process_trade\/16_intervals/ { name = "klagg, 16 intervals"; n = 16 }
+  /^process_trade\/16_intervals$/ { name = "klagg, 16 intervals"; n = 16 }
+  /^process_trade\/16_intervals_no_consumer/ { name = "klagg, 16, no consumer"; n = 16 }
   /^trade_aggregation\/1m_ohlcv/ { name = "trade_aggregation, 1m OHLCV"; n = 1 }
   /time:/ && name != "" {
     match($0, /\[[^]]*\]/)

@@ -143,22 +143,7 @@ pub fn write_row(k: &Kline, out: &mut Vec<u8>) {
 
 /// Appends the decimal digits of `value`, without going through `fmt`.
 fn push_int(value: i64, out: &mut Vec<u8>) {
-    if value < 0 {
-        out.push(b'-');
-    }
-    let mut digits = [0u8; 20];
-    let mut start = digits.len();
-    let mut rest = value.unsigned_abs();
-    loop {
-        start -= 1;
-        // A single decimal digit, so the narrowing is exact.
-        digits[start] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[start..]);
+    write_scaled(i128::from(value), 0, 0, out);
 }
 
 #[cfg(test)]
