@@ -1,19 +1,20 @@
 //! How fast `Shard::process_trade` keeps klines, per trade and per trade×interval, beside the
 //! `trade_aggregation` crate building 1m candles from the same trades.
 //!
-//! `cargo bench --bench aggregate`. Each iteration pushes 1,000,000 generated trades over 200
-//! symbols (one hour of market time) through a fresh shard with one consumer pulling every
-//! 50,000 trades, so rollovers, empty periods and the closed-kline log are all exercised; a third
-//! case runs all 16 intervals with no consumer, to separate the kline updates from the delivery.
-//! Throughput is reported in elements = trades × intervals: its inverse is the cost of one
-//! kline update.
+//! `cargo bench --bench aggregate` (or `scripts/bench.sh`, which also prints ns per trade and
+//! per trade×interval). Every case pushes 1,000,000 generated trades over 200 symbols through a
+//! fresh shard. Two markets: *busy*, the trades spread over 5 minutes (3,333 trades/s, each
+//! symbol trading every 60 ms), and *quiet*, the same trades over one hour (each symbol every
+//! 720 ms, so most trades also close a `1s` kline). With a consumer, it pulls every 50,000
+//! trades, so the closed-kline log and delivery are measured too. Throughput is reported in
+//! elements = trades × intervals: its inverse is the cost of one kline update.
 
 use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use crossbeam_channel::bounded;
-use klagg::aggregator::{DeltaConsumer, Shard, ShardConfig};
+use crossbeam_channel::{Receiver, bounded};
+use klagg::aggregator::{DeltaConsumer, Shard, ShardConfig, ShardRequest};
 use klagg::interval::Interval;
 use klagg::trade::AggTradePayload;
 use trade_aggregation::candle_components::{
@@ -27,11 +28,12 @@ use trade_aggregation::{
 const TRADES: usize = 1_000_000;
 const SYMBOLS: u32 = 200;
 const START_MS: i64 = 1_717_200_000_000;
-const SPAN_MS: i64 = 3_600_000;
+const BUSY_SPAN_MS: i64 = 300_000;
+const QUIET_SPAN_MS: i64 = 3_600_000;
 const PULL_EVERY: usize = 50_000;
 
-/// Deterministic trades: a random walk per symbol, times spread evenly over the span.
-fn generate_trades() -> Vec<AggTradePayload> {
+/// Deterministic trades: a random walk per symbol, times spread evenly over `span_ms`.
+fn generate_trades(span_ms: i64) -> Vec<AggTradePayload> {
     let mut state = 0x9E37_79B9_7F4A_7C15u64;
     let mut next = move || {
         state ^= state << 13;
@@ -48,7 +50,7 @@ fn generate_trades() -> Vec<AggTradePayload> {
             let s = symbol as usize;
             prices[s] += ((r >> 8) % 2_001) as i64 * 1_000_000 - 1_000_000_000;
             agg_ids[s] += 1;
-            let time = START_MS + (i as i64 * SPAN_MS) / TRADES as i64;
+            let time = START_MS + (i as i64 * span_ms) / TRADES as i64;
             AggTradePayload {
                 symbol,
                 is_buyer_maker: (r >> 40) & 1 == 1,
@@ -64,65 +66,59 @@ fn generate_trades() -> Vec<AggTradePayload> {
         .collect()
 }
 
-fn shard_with_consumer(
-    intervals: Vec<Interval>,
-) -> (
-    Shard,
-    DeltaConsumer,
-    crossbeam_channel::Receiver<klagg::aggregator::ShardRequest>,
+/// Pushes all trades through a shard, pulling every `PULL_EVERY` trades when there is a consumer.
+fn run(
+    shard: &mut Shard,
+    consumer: &mut Option<(DeltaConsumer, Receiver<ShardRequest>)>,
+    trades: &[AggTradePayload],
 ) {
-    let mut shard = Shard::new(ShardConfig::new(intervals, SYMBOLS));
-    let (tx, rx) = bounded(4);
-    let consumer = DeltaConsumer::new(shard.register_consumer(), tx);
-    (shard, consumer, rx)
+    for chunk in trades.chunks(PULL_EVERY) {
+        for trade in chunk {
+            shard.process_trade(black_box(trade));
+        }
+        if let Some((consumer, requests)) = consumer {
+            consumer.request().expect("request");
+            shard.serve_requests(requests);
+            let delta = consumer.receive(Duration::ZERO).expect("delta");
+            black_box(delta.closed.len());
+            consumer.recycle(delta);
+        }
+    }
 }
 
-fn klagg_shard(c: &mut Criterion, trades: &[AggTradePayload]) {
+fn klagg_shard(c: &mut Criterion, busy: &[AggTradePayload], quiet: &[AggTradePayload]) {
     let mut group = c.benchmark_group("process_trade");
     group
         .sample_size(10)
-        .measurement_time(Duration::from_secs(8));
+        .measurement_time(Duration::from_secs(6));
+    let one = vec![Interval::parse("1m").expect("1m")];
+    let all = Interval::standard().to_vec();
     let cases = [
-        ("1_interval", vec![Interval::parse("1m").expect("1m")]),
-        ("16_intervals", Interval::standard().to_vec()),
+        ("busy_1_interval", busy, &one, true),
+        ("busy_16_intervals", busy, &all, true),
+        ("busy_16_intervals_no_consumer", busy, &all, false),
+        ("quiet_16_intervals", quiet, &all, true),
     ];
-    for (name, intervals) in cases {
+    for (name, trades, intervals, with_consumer) in cases {
         group.throughput(Throughput::Elements(
             (trades.len() * intervals.len()) as u64,
         ));
         group.bench_function(name, |b| {
             b.iter_batched_ref(
-                || shard_with_consumer(intervals.clone()),
-                |(shard, consumer, requests)| {
-                    for chunk in trades.chunks(PULL_EVERY) {
-                        for trade in chunk {
-                            shard.process_trade(black_box(trade));
-                        }
-                        consumer.request().expect("request");
-                        shard.serve_requests(requests);
-                        let delta = consumer.receive(Duration::ZERO).expect("delta");
-                        black_box(delta.closed.len());
-                        consumer.recycle(delta);
-                    }
+                || {
+                    let mut shard =
+                        Shard::new(ShardConfig::new(intervals.clone(), SYMBOLS)).expect("shard");
+                    let consumer = with_consumer.then(|| {
+                        let (tx, rx) = bounded(4);
+                        (DeltaConsumer::new(shard.register_consumer(), tx), rx)
+                    });
+                    (shard, consumer)
                 },
+                |(shard, consumer)| run(shard, consumer, trades),
                 BatchSize::LargeInput,
             );
         });
     }
-    // The kline updates alone: no consumer, so closed klines are not kept or copied.
-    let all = Interval::standard().to_vec();
-    group.throughput(Throughput::Elements((trades.len() * all.len()) as u64));
-    group.bench_function("16_intervals_no_consumer", |b| {
-        b.iter_batched_ref(
-            || Shard::new(ShardConfig::new(all.clone(), SYMBOLS)),
-            |shard| {
-                for trade in trades {
-                    shard.process_trade(black_box(trade));
-                }
-            },
-            BatchSize::LargeInput,
-        );
-    });
     group.finish();
 }
 
@@ -183,9 +179,10 @@ fn trade_aggregation_1m(c: &mut Criterion, trades: &[AggTradePayload]) {
 }
 
 fn benches(c: &mut Criterion) {
-    let trades = generate_trades();
-    klagg_shard(c, &trades);
-    trade_aggregation_1m(c, &trades);
+    let busy = generate_trades(BUSY_SPAN_MS);
+    let quiet = generate_trades(QUIET_SPAN_MS);
+    klagg_shard(c, &busy, &quiet);
+    trade_aggregation_1m(c, &busy);
 }
 
 criterion_group!(aggregate, benches);

@@ -38,7 +38,8 @@ impl AggTradePayload {
     /// instead of corrupting sums: a positive price, a non-negative quantity and `f <= l`.
     #[inline]
     pub fn is_valid(&self) -> bool {
-        self.price > 0 && self.quantity >= 0 && self.first_trade_id <= self.last_trade_id
+        // Bitwise `&`: one branch for the caller instead of three.
+        (self.price > 0) & (self.quantity >= 0) & (self.first_trade_id <= self.last_trade_id)
     }
 }
 

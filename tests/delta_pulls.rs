@@ -150,7 +150,7 @@ fn open_klines_are_sent_only_when_they_changed() {
 fn a_lagging_consumer_is_told_exactly_how_many_klines_it_missed() {
     let mut config = ShardConfig::new(vec![Interval::parse("1s").unwrap()], 1);
     config.max_backlog = 5;
-    let mut s = Shard::new(config);
+    let mut s = Shard::new(config).unwrap();
     let (mut lagging, lag_rx) = consumer(&mut s);
     let (mut keeping_up, keep_rx) = consumer(&mut s);
     let mut kept = Vec::new();
@@ -178,7 +178,7 @@ fn a_lagging_consumer_is_told_exactly_how_many_klines_it_missed() {
 fn missed_count_survives_an_undelivered_reply() {
     let mut config = ShardConfig::new(vec![Interval::parse("1s").unwrap()], 1);
     config.max_backlog = 2;
-    let mut s = Shard::new(config);
+    let mut s = Shard::new(config).unwrap();
     let (mut c, rx) = consumer(&mut s);
     for i in 0..6 {
         s.process_trade(&trade(0, i + 1, T0 + i * SEC, ONE, ONE));

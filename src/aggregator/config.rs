@@ -32,3 +32,46 @@ impl ShardConfig {
         }
     }
 }
+
+/// Most intervals one shard keeps: the per-trade loop marks the intervals needing a cold path
+/// in one `u64`.
+pub const MAX_INTERVALS: usize = 64;
+
+/// Why a [`ShardConfig`] cannot build a shard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShardConfigError {
+    /// The interval list is empty.
+    NoIntervals,
+    /// More intervals than [`MAX_INTERVALS`].
+    TooManyIntervals(usize),
+    /// `max_symbols` is zero.
+    NoSymbols,
+}
+
+impl std::fmt::Display for ShardConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ShardConfigError::NoIntervals => {
+                f.write_str("no intervals: list at least one, e.g. 1m")
+            }
+            ShardConfigError::TooManyIntervals(n) => {
+                write!(f, "{n} intervals: a shard keeps at most {MAX_INTERVALS}")
+            }
+            ShardConfigError::NoSymbols => f.write_str("max_symbols is 0: it must be at least 1"),
+        }
+    }
+}
+
+impl std::error::Error for ShardConfigError {}
+
+impl ShardConfig {
+    /// Checks that a shard can be built from this configuration.
+    pub fn validate(&self) -> Result<(), ShardConfigError> {
+        match self.intervals.len() {
+            0 => Err(ShardConfigError::NoIntervals),
+            n if n > MAX_INTERVALS => Err(ShardConfigError::TooManyIntervals(n)),
+            _ if self.max_symbols == 0 => Err(ShardConfigError::NoSymbols),
+            _ => Ok(()),
+        }
+    }
+}

@@ -104,14 +104,15 @@ impl Shard {
                 continue;
             }
             let traded = state.trade_version > since_version;
-            for index in symbol * n..(symbol + 1) * n {
-                let changed = traded || self.bases[index].version > since_version;
-                if changed && self.slots[index].is_active() {
+            for interval in 0..n {
+                let at = self.slot_id(symbol, interval);
+                let changed = traded || self.bases[at.index].version > since_version;
+                if changed && self.slots[at.index].is_active() {
                     out.push(KlineRecord {
                         symbol: symbol as u32,
-                        interval: (index % n) as u16,
+                        interval: interval as u16,
                         correction: false,
-                        kline: self.kline_at(index),
+                        kline: self.kline_at(at),
                     });
                 }
             }

@@ -16,7 +16,7 @@ mod slot;
 mod stats;
 
 pub use client::{DeltaConsumer, PullError};
-pub use config::ShardConfig;
+pub use config::{MAX_INTERVALS, ShardConfig, ShardConfigError};
 pub use protocol::{
     ConsumerId, Delta, KlineRecord, PullRequest, ShardRequest, Snapshot, SnapshotRequest,
 };

@@ -10,6 +10,15 @@
 use crate::kline::{Kline, Sums};
 use crate::trade::AggTradePayload;
 
+/// Where a slot is: its symbol, its interval and its index in the flat arrays
+/// (`symbol * n_intervals + interval`), carried together so no path divides to recover them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SlotId {
+    pub(crate) symbol: usize,
+    pub(crate) interval: usize,
+    pub(crate) index: usize,
+}
+
 /// `open_time` of a slot that has never seen a trade. With its `close_time` also at the
 /// minimum, any trade is "past the boundary" and takes the cold path that opens the slot.
 pub(crate) const INACTIVE: i64 = i64::MIN;

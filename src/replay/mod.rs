@@ -32,6 +32,7 @@ use std::collections::HashSet;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
+use crate::aggregator::MAX_INTERVALS;
 use crate::interval::Interval;
 
 pub use error::{BadRow, FieldRef, ReplayError, RowProblem};
@@ -100,6 +101,12 @@ impl ReplayOptions {
         }
         if self.intervals.is_empty() {
             return usage("no intervals given".into());
+        }
+        if self.intervals.len() > MAX_INTERVALS {
+            return usage(format!(
+                "{} intervals given: at most {MAX_INTERVALS} can be replayed at once",
+                self.intervals.len()
+            ));
         }
         let mut paths = HashSet::new();
         for &interval in &self.intervals {

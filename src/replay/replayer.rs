@@ -48,7 +48,8 @@ impl Replayer {
         debug_assert_eq!(intervals.len(), writers.len());
         let mut config = ShardConfig::new(intervals, 1);
         config.max_backlog = MAX_BACKLOG;
-        let mut shard = Shard::new(config);
+        // ReplayOptions::validate has checked the interval count, the only way this can fail.
+        let mut shard = Shard::new(config).expect("validated shard config");
         let (request_tx, requests) = crossbeam_channel::bounded(4);
         let consumer = DeltaConsumer::new(shard.register_consumer(), request_tx);
         let open = vec![None; writers.len()];

@@ -34,6 +34,7 @@ pub fn shard(intervals: &str, symbols: u32) -> Shard {
         Interval::parse_list(intervals).expect("intervals"),
         symbols,
     ))
+    .expect("valid shard config")
 }
 
 /// A consumer registered on `shard`, and the request queue the test serves by hand.
