@@ -7,6 +7,7 @@
 
 pub mod aggregator;
 pub mod decimal;
+pub mod idle;
 pub mod ingress;
 pub mod interval;
 pub mod kline;
