@@ -56,6 +56,9 @@ mod tests {
             strategy.idle();
             assert_eq!(strategy.to_string(), name);
         }
-        assert_eq!(IdleStrategy::default(), IdleStrategy::Park(Duration::from_micros(200)));
+        assert_eq!(
+            IdleStrategy::default(),
+            IdleStrategy::Park(Duration::from_micros(200))
+        );
     }
 }

@@ -6,10 +6,13 @@
 //! a shard live and serves delta pulls, and [`replay`] drives the same aggregator offline.
 
 pub mod aggregator;
+pub mod config;
 pub mod decimal;
 pub mod idle;
 pub mod ingress;
 pub mod interval;
 pub mod kline;
+pub mod live;
+pub mod pipeline;
 pub mod replay;
 pub mod trade;

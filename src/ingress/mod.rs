@@ -1,3 +1,10 @@
 //! Everything between the exchange's bytes and the aggregator's payloads.
 
+pub mod bad_input;
+pub mod connection;
+pub mod exchange_info;
+pub mod fast_parse;
+pub mod mini_ticker;
+pub mod parser;
+pub mod symbols;
 pub mod wire;

@@ -100,8 +100,29 @@ impl std::error::Error for WireError {}
 pub fn parse_frame(frame: &[u8]) -> Result<WireEvent<'_>, WireError> {
     let outer: EventFields<'_> = parse_fields(frame)?;
     match outer.data {
-        Some(data) => parse_fields(data.get().as_bytes())?.into_event(),
+        Some(data) => {
+            let inner = parse_fields(data.get().as_bytes())?;
+            match (&inner.e.0, stream_type(&outer.stream)) {
+                // Some spot streams (bookTicker, partial depth) send events without `e`; the
+                // envelope's stream name still says what they are.
+                (None, Some(kind))
+                    if kind != "aggTrade" && !inner.is_reply() && data.get().starts_with('{') =>
+                {
+                    Ok(WireEvent::Other(kind))
+                }
+                _ => inner.into_event(),
+            }
+        }
         None => outer.into_event(),
+    }
+}
+
+/// The part of a combined stream's name after the symbol: `bookTicker` in
+/// `btcusdt@bookTicker`, `depth5@100ms` in `btcusdt@depth5@100ms`.
+fn stream_type<'a>(stream: &LenientStr<'a>) -> Option<Cow<'a, str>> {
+    match stream.0.as_ref()? {
+        Cow::Borrowed(name) => Some(Cow::Borrowed(name.split_once('@')?.1)),
+        Cow::Owned(name) => Some(Cow::Owned(name.split_once('@')?.1.to_owned())),
     }
 }
 
@@ -114,6 +135,8 @@ fn parse_fields(bytes: &[u8]) -> Result<EventFields<'_>, WireError> {
 struct EventFields<'a> {
     #[serde(borrow, default)]
     data: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    stream: LenientStr<'a>,
     #[serde(borrow, default)]
     e: LenientStr<'a>,
     #[serde(rename = "E", default)]
@@ -143,9 +166,13 @@ struct EventFields<'a> {
 }
 
 impl<'a> EventFields<'a> {
+    fn is_reply(&self) -> bool {
+        self.id.is_some() || self.result.is_some() || self.code.is_some()
+    }
+
     fn into_event(self) -> Result<WireEvent<'a>, WireError> {
         let Some(event_type) = self.e.0 else {
-            if self.id.is_some() || self.result.is_some() || self.code.is_some() {
+            if self.is_reply() {
                 return Ok(WireEvent::Reply);
             }
             return Err(WireError::MissingField("e"));
@@ -339,6 +366,16 @@ mod tests {
         assert_eq!(
             parse_frame(kline.as_bytes()).unwrap(),
             WireEvent::Other("kline".into())
+        );
+        let spot_book = r#"{"stream":"nknusdt@bookTicker","data":{"u":1,"s":"NKNUSDT","b":"0.3","B":"6","a":"0.4","A":"3"}}"#;
+        assert_eq!(
+            parse_frame(spot_book.as_bytes()).unwrap(),
+            WireEvent::Other("bookTicker".into())
+        );
+        let no_e = r#"{"stream":"x@aggTrade","data":{"s":"X"}}"#;
+        assert_eq!(
+            parse_frame(no_e.as_bytes()),
+            Err(WireError::MissingField("e"))
         );
         assert_eq!(
             parse_frame(br#"{"result":null,"id":3}"#).unwrap(),

@@ -1,0 +1,87 @@
+//! The engine's TOML config (`klagg run --config FILE`): schema, validation and the resolved
+//! pinning plan.
+//!
+//! Three steps, each its own type, so a caller can stop at any of them:
+//!
+//! 1. [`load`] / [`parse`] read the text into [`Config`], the file as written (every key
+//!    optional; unknown keys rejected, so a typo cannot silently fall back to a default).
+//! 2. [`Config::resolve`] checks every value against its range and the machine's cores and
+//!    gives [`Settings`]: typed values with defaults applied.
+//! 3. [`Plan::new`] places symbols on connections and shards and threads on cores; its
+//!    `Display` is what `klagg check-config` prints.
+//!
+//! Every error names the file, the key as a dotted path, the bad value and what is valid.
+
+mod connection;
+mod cores;
+mod error;
+mod exchange;
+mod intervals;
+mod plan;
+mod plan_display;
+mod plan_notes;
+mod range;
+mod resolve;
+mod schema;
+mod settings;
+mod symbols;
+mod syntax;
+mod threads;
+
+use std::path::Path;
+
+pub use cores::{CORE_ID_LIMIT, available_cores, format_cores};
+pub use error::ConfigError;
+pub use plan::{
+    ConnectionPlan, MINI_TICKER_STREAM, Plan, ShardPlan, max_connections, shard_of, trade_stream,
+};
+pub use resolve::MAX_SYMBOLS;
+pub use schema::{
+    Config, ConnectionConfig, ExchangeConfig, KlinesConfig, StringOrList, ThreadsConfig,
+};
+pub use settings::{ConnectionSettings, Market, Settings, SymbolSelection};
+pub use threads::MAX_SHARDS;
+
+/// Reads and parses the config file at `path` (not yet validated: see [`Config::resolve`]).
+///
+/// # Errors
+///
+/// [`ConfigError::Read`] if the file cannot be read, [`ConfigError::Syntax`] (naming the file,
+/// line and key) if it is not valid TOML or does not match the schema.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let origin = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
+        path: origin.clone(),
+        error,
+    })?;
+    parse(&text, &origin)
+}
+
+/// Parses config text; `origin` (usually the file name) prefixes every later error message.
+///
+/// # Errors
+///
+/// [`ConfigError::Syntax`] with toml's message, which names the line, column and key, and the
+/// table it is in.
+pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
+    let mut config: Config = toml::from_str(text).map_err(|error| ConfigError::Syntax {
+        origin: origin.to_owned(),
+        message: syntax::describe(text, &error),
+    })?;
+    config.origin = Some(origin.to_owned());
+    Ok(config)
+}
+
+/// What `klagg check-config --config FILE` prints: loads the file, validates it against this
+/// machine's cores and describes the plan (with `symbols = "all"` left to be resolved at start,
+/// so no network is needed).
+///
+/// # Errors
+///
+/// The first problem found, as a [`ConfigError`] naming the file and key.
+pub fn check_config(path: &Path) -> Result<String, ConfigError> {
+    let settings = load(path)?.resolve(&available_cores())?;
+    let plan = Plan::new(&settings, None)
+        .map_err(|error| error.in_file(Some(&path.display().to_string())))?;
+    Ok(plan.to_string())
+}

@@ -1,0 +1,336 @@
+//! The resolved plan: which symbols ride which connection, which shard owns each symbol, and
+//! which core every thread runs on.
+//!
+//! Symbols fill connections in list order, `streams_per_connection` streams each; with
+//! `symbols = "all"`, connection 0 also carries `!miniTicker@arr` (to spot new symbols), which
+//! counts against its limit. A symbol's global index is its position in the list (symbols found
+//! at run time take the next free index), and [`shard_of`] maps it to a shard and a local slot.
+
+use std::collections::HashSet;
+
+use super::error::{ConfigError, invalid, quoted};
+use super::plan_notes::core_sharing_notes;
+use super::settings::{Settings, SymbolSelection};
+
+/// The stream that reports every symbol's 24 h ticker once a second: new symbols show up here.
+pub const MINI_TICKER_STREAM: &str = "!miniTicker@arr";
+
+/// The aggTrade stream name of `symbol` (`btcusdt@aggTrade`).
+#[must_use]
+pub fn trade_stream(symbol: &str) -> String {
+    format!("{}@aggTrade", symbol.to_ascii_lowercase())
+}
+
+/// The shard owning global symbol index `global_index`, and the symbol's index inside it.
+///
+/// Round-robin (`i % n`, `i / n`) keeps shards balanced as symbols are added at run time,
+/// without moving any symbol already placed. `n_shards` must be at least 1.
+#[must_use]
+#[inline]
+pub fn shard_of(global_index: u32, n_shards: usize) -> (usize, u32) {
+    // u32 -> usize is lossless on every target klagg runs on (32 and 64 bit), and the local
+    // index is at most the global one, so it fits u32 again.
+    let index = global_index as usize;
+    (index % n_shards, (index / n_shards) as u32)
+}
+
+/// One WebSocket connection and the io thread that owns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionPlan {
+    /// Connection number, from 0.
+    pub index: usize,
+    /// Core of its io thread; `None` = unpinned.
+    pub core: Option<usize>,
+    /// Stream names to subscribe, in order (the miniTicker stream first, when present).
+    pub streams: Vec<String>,
+    /// Symbols whose trades arrive here, in order.
+    pub symbols: Vec<String>,
+}
+
+/// One aggregator shard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardPlan {
+    /// Shard number, from 0.
+    pub index: usize,
+    /// Core of its thread; `None` = unpinned.
+    pub core: Option<usize>,
+    /// Symbols its state is preallocated for: `ceil(max_symbols / n_shards)`.
+    pub max_symbols: u32,
+    /// Its symbols known at start: (global index, symbol); the local index is `global / n`.
+    pub symbols: Vec<(u32, String)>,
+}
+
+/// Every thread, connection and shard of a run, derived from [`Settings`] and the symbol list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// The settings the plan was built from.
+    pub settings: Settings,
+    /// Whether the symbol list is known: false for `symbols = "all"` before exchangeInfo, in
+    /// which case `connections` is empty and shards list no symbols.
+    pub symbols_resolved: bool,
+    /// Connections in order, one io thread each.
+    pub connections: Vec<ConnectionPlan>,
+    /// Aggregator shards in order.
+    pub shards: Vec<ShardPlan>,
+    /// Cores for consumer threads; empty = unpinned.
+    pub consumer_cores: Vec<usize>,
+    /// Warnings and remarks for the operator.
+    pub notes: Vec<String>,
+}
+
+impl Plan {
+    /// Plans a run. `symbols` is the resolved list for `symbols = "all"` (from exchangeInfo);
+    /// `None` means the settings' own list, or for `"all"` a plan without connections that
+    /// says the list is resolved at start.
+    ///
+    /// # Errors
+    ///
+    /// When the list holds more symbols than `exchange.max_symbols`, or a symbol twice.
+    pub fn new(settings: &Settings, symbols: Option<&[String]>) -> Result<Plan, ConfigError> {
+        let with_mini_ticker = settings.symbols == SymbolSelection::All;
+        let symbols = match (symbols, &settings.symbols) {
+            (Some(list), _) => Some(list),
+            (None, SymbolSelection::List(list)) => Some(list.as_slice()),
+            (None, SymbolSelection::All) => None,
+        };
+        if let Some(list) = symbols {
+            check_symbol_list(settings, list)?;
+        }
+        let connections = symbols.map_or_else(Vec::new, |list| {
+            plan_connections(settings, list, with_mini_ticker)
+        });
+        let shards = plan_shards(settings, symbols.unwrap_or_default());
+        let mut notes = settings.notes.clone();
+        let io_threads = if symbols.is_some() {
+            connections.len()
+        } else {
+            max_connections(settings)
+        };
+        notes.extend(core_sharing_notes(settings, io_threads));
+        Ok(Plan {
+            settings: settings.clone(),
+            symbols_resolved: symbols.is_some(),
+            connections,
+            shards,
+            consumer_cores: settings.consumer_cores.clone(),
+            notes,
+        })
+    }
+}
+
+/// Connections needed when `max_symbols` symbols are followed (the bound for `"all"`).
+#[must_use]
+pub fn max_connections(settings: &Settings) -> usize {
+    let mini = usize::from(settings.symbols == SymbolSelection::All);
+    (settings.max_symbols as usize + mini).div_ceil(settings.streams_per_connection)
+}
+
+/// A resolved list must fit the preallocated state and name each symbol once.
+fn check_symbol_list(settings: &Settings, list: &[String]) -> Result<(), ConfigError> {
+    if list.len() > settings.max_symbols as usize {
+        return Err(invalid(
+            "exchange.max_symbols",
+            settings.max_symbols,
+            format!(
+                "the exchange lists {} {} symbols; raise max_symbols to at least that",
+                list.len(),
+                settings.quote_asset
+            ),
+        ));
+    }
+    let mut seen = HashSet::with_capacity(list.len());
+    for symbol in list {
+        if !seen.insert(symbol.as_str()) {
+            return Err(invalid(
+                "exchange.symbols",
+                quoted(symbol),
+                "listed twice; each symbol may appear once",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn plan_connections(settings: &Settings, list: &[String], mini: bool) -> Vec<ConnectionPlan> {
+    let per_connection = settings.streams_per_connection;
+    let new_connection = |index: usize| ConnectionPlan {
+        index,
+        core: settings.io_core_for(index),
+        streams: Vec::with_capacity(per_connection),
+        symbols: Vec::new(),
+    };
+    let mut connections = Vec::new();
+    let mut current = new_connection(0);
+    if mini {
+        current.streams.push(MINI_TICKER_STREAM.to_owned());
+    }
+    for symbol in list {
+        if current.streams.len() == per_connection {
+            let next = new_connection(current.index + 1);
+            connections.push(std::mem::replace(&mut current, next));
+        }
+        current.streams.push(trade_stream(symbol));
+        current.symbols.push(symbol.clone());
+    }
+    if !current.streams.is_empty() {
+        connections.push(current);
+    }
+    connections
+}
+
+fn plan_shards(settings: &Settings, list: &[String]) -> Vec<ShardPlan> {
+    let n_shards = settings.n_shards();
+    let mut shards: Vec<ShardPlan> = settings
+        .shard_cores
+        .iter()
+        .enumerate()
+        .map(|(index, &core)| ShardPlan {
+            index,
+            core,
+            max_symbols: settings.shard_max_symbols(),
+            symbols: Vec::new(),
+        })
+        .collect();
+    // The list is at most max_symbols (<= 1,000,000) long, so indices fit u32.
+    for (global, symbol) in (0u32..).zip(list) {
+        let (shard, _) = shard_of(global, n_shards);
+        shards[shard].symbols.push((global, symbol.clone()));
+    }
+    shards
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn symbols(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("S{i}USDT")).collect()
+    }
+
+    fn settings(text: &str) -> Settings {
+        crate::config::parse(text, "t.toml")
+            .unwrap()
+            .resolve(&(0..16).collect::<Vec<_>>())
+            .unwrap()
+    }
+
+    fn listed(n: usize, threads: &str) -> Settings {
+        let list: Vec<String> = symbols(n).iter().map(|s| format!("{s:?}")).collect();
+        settings(&format!(
+            "[exchange]\nsymbols = [{}]\n[threads]\n{threads}\n",
+            list.join(", ")
+        ))
+    }
+
+    #[test]
+    fn listed_symbols_fill_connections_in_order() {
+        let settings = listed(450, "io_cores = [2, 3]\naggregator_cores = [4, 5]");
+        let plan = Plan::new(&settings, None).unwrap();
+        assert!(plan.symbols_resolved);
+        let sizes: Vec<usize> = plan.connections.iter().map(|c| c.streams.len()).collect();
+        assert_eq!(sizes, [200, 200, 50]);
+        let cores: Vec<Option<usize>> = plan.connections.iter().map(|c| c.core).collect();
+        assert_eq!(cores, [Some(2), Some(3), Some(2)]);
+        assert_eq!(plan.connections[0].streams[0], "s0usdt@aggTrade");
+        assert_eq!(plan.connections[1].symbols[0], "S200USDT");
+        assert!(
+            plan.connections
+                .iter()
+                .all(|c| !c.streams.contains(&MINI_TICKER_STREAM.to_owned()))
+        );
+    }
+
+    #[test]
+    fn two_shards_take_even_and_odd_indices() {
+        let settings = listed(5, "aggregator_cores = [4, 5]");
+        let plan = Plan::new(&settings, None).unwrap();
+        assert_eq!(plan.shards.len(), 2);
+        assert_eq!(plan.shards[0].core, Some(4));
+        assert_eq!(plan.shards[1].core, Some(5));
+        assert_eq!(plan.shards[0].max_symbols, 512);
+        let globals = |s: &ShardPlan| s.symbols.iter().map(|(g, _)| *g).collect::<Vec<_>>();
+        assert_eq!(globals(&plan.shards[0]), [0, 2, 4]);
+        assert_eq!(globals(&plan.shards[1]), [1, 3]);
+        assert_eq!(plan.shards[1].symbols[0].1, "S1USDT");
+    }
+
+    #[test]
+    fn shard_of_is_round_robin() {
+        assert_eq!(shard_of(0, 1), (0, 0));
+        assert_eq!(shard_of(7, 1), (0, 7));
+        assert_eq!(shard_of(6, 2), (0, 3));
+        assert_eq!(shard_of(7, 2), (1, 3));
+        assert_eq!(shard_of(u32::MAX, 3), (0, u32::MAX / 3));
+    }
+
+    #[test]
+    fn mini_ticker_rides_connection_0_and_counts_against_its_limit() {
+        let settings = settings("");
+        let list = symbols(450);
+        let plan = Plan::new(&settings, Some(&list)).unwrap();
+        let sizes: Vec<(usize, usize)> = plan
+            .connections
+            .iter()
+            .map(|c| (c.streams.len(), c.symbols.len()))
+            .collect();
+        assert_eq!(sizes, [(200, 199), (200, 200), (51, 51)]);
+        assert_eq!(plan.connections[0].streams[0], MINI_TICKER_STREAM);
+        assert_eq!(plan.connections[0].streams[1], "s0usdt@aggTrade");
+        // An exchange with no matching symbol still gets the connection that spots new ones.
+        let plan = Plan::new(&settings, Some(&[])).unwrap();
+        assert_eq!(plan.connections.len(), 1);
+        assert_eq!(plan.connections[0].streams, [MINI_TICKER_STREAM]);
+    }
+
+    #[test]
+    fn unresolved_all_has_no_connections_yet() {
+        let settings = Config::default().resolve(&[0, 1]).unwrap();
+        let plan = Plan::new(&settings, None).unwrap();
+        assert!(!plan.symbols_resolved);
+        assert!(plan.connections.is_empty());
+        assert_eq!(plan.shards.len(), 1);
+        assert_eq!(plan.shards[0].max_symbols, 1024);
+        assert_eq!(max_connections(&settings), 6); // (1024 + miniTicker) / 200, rounded up
+    }
+
+    #[test]
+    fn too_many_or_repeated_resolved_symbols_are_errors() {
+        let settings = settings("[exchange]\nmax_symbols = 3\n");
+        let error = Plan::new(&settings, Some(&symbols(4))).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "exchange.max_symbols = 3: the exchange lists 4 USDT symbols; raise max_symbols to \
+             at least that"
+        );
+        let twice = ["AUSDT".to_owned(), "AUSDT".to_owned()];
+        let error = Plan::new(&settings, Some(&twice)).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "exchange.symbols = \"AUSDT\": listed twice; each symbol may appear once"
+        );
+    }
+
+    #[test]
+    fn spin_on_a_shared_core_is_a_warning() {
+        let settings = listed(3, "idle = \"spin\"\nio_cores = [0]\naggregator_cores = [0]");
+        let plan = Plan::new(&settings, None).unwrap();
+        assert_eq!(plan.notes.len(), 1, "{:?}", plan.notes);
+        assert!(
+            plan.notes[0].starts_with(
+                "warning: idle = \"spin\" and core 0 runs the io thread of connection 0, \
+                 aggregator shard 0 and consumer threads: a spinning thread starves"
+            ),
+            "{}",
+            plan.notes[0]
+        );
+        let alone = listed(
+            3,
+            "idle = \"spin\"\nio_cores = [2]\naggregator_cores = [3]\nconsumer_cores = [4]",
+        );
+        assert!(Plan::new(&alone, None).unwrap().notes.is_empty());
+        // Parking threads may share cores freely.
+        let parked = listed(3, "io_cores = [0]\naggregator_cores = [0]");
+        assert!(Plan::new(&parked, None).unwrap().notes.is_empty());
+    }
+}

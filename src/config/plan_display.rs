@@ -1,0 +1,247 @@
+//! The plan as `klagg check-config` prints it: threads and their cores first (what an operator
+//! checks against `isolcpus`), then connections and shards with their symbols, then warnings.
+
+use std::fmt::{self, Display, Formatter};
+
+use super::cores::format_cores;
+use super::plan::{MINI_TICKER_STREAM, Plan, max_connections};
+use super::settings::{Market, Settings, SymbolSelection};
+
+/// Items shown before a long list is cut to "... and N more".
+const SHOWN_ITEMS: usize = 10;
+/// Rows (threads, connections, shards) shown before the rest are summed up.
+const SHOWN_ROWS: usize = 32;
+
+impl Display for Plan {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let settings = &self.settings;
+        write_summary(f, settings)?;
+        writeln!(f)?;
+        self.write_threads(f)?;
+        writeln!(f)?;
+        self.write_connections(f)?;
+        writeln!(f)?;
+        self.write_shards(f)?;
+        if !self.notes.is_empty() {
+            writeln!(f)?;
+            writeln!(f, "notes")?;
+            for note in &self.notes {
+                writeln!(f, "  - {note}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn write_summary(f: &mut Formatter<'_>, settings: &Settings) -> fmt::Result {
+    let intervals: Vec<String> = settings.intervals.iter().map(ToString::to_string).collect();
+    writeln!(f, "market     {}", settings.market)?;
+    writeln!(f, "ws         {}", settings.ws_url)?;
+    write!(f, "rest       {}", settings.rest_url)?;
+    match settings.exchange_info_refresh {
+        Some(period) => writeln!(f, " (exchangeInfo every {} s)", period.as_secs())?,
+        None => writeln!(f, " (exchangeInfo at start only)")?,
+    }
+    match &settings.symbols {
+        SymbolSelection::All => writeln!(
+            f,
+            "symbols    all TRADING {} {}; state for up to {}",
+            settings.quote_asset,
+            match settings.market {
+                Market::Usdm => "perpetual contracts",
+                Market::Spot => "spot symbols",
+            },
+            settings.max_symbols
+        )?,
+        SymbolSelection::List(list) => writeln!(
+            f,
+            "symbols    {} listed; state for up to {}",
+            list.len(),
+            settings.max_symbols
+        )?,
+    }
+    writeln!(
+        f,
+        "intervals  {} ({})",
+        intervals.len(),
+        intervals.join(" ")
+    )?;
+    writeln!(
+        f,
+        "klines     close {} ms after the period; up to {} closed klines held per consumer",
+        settings.close_grace_ms, settings.max_backlog
+    )?;
+    writeln!(f, "idle       {}", settings.idle)?;
+    writeln!(
+        f,
+        "rings      {} payloads per (io thread, shard) ring",
+        settings.ring_capacity
+    )
+}
+
+impl Plan {
+    fn write_threads(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        writeln!(f, "threads")?;
+        if self.symbols_resolved {
+            for connection in self.connections.iter().take(SHOWN_ROWS) {
+                let label = format!("io thread {0} (connection {0})", connection.index);
+                writeln!(f, "  {label:<34} {}", core(connection.core))?;
+            }
+            more_rows(f, self.connections.len(), "io threads")?;
+        } else {
+            let max = max_connections(&self.settings);
+            let label = format!("io threads (up to {max} connections)");
+            writeln!(f, "  {label:<34} {}", self.io_placement(max))?;
+        }
+        for shard in self.shards.iter().take(SHOWN_ROWS) {
+            let label = format!("aggregator shard {}", shard.index);
+            writeln!(f, "  {label:<34} {}", core(shard.core))?;
+        }
+        more_rows(f, self.shards.len(), "aggregator shards")?;
+        let consumers = match self.consumer_cores.as_slice() {
+            [] => "unpinned".to_owned(),
+            [one] => format!("core {one}"),
+            many => format!("cores {}", format_cores(many)),
+        };
+        writeln!(
+            f,
+            "  {:<34} {consumers}",
+            "consumers (gateway, sinks, view)"
+        )
+    }
+
+    /// Where the io threads of connections not yet planned will run, core by core.
+    fn io_placement(&self, max_connections: usize) -> String {
+        let io = &self.settings.io_cores;
+        if io.is_empty() {
+            return "unpinned".to_owned();
+        }
+        if max_connections > 4 * SHOWN_ROWS {
+            return format!(
+                "connection i on io_cores[i % {}] of [{}]",
+                io.len(),
+                list(io)
+            );
+        }
+        let mut placements: Vec<String> = Vec::new();
+        let mut seen: Vec<usize> = Vec::new();
+        for &core in io {
+            if seen.contains(&core) {
+                continue;
+            }
+            seen.push(core);
+            let connections: Vec<usize> = (0..max_connections)
+                .filter(|&i| self.settings.io_core_for(i) == Some(core))
+                .collect();
+            match connections.as_slice() {
+                [] => {}
+                [one] => placements.push(format!("connection {one} on core {core}")),
+                many => {
+                    placements.push(format!("connections {} on core {core}", format_cores(many)))
+                }
+            }
+        }
+        placements.join(", ")
+    }
+
+    fn write_connections(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let per_connection = self.settings.streams_per_connection;
+        writeln!(f, "connections (at most {per_connection} streams each)")?;
+        if !self.symbols_resolved {
+            return writeln!(
+                f,
+                "  planned at start from exchangeInfo: connection 0 carries {MINI_TICKER_STREAM} \
+                 and {} symbols, each further connection {per_connection}",
+                per_connection - 1
+            );
+        }
+        for connection in self.connections.iter().take(SHOWN_ROWS) {
+            let mini = if connection.streams.first().map(String::as_str) == Some(MINI_TICKER_STREAM)
+            {
+                format!("{MINI_TICKER_STREAM} + ")
+            } else {
+                String::new()
+            };
+            writeln!(
+                f,
+                "  connection {} on {}: {} streams: {mini}{} symbols: {}",
+                connection.index,
+                core(connection.core),
+                connection.streams.len(),
+                connection.symbols.len(),
+                abbreviated(&connection.symbols)
+            )?;
+        }
+        more_rows(f, self.connections.len(), "connections")
+    }
+
+    fn write_shards(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let n = self.shards.len();
+        writeln!(
+            f,
+            "shards (symbol #i on shard i % {n}, slot i / {n}; state for {} symbols each)",
+            self.shards.first().map_or(0, |shard| shard.max_symbols)
+        )?;
+        for shard in self.shards.iter().take(SHOWN_ROWS) {
+            write!(f, "  shard {} on {}: ", shard.index, core(shard.core))?;
+            if self.symbols_resolved {
+                let symbols: Vec<String> = shard
+                    .symbols
+                    .iter()
+                    .map(|(global, symbol)| format!("#{global} {symbol}"))
+                    .collect();
+                writeln!(f, "{} symbols: {}", symbols.len(), abbreviated(&symbols))?;
+            } else {
+                writeln!(f, "symbols assigned at start")?;
+            }
+        }
+        more_rows(f, self.shards.len(), "shards")
+    }
+}
+
+/// "... and N more {what}" after the first [`SHOWN_ROWS`] of `total` rows.
+fn more_rows(f: &mut Formatter<'_>, total: usize, what: &str) -> fmt::Result {
+    if total > SHOWN_ROWS {
+        writeln!(f, "  ... and {} more {what}", total - SHOWN_ROWS)?;
+    }
+    Ok(())
+}
+
+fn core(core: Option<usize>) -> String {
+    core.map_or_else(|| "unpinned".to_owned(), |id| format!("core {id}"))
+}
+
+fn list(ids: &[usize]) -> String {
+    let items: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    items.join(", ")
+}
+
+/// The first [`SHOWN_ITEMS`] items, then `... and N more`.
+fn abbreviated<T: Display>(items: &[T]) -> String {
+    let shown: Vec<String> = items
+        .iter()
+        .take(SHOWN_ITEMS)
+        .map(ToString::to_string)
+        .collect();
+    let mut text = shown.join(", ");
+    if items.len() > SHOWN_ITEMS {
+        text.push_str(&format!(" ... and {} more", items.len() - SHOWN_ITEMS));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_lists_are_cut() {
+        let items: Vec<u32> = (0..25).collect();
+        assert_eq!(
+            abbreviated(&items),
+            "0, 1, 2, 3, 4, 5, 6, 7, 8, 9 ... and 15 more"
+        );
+        assert_eq!(abbreviated(&items[..3]), "0, 1, 2");
+        assert_eq!(abbreviated::<u32>(&[]), "");
+    }
+}

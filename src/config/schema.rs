@@ -1,0 +1,195 @@
+//! The config file as written: a serde tree that mirrors the TOML keys one for one.
+//!
+//! Every section and key is optional, so an empty file is the default USD-M all-symbols config.
+//! Numbers are kept as TOML's `i64` and strings as strings here: range and spelling checks
+//! happen in [`Config::resolve`](super::Config::resolve), which can then say which key was
+//! wrong, what the value was and what is valid, instead of a bare "expected u32".
+
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
+
+/// The whole config file (`klagg run --config FILE`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `[exchange]`: which market, where, which symbols.
+    pub exchange: ExchangeConfig,
+    /// `[klines]`: which intervals and how klines close.
+    pub klines: KlinesConfig,
+    /// `[threads]`: pinning, idle strategy and ring sizes.
+    pub threads: ThreadsConfig,
+    /// `[connection]`: timeouts and limits of each WebSocket connection.
+    pub connection: ConnectionConfig,
+    /// Where the text came from (a file name), so validation errors can name it; not a key.
+    #[serde(skip)]
+    pub origin: Option<String>,
+}
+
+/// `[exchange]` as written.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExchangeConfig {
+    /// `"usdm"` or `"spot"`.
+    pub market: String,
+    /// WebSocket base URL; `None` means the market's default.
+    pub ws_url: Option<String>,
+    /// REST base URL; `None` means the market's default.
+    pub rest_url: Option<String>,
+    /// `"all"` or a list of symbols.
+    pub symbols: StringOrList,
+    /// Quote asset that `symbols = "all"` selects.
+    pub quote_asset: String,
+    /// Symbols state is preallocated for.
+    pub max_symbols: i64,
+    /// Streams on one WebSocket connection.
+    pub streams_per_connection: i64,
+    /// Seconds between exchangeInfo refreshes; 0 = never.
+    pub exchange_info_refresh_s: i64,
+}
+
+impl Default for ExchangeConfig {
+    fn default() -> Self {
+        ExchangeConfig {
+            market: "usdm".to_owned(),
+            ws_url: None,
+            rest_url: None,
+            symbols: StringOrList::Keyword("all".to_owned()),
+            quote_asset: "USDT".to_owned(),
+            max_symbols: 1024,
+            streams_per_connection: 200,
+            exchange_info_refresh_s: 300,
+        }
+    }
+}
+
+/// `[klines]` as written.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KlinesConfig {
+    /// `"all"` (the 16 Binance intervals) or a list such as `["1m", "1h"]`.
+    pub intervals: StringOrList,
+    /// Milliseconds after a period ends before its kline closes.
+    pub close_grace_ms: i64,
+    /// Closed klines held per consumer.
+    pub max_backlog: i64,
+}
+
+impl Default for KlinesConfig {
+    fn default() -> Self {
+        KlinesConfig {
+            intervals: StringOrList::Keyword("all".to_owned()),
+            close_grace_ms: 1_500,
+            max_backlog: 1_000_000,
+        }
+    }
+}
+
+/// `[threads]` as written.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ThreadsConfig {
+    /// Cores of the io threads; connection `i` runs on `io_cores[i % len]`; empty = unpinned.
+    pub io_cores: Vec<i64>,
+    /// One aggregator shard per entry; empty = `aggregator_shards` unpinned shards.
+    pub aggregator_cores: Vec<i64>,
+    /// Unpinned shard count, used only when `aggregator_cores` is empty (0 means 1).
+    pub aggregator_shards: i64,
+    /// Cores for consumer threads; empty = unpinned.
+    pub consumer_cores: Vec<i64>,
+    /// `"spin"`, `"yield"` or `"park"`.
+    pub idle: String,
+    /// Park duration in microseconds when `idle = "park"`.
+    pub park_us: i64,
+    /// Capacity of each (io thread, shard) ring, in payloads.
+    pub ring_capacity: i64,
+}
+
+impl Default for ThreadsConfig {
+    fn default() -> Self {
+        ThreadsConfig {
+            io_cores: vec![0],
+            aggregator_cores: vec![1],
+            aggregator_shards: 0,
+            consumer_cores: vec![0],
+            idle: "park".to_owned(),
+            park_us: 200,
+            ring_capacity: 65_536,
+        }
+    }
+}
+
+/// `[connection]` as written.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConnectionConfig {
+    /// TCP + TLS + WebSocket handshake timeout, ms.
+    pub connect_timeout_ms: i64,
+    /// Seconds between our own pings.
+    pub ping_interval_s: i64,
+    /// Seconds without any frame before the connection is replaced.
+    pub stale_timeout_s: i64,
+    /// Socket read timeout, ms: the heartbeat tick of the io thread.
+    pub read_tick_ms: i64,
+    /// Largest accepted WebSocket message, bytes.
+    pub max_message_bytes: i64,
+    /// Seconds before a connection is rotated (make-before-break).
+    pub rotate_after_s: i64,
+    /// `SUBSCRIBE` messages per second per connection.
+    pub subscribe_per_s: i64,
+}
+
+impl Default for ConnectionConfig {
+    fn default() -> Self {
+        ConnectionConfig {
+            connect_timeout_ms: 5_000,
+            ping_interval_s: 10,
+            stale_timeout_s: 30,
+            read_tick_ms: 100,
+            max_message_bytes: 1_048_576,
+            rotate_after_s: 82_800,
+            subscribe_per_s: 5,
+        }
+    }
+}
+
+/// A key that takes either a keyword (`"all"`) or a list of strings.
+///
+/// Deserialized by hand rather than with `#[serde(untagged)]`, whose error ("data did not match
+/// any variant") would not say what is accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StringOrList {
+    /// A single string, such as `"all"`.
+    Keyword(String),
+    /// A list of strings.
+    List(Vec<String>),
+}
+
+impl<'de> Deserialize<'de> for StringOrList {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(StringOrListVisitor)
+    }
+}
+
+struct StringOrListVisitor;
+
+impl<'de> Visitor<'de> for StringOrListVisitor {
+    type Value = StringOrList;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"all\" or a list of strings")
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<StringOrList, E> {
+        Ok(StringOrList::Keyword(text.to_owned()))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<StringOrList, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(item) = seq.next_element::<String>()? {
+            items.push(item);
+        }
+        Ok(StringOrList::List(items))
+    }
+}

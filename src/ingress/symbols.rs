@@ -1,0 +1,284 @@
+//! Symbol name -> dense global index, for the io thread that owns it.
+//!
+//! Every trade needs this lookup, so it must cost a few nanoseconds and never allocate, lock or
+//! hash a string. Names of up to 16 bytes (all Binance symbols seen so far) are packed into a
+//! `u128` and found in a small open-addressing table by integer mixing and linear probing; the
+//! table is sized once for `max_symbols` and never grows, so a lookup touches one or two cache
+//! lines. Longer names go to a sorted side list searched by binary search: correct, if slower.
+
+use std::fmt;
+
+/// Longest name that fits the packed `u128` key.
+const PACKED_MAX: usize = 16;
+
+/// Why a symbol could not be added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SymbolTableError {
+    /// The table already holds `max_symbols` names.
+    Full {
+        /// The `max_symbols` the table was built for.
+        capacity: usize,
+    },
+    /// The name is already in the table (with the index given).
+    Duplicate {
+        /// Index the name already maps to.
+        index: u32,
+    },
+    /// The name is empty or has a byte other than an ASCII letter or digit.
+    InvalidName,
+}
+
+impl fmt::Display for SymbolTableError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SymbolTableError::Full { capacity } => {
+                write!(
+                    f,
+                    "symbol table is full ({capacity} symbols, see max_symbols)"
+                )
+            }
+            SymbolTableError::Duplicate { index } => {
+                write!(f, "symbol is already in the table (index {index})")
+            }
+            SymbolTableError::InvalidName => {
+                f.write_str("symbol names are non-empty ASCII letters and digits")
+            }
+        }
+    }
+}
+
+impl std::error::Error for SymbolTableError {}
+
+/// One slot of the open-addressing table; `len == 0` marks it empty (names are never empty).
+///
+/// The length is kept next to the key because zero padding alone cannot tell `"BTC"` from
+/// `"BTC\0"`: a looked-up byte string may contain NUL even though stored names cannot.
+#[derive(Clone, Copy, Default)]
+struct Slot {
+    lo: u64,
+    hi: u64,
+    index: u32,
+    len: u32,
+}
+
+/// Symbol name -> dense global index, with a fixed capacity chosen at construction.
+///
+/// Owned by one thread: no lock, no interior mutability. Inserting is the cold path and may
+/// allocate (long names only); [`SymbolTable::get`] never allocates.
+#[derive(Clone)]
+pub struct SymbolTable {
+    slots: Box<[Slot]>,
+    /// `slots.len() - 1`; the slot count is a power of two.
+    mask: usize,
+    /// `64 - log2(slots.len())`: the hash's top bits pick the home slot.
+    shift: u32,
+    /// Names longer than [`PACKED_MAX`], sorted by name.
+    long: Vec<(Box<[u8]>, u32)>,
+    len: usize,
+    capacity: usize,
+}
+
+impl SymbolTable {
+    /// An empty table for at most `max_symbols` names.
+    ///
+    /// The slot array is at least twice `max_symbols` (a power of two) so probes stay short even
+    /// when the table is full.
+    pub fn with_capacity(max_symbols: usize) -> Self {
+        let n_slots = max_symbols.saturating_mul(2).max(2).next_power_of_two();
+        SymbolTable {
+            slots: vec![Slot::default(); n_slots].into_boxed_slice(),
+            mask: n_slots - 1,
+            shift: 64 - n_slots.trailing_zeros(),
+            long: Vec::new(),
+            len: 0,
+            capacity: max_symbols,
+        }
+    }
+
+    /// Adds `name` with global index `index`.
+    ///
+    /// # Errors
+    ///
+    /// [`SymbolTableError::InvalidName`] unless `name` is non-empty ASCII alphanumeric,
+    /// [`SymbolTableError::Duplicate`] if it is already present and
+    /// [`SymbolTableError::Full`] once `max_symbols` names are in.
+    pub fn insert(&mut self, name: &str, index: u32) -> Result<(), SymbolTableError> {
+        let bytes = name.as_bytes();
+        if bytes.is_empty() || !bytes.iter().all(u8::is_ascii_alphanumeric) {
+            return Err(SymbolTableError::InvalidName);
+        }
+        if let Some(existing) = self.get(bytes) {
+            return Err(SymbolTableError::Duplicate { index: existing });
+        }
+        if self.len >= self.capacity {
+            return Err(SymbolTableError::Full {
+                capacity: self.capacity,
+            });
+        }
+        if bytes.len() <= PACKED_MAX {
+            let (lo, hi) = pack(bytes);
+            // The table is at least half empty, so this finds a free slot.
+            let mut at = self.home(lo, hi);
+            while self.slots[at].len != 0 {
+                at = (at + 1) & self.mask;
+            }
+            self.slots[at] = Slot {
+                lo,
+                hi,
+                index,
+                len: bytes.len() as u32,
+            };
+        } else {
+            let at = self.long.partition_point(|(n, _)| &n[..] < bytes);
+            self.long.insert(at, (bytes.into(), index));
+        }
+        self.len += 1;
+        Ok(())
+    }
+
+    /// The index of `name` (exact bytes: Binance sends upper case), if present.
+    #[inline]
+    pub fn get(&self, name: &[u8]) -> Option<u32> {
+        if name.len() > PACKED_MAX {
+            return self.get_long(name);
+        }
+        let (lo, hi) = pack(name);
+        let len = name.len() as u32;
+        let mut at = self.home(lo, hi);
+        loop {
+            let slot = &self.slots[at];
+            if slot.len == 0 {
+                return None;
+            }
+            if slot.lo == lo && slot.hi == hi && slot.len == len {
+                return Some(slot.index);
+            }
+            at = (at + 1) & self.mask;
+        }
+    }
+
+    /// True when `name` is in the table.
+    #[inline]
+    pub fn contains(&self, name: &[u8]) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// Number of names in the table.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when no name has been added.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The `max_symbols` the table was built for.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn get_long(&self, name: &[u8]) -> Option<u32> {
+        self.long
+            .binary_search_by(|(n, _)| (**n).cmp(name))
+            .ok()
+            .map(|at| self.long[at].1)
+    }
+
+    /// Home slot of a packed key: a folded 64x64->128 multiply mixes every input bit into the
+    /// product, and the top bits of a Fibonacci multiply of that pick the slot.
+    #[inline]
+    fn home(&self, lo: u64, hi: u64) -> usize {
+        let product =
+            u128::from(lo ^ 0x243f_6a88_85a3_08d3) * u128::from(hi ^ 0x1319_8a2e_0370_7344);
+        let folded = (product as u64) ^ ((product >> 64) as u64);
+        (folded.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift) as usize & self.mask
+    }
+}
+
+impl fmt::Debug for SymbolTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SymbolTable")
+            .field("len", &self.len)
+            .field("capacity", &self.capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Packs up to 16 bytes little-endian into two words, zero padded.
+#[inline]
+fn pack(name: &[u8]) -> (u64, u64) {
+    let mut buf = [0u8; PACKED_MAX];
+    buf[..name.len()].copy_from_slice(name);
+    let key = u128::from_le_bytes(buf);
+    (key as u64, (key >> 64) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_what_was_inserted_and_nothing_else() {
+        let mut t = SymbolTable::with_capacity(4);
+        t.insert("BTCUSDT", 0).unwrap();
+        t.insert("ETHUSDT", 7).unwrap();
+        t.insert("1000SHIBUSDT", 2).unwrap();
+        assert_eq!(t.get(b"BTCUSDT"), Some(0));
+        assert_eq!(t.get(b"ETHUSDT"), Some(7));
+        assert_eq!(t.get(b"1000SHIBUSDT"), Some(2));
+        assert_eq!(t.get(b"btcusdt"), None);
+        assert_eq!(t.get(b"BTCUSD"), None);
+        assert_eq!(t.get(b"BTCUSDT\0"), None, "NUL padding must not alias");
+        assert_eq!(t.get(b""), None);
+        assert!(t.contains(b"ETHUSDT"));
+        assert_eq!(t.len(), 3);
+    }
+
+    #[test]
+    fn long_names_use_the_sorted_side_list() {
+        let mut t = SymbolTable::with_capacity(8);
+        t.insert("ABCDEFGHIJKLMNOPQ", 1).unwrap();
+        t.insert("ABCDEFGHIJKLMNOP", 2).unwrap();
+        t.insert("AAAAAAAAAAAAAAAAAAAAAAAA", 3).unwrap();
+        assert_eq!(t.get(b"ABCDEFGHIJKLMNOPQ"), Some(1));
+        assert_eq!(t.get(b"ABCDEFGHIJKLMNOP"), Some(2));
+        assert_eq!(t.get(b"AAAAAAAAAAAAAAAAAAAAAAAA"), Some(3));
+        assert_eq!(t.get(b"ABCDEFGHIJKLMNOPR"), None);
+    }
+
+    #[test]
+    fn rejects_full_duplicate_and_invalid() {
+        let mut t = SymbolTable::with_capacity(2);
+        assert_eq!(t.insert("", 0), Err(SymbolTableError::InvalidName));
+        assert_eq!(t.insert("BTC-USDT", 0), Err(SymbolTableError::InvalidName));
+        assert_eq!(t.insert("BTCUSDÉ", 0), Err(SymbolTableError::InvalidName));
+        t.insert("A", 0).unwrap();
+        assert_eq!(
+            t.insert("A", 5),
+            Err(SymbolTableError::Duplicate { index: 0 })
+        );
+        t.insert("B", 1).unwrap();
+        assert_eq!(
+            t.insert("C", 2),
+            Err(SymbolTableError::Full { capacity: 2 })
+        );
+        assert_eq!(SymbolTable::with_capacity(0).get(b"A"), None);
+    }
+
+    #[test]
+    fn a_full_table_of_similar_names_stays_exact() {
+        let n = 2000;
+        let mut t = SymbolTable::with_capacity(n);
+        let name = |i: usize| format!("S{i}USDT");
+        for i in 0..n {
+            t.insert(&name(i), i as u32).unwrap();
+        }
+        for i in 0..n {
+            assert_eq!(t.get(name(i).as_bytes()), Some(i as u32));
+        }
+        assert_eq!(t.get(b"S2000USDT"), None);
+    }
+}

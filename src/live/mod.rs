@@ -1,0 +1,117 @@
+//! `klagg run`: the live engine driven from a config file until Ctrl-C.
+//!
+//! Start-up resolves the symbols (REST exchangeInfo for `symbols = "all"`), plans connections
+//! and shards, starts the engine, then this thread keeps it company: it pulls deltas as a
+//! consumer (so closed klines are counted and the shards' backlogs stay empty), prints a status
+//! line, and manages symbols that come and go.
+
+mod spec;
+mod status;
+mod symbol_manager;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::config::{self, ConfigError, Plan, SymbolSelection};
+use crate::ingress::exchange_info::{self, ExchangeInfoError};
+use crate::pipeline::{Engine, EngineError};
+
+pub use spec::engine_spec;
+pub use status::Status;
+pub use symbol_manager::SymbolManager;
+
+/// How `klagg run` was asked to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The config file.
+    pub config: PathBuf,
+    /// How often a status line is printed.
+    pub status_every: Duration,
+    /// Stop after this long (for tests and demos); `None` runs until Ctrl-C.
+    pub duration: Option<Duration>,
+}
+
+/// Why `klagg run` could not run.
+#[derive(Debug)]
+pub enum RunError {
+    /// The config file is wrong.
+    Config(ConfigError),
+    /// `symbols = "all"` could not be resolved.
+    ExchangeInfo(ExchangeInfoError),
+    /// The exchange lists no symbol that matches.
+    NoSymbols(String),
+    /// The engine did not start.
+    Engine(EngineError),
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunError::Config(e) => write!(f, "{e}"),
+            RunError::ExchangeInfo(e) => write!(f, "cannot resolve symbols = \"all\": {e}"),
+            RunError::NoSymbols(why) => write!(f, "no symbols to follow: {why}"),
+            RunError::Engine(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for RunError {}
+
+/// Timeout of REST calls made at start-up and on refreshes.
+const REST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Runs the engine until `stop` is set (Ctrl-C) or the duration passes; returns the final
+/// status.
+pub fn run(options: &RunOptions, stop: &AtomicBool) -> Result<Status, RunError> {
+    let settings = config::load(&options.config)
+        .and_then(|c| c.resolve(&config::available_cores()))
+        .map_err(RunError::Config)?;
+    let symbols = match &settings.symbols {
+        SymbolSelection::List(list) => list.clone(),
+        SymbolSelection::All => {
+            log::info!("resolving symbols = \"all\" from {}", settings.rest_url);
+            let listed = exchange_info::fetch(&settings.rest_url, settings.market, REST_TIMEOUT)
+                .map_err(RunError::ExchangeInfo)?;
+            let selected: Vec<String> = listed
+                .into_iter()
+                .filter(|s| s.is_selected(settings.market, &settings.quote_asset))
+                .map(|s| s.symbol)
+                .collect();
+            if selected.is_empty() {
+                return Err(RunError::NoSymbols(format!(
+                    "exchangeInfo lists no TRADING {} symbol quoted in {}",
+                    settings.market, settings.quote_asset
+                )));
+            }
+            selected
+        }
+    };
+    let plan = Plan::new(&settings, Some(&symbols)).map_err(RunError::Config)?;
+    log::info!("plan:\n{plan}");
+    let spec = engine_spec(&plan, 1);
+    let (engine, mut consumers) = Engine::start(spec).map_err(RunError::Engine)?;
+    let mut consumer = consumers.pop().expect("one consumer was asked for");
+    let mut manager = SymbolManager::new(&plan, symbols);
+    let mut status = Status::new(plan.shards.len());
+    let started = Instant::now();
+    let mut last_status = Instant::now();
+    while !stop.load(Ordering::Acquire) {
+        if options.duration.is_some_and(|d| started.elapsed() >= d) {
+            break;
+        }
+        if let Ok(delta) = consumer.pull(Duration::from_millis(200)) {
+            status.absorb(delta);
+        }
+        manager.handle(&engine, Instant::now());
+        if last_status.elapsed() >= options.status_every {
+            last_status = Instant::now();
+            status.observe(&engine);
+            println!("{}", status.line());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let report = engine.stop();
+    status.finish(&report);
+    Ok(status)
+}

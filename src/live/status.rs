@@ -1,0 +1,126 @@
+//! The status line of a running engine and the summary at its end.
+
+use std::time::Instant;
+
+use crate::aggregator::{Delta, ShardStats};
+use crate::pipeline::{Engine, EngineReport};
+
+/// What the engine has done so far, as seen by the status consumer.
+#[derive(Debug, Clone)]
+pub struct Status {
+    started: Instant,
+    /// Closed klines received by the status consumer (empty ones and corrections included).
+    pub klines_closed: u64,
+    /// Closed klines the status consumer missed by falling behind (should stay 0).
+    pub klines_missed: u64,
+    /// Frames, trades pushed, bad frames, reconnects and ring waits over all io threads.
+    pub io: IoTotals,
+    /// Sums of the shards' counters.
+    pub shards: ShardStats,
+    last_frames: u64,
+    last_at: Instant,
+    /// Frames per second over the last status interval.
+    pub frames_per_s: f64,
+}
+
+/// Sums of the io threads' counters.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IoTotals {
+    /// Data frames received.
+    pub frames: u64,
+    /// Trades pushed to the shards.
+    pub trades: u64,
+    /// Bad frames counted (and logged, rate-limited).
+    pub bad_frames: u64,
+    /// Reconnects of any cause.
+    pub reconnects: u64,
+    /// Pushes that waited for a full ring.
+    pub ring_full_waits: u64,
+}
+
+impl Status {
+    /// A status for an engine of `shards` shards, starting now.
+    pub fn new(_shards: usize) -> Status {
+        Status {
+            started: Instant::now(),
+            klines_closed: 0,
+            klines_missed: 0,
+            io: IoTotals::default(),
+            shards: ShardStats::default(),
+            last_frames: 0,
+            last_at: Instant::now(),
+            frames_per_s: 0.0,
+        }
+    }
+
+    /// Counts a delta pulled by the status consumer.
+    pub fn absorb(&mut self, delta: &Delta) {
+        self.klines_closed += delta.closed.len() as u64;
+        self.klines_missed += delta.missed_closed;
+    }
+
+    /// Reads the engine's counters.
+    pub fn observe(&mut self, engine: &Engine) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let mut io = IoTotals::default();
+        for s in engine.io_stats() {
+            io.frames += s.frames.load(Relaxed);
+            io.trades += s.trades.load(Relaxed);
+            io.bad_frames += s.bad_frames.load(Relaxed);
+            io.reconnects += s.reconnects();
+            io.ring_full_waits += s.ring_full_waits.load(Relaxed);
+        }
+        let now = Instant::now();
+        let seconds = now.duration_since(self.last_at).as_secs_f64();
+        if seconds > 0.0 {
+            self.frames_per_s = io.frames.saturating_sub(self.last_frames) as f64 / seconds;
+        }
+        self.last_frames = io.frames;
+        self.last_at = now;
+        self.io = io;
+        self.shards = sum(&engine.shard_stats());
+    }
+
+    /// Takes the shards' final counters.
+    pub fn finish(&mut self, report: &EngineReport) {
+        self.shards = sum(&report.shards);
+    }
+
+    /// One line: rate, totals, and everything dropped or repaired.
+    pub fn line(&self) -> String {
+        format!(
+            "{:>6.0}s  {:>8.0} msgs/s  trades {}  klines closed {}  dup {}  gaps {} ({} ids)  late {}  bad frames {}  reconnects {}  ring waits {}  missed {}",
+            self.started.elapsed().as_secs_f64(),
+            self.frames_per_s,
+            self.shards.trades,
+            self.klines_closed,
+            self.shards.duplicates,
+            self.shards.gaps,
+            self.shards.missing_agg_ids,
+            self.shards.late_dropped,
+            self.io.bad_frames,
+            self.io.reconnects,
+            self.io.ring_full_waits,
+            self.klines_missed,
+        )
+    }
+}
+
+/// Field-by-field sum of shard counters.
+fn sum(shards: &[ShardStats]) -> ShardStats {
+    shards.iter().fold(ShardStats::default(), |mut a, s| {
+        a.trades += s.trades;
+        a.invalid += s.invalid;
+        a.duplicates += s.duplicates;
+        a.gaps += s.gaps;
+        a.missing_agg_ids += s.missing_agg_ids;
+        a.gaps_unrecorded += s.gaps_unrecorded;
+        a.late_dropped += s.late_dropped;
+        a.corrections += s.corrections;
+        a.klines_closed += s.klines_closed;
+        a.empty_klines += s.empty_klines;
+        a.replies_undelivered += s.replies_undelivered;
+        a.closed_missed += s.closed_missed;
+        a
+    })
+}

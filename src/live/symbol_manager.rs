@@ -1,0 +1,193 @@
+//! Symbols that come and go while the engine runs (`symbols = "all"`).
+//!
+//! The ticker stream (`!miniTicker@arr`) names every symbol with a ticker once a second; an
+//! io thread reports the names it has not seen. Here they are checked against exchangeInfo
+//! (a new name is not necessarily a TRADING perpetual in our quote asset), given the next
+//! free global index, and handed to a connection with room. A periodic exchangeInfo refresh
+//! also unsubscribes symbols that stopped trading. All of it runs on the control thread: no
+//! lock or lookup by name ever reaches the io threads' hot path.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use crate::config::{Market, Plan, SymbolSelection};
+use crate::ingress::exchange_info::{self, ListedSymbol};
+use crate::pipeline::{Engine, IoEvent};
+
+/// Shortest time between two exchangeInfo requests made for newly seen symbols (exchangeInfo
+/// weighs 1 of Binance's 2,400 per minute; once per 10 s is nothing).
+const MIN_FETCH_GAP: Duration = Duration::from_secs(10);
+
+/// Timeout of one exchangeInfo request.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Where each symbol lives, and where new ones go.
+#[derive(Debug)]
+pub struct SymbolManager {
+    follow_new: bool,
+    market: Market,
+    quote_asset: String,
+    rest_url: String,
+    refresh_every: Option<Duration>,
+    max_symbols: u32,
+    streams_per_connection: usize,
+    /// Symbol -> (global index, connection).
+    active: HashMap<String, (u32, usize)>,
+    /// Symbols unsubscribed after they stopped trading; their index stays reserved.
+    retired: HashMap<String, u32>,
+    /// Streams on each connection.
+    streams: Vec<usize>,
+    next_index: u32,
+    /// Names seen in tickers, not yet checked against exchangeInfo.
+    pending: HashSet<String>,
+    last_fetch: Option<Instant>,
+    next_refresh: Option<Instant>,
+}
+
+impl SymbolManager {
+    /// Starts from the symbols a plan placed (`symbols[i]` has global index `i`).
+    pub fn new(plan: &Plan, symbols: Vec<String>) -> SymbolManager {
+        let settings = &plan.settings;
+        let mut active = HashMap::with_capacity(symbols.len());
+        for connection in &plan.connections {
+            for name in &connection.symbols {
+                let index = symbols.iter().position(|s| s == name).unwrap_or(0) as u32;
+                active.insert(name.clone(), (index, connection.index));
+            }
+        }
+        SymbolManager {
+            follow_new: settings.symbols == SymbolSelection::All,
+            market: settings.market,
+            quote_asset: settings.quote_asset.clone(),
+            rest_url: settings.rest_url.clone(),
+            refresh_every: settings.exchange_info_refresh,
+            max_symbols: settings.max_symbols,
+            streams_per_connection: settings.streams_per_connection,
+            active,
+            retired: HashMap::new(),
+            streams: plan.connections.iter().map(|c| c.streams.len()).collect(),
+            next_index: symbols.len() as u32,
+            pending: HashSet::new(),
+            last_fetch: None,
+            next_refresh: settings
+                .exchange_info_refresh
+                .map(|every| Instant::now() + every),
+        }
+    }
+
+    /// Symbols followed right now.
+    pub fn active(&self) -> usize {
+        self.active.len()
+    }
+
+    /// Handles what the io threads reported and runs a due refresh.
+    pub fn handle(&mut self, engine: &Engine, now: Instant) {
+        while let Ok(IoEvent::SymbolSeen(name)) = engine.events().try_recv() {
+            if self.follow_new
+                && !self.active.contains_key(&name)
+                && name.ends_with(&self.quote_asset)
+            {
+                self.pending.insert(name);
+            }
+        }
+        let refresh_due = self.next_refresh.is_some_and(|at| now >= at);
+        let new_names_waiting = !self.pending.is_empty()
+            && self
+                .last_fetch
+                .is_none_or(|at| now.duration_since(at) >= MIN_FETCH_GAP);
+        if !(refresh_due || new_names_waiting) {
+            return;
+        }
+        self.last_fetch = Some(now);
+        if let Some(every) = self.refresh_every {
+            self.next_refresh = Some(now + every);
+        }
+        match exchange_info::fetch(&self.rest_url, self.market, FETCH_TIMEOUT) {
+            Ok(listed) => self.apply_listing(engine, &listed, refresh_due),
+            Err(e) => log::warn!("symbol refresh failed, will retry: {e}"),
+        }
+    }
+
+    /// Adds pending (or, on a refresh, any) selected symbols we lack; on a refresh also drops
+    /// followed symbols that are no longer selected.
+    pub fn apply_listing(&mut self, engine: &Engine, listed: &[ListedSymbol], full_refresh: bool) {
+        let selected: HashSet<&str> = listed
+            .iter()
+            .filter(|s| s.is_selected(self.market, &self.quote_asset))
+            .map(|s| s.symbol.as_str())
+            .collect();
+        let candidates: Vec<String> = if full_refresh && self.follow_new {
+            selected
+                .iter()
+                .filter(|s| !self.active.contains_key(**s))
+                .map(|s| (*s).to_owned())
+                .collect()
+        } else {
+            self.pending
+                .iter()
+                .filter(|s| selected.contains(s.as_str()))
+                .cloned()
+                .collect()
+        };
+        self.pending.clear();
+        for name in candidates {
+            self.add(engine, name);
+        }
+        if full_refresh {
+            let stopped: Vec<String> = self
+                .active
+                .keys()
+                .filter(|s| !selected.contains(s.as_str()))
+                .cloned()
+                .collect();
+            for name in stopped {
+                self.remove(engine, &name);
+            }
+        }
+    }
+
+    fn add(&mut self, engine: &Engine, name: String) {
+        let index = match self.retired.remove(&name) {
+            Some(index) => index,
+            None if self.next_index < self.max_symbols => {
+                self.next_index += 1;
+                self.next_index - 1
+            }
+            None => {
+                log::error!(
+                    "new symbol {name} not followed: all {} symbol slots are used; raise exchange.max_symbols",
+                    self.max_symbols
+                );
+                return;
+            }
+        };
+        let Some(connection) = self
+            .streams
+            .iter()
+            .position(|&n| n < self.streams_per_connection)
+        else {
+            log::error!(
+                "new symbol {name} not followed: every connection carries {} streams; raise exchange.streams_per_connection or restart to open more connections",
+                self.streams_per_connection
+            );
+            self.retired.insert(name, index);
+            return;
+        };
+        if engine.add_symbol(connection, &name, index) {
+            log::info!("following new symbol {name} (index {index}) on connection {connection}");
+            self.streams[connection] += 1;
+            self.active.insert(name, (index, connection));
+        }
+    }
+
+    fn remove(&mut self, engine: &Engine, name: &str) {
+        let Some((index, connection)) = self.active.remove(name) else {
+            return;
+        };
+        if engine.remove_symbol(connection, name) {
+            log::info!("symbol {name} stopped trading: unsubscribed");
+            self.streams[connection] -= 1;
+        }
+        self.retired.insert(name.to_owned(), index);
+    }
+}

@@ -1,0 +1,66 @@
+//! A consumer of the whole engine: one delta pull gathers from every shard.
+
+use std::time::{Duration, Instant};
+
+use crate::aggregator::{Delta, DeltaConsumer, KlineRecord, PullError};
+
+use super::routing::global_index;
+
+/// One registered consumer on every shard. Records come back with *global* symbol indices.
+///
+/// Each shard keeps this consumer's deltas on its own, so a shard that answers late or not at
+/// all loses nothing: what it did not deliver comes with a later pull.
+#[derive(Debug)]
+pub struct EngineConsumer {
+    shards: Vec<DeltaConsumer>,
+    merged: Delta,
+}
+
+impl EngineConsumer {
+    /// Wraps the per-shard consumers, shard `i` at position `i`.
+    pub fn new(shards: Vec<DeltaConsumer>) -> EngineConsumer {
+        EngineConsumer {
+            shards,
+            merged: Delta::default(),
+        }
+    }
+
+    /// Pulls from every shard, waiting up to `timeout` in all, and returns what changed since
+    /// the last pull: closed klines of each shard in close order (shards interleaved), changed
+    /// open klines, and the closed klines missed by falling past the backlog bound. A shard
+    /// that does not answer in time is skipped this round; the returned delta is only valid
+    /// until the next call.
+    pub fn pull(&mut self, timeout: Duration) -> Result<&Delta, PullError> {
+        self.merged.clear();
+        let n = self.shards.len();
+        let mut disconnected = 0;
+        for consumer in &mut self.shards {
+            match consumer.request() {
+                Ok(()) | Err(PullError::Busy) => {}
+                Err(PullError::Disconnected) => disconnected += 1,
+                Err(PullError::Timeout) => {}
+            }
+        }
+        if disconnected == self.shards.len() {
+            return Err(PullError::Disconnected);
+        }
+        let deadline = Instant::now() + timeout;
+        for (shard, consumer) in self.shards.iter_mut().enumerate() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Ok(delta) = consumer.receive(left) else {
+                continue;
+            };
+            let to_global = |r: &KlineRecord| KlineRecord {
+                symbol: global_index(shard, r.symbol, n),
+                ..*r
+            };
+            self.merged
+                .closed
+                .extend(delta.closed.iter().map(to_global));
+            self.merged.open.extend(delta.open.iter().map(to_global));
+            self.merged.missed_closed += delta.missed_closed;
+            consumer.recycle(delta);
+        }
+        Ok(&self.merged)
+    }
+}

@@ -1,0 +1,218 @@
+//! The io thread of one connection: frame bytes in, exact payloads pushed to the shards' rings.
+//!
+//! Per trade frame the work is: an in-place parse, a symbol lookup in a table this thread owns,
+//! and a ring push. Everything else (new symbols, subscription changes, counters for others to
+//! read) happens on the connection's tick, between reads.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use crossbeam_channel::{Receiver, Sender};
+use rtrb::{Producer, PushError};
+
+use crate::idle::IdleStrategy;
+use crate::ingress::connection::{ConnectionEvent, Control, FrameHandler, SubscriptionRequests};
+use crate::ingress::mini_ticker;
+use crate::ingress::parser::{ParsedFrame, TradeParser};
+use crate::trade::AggTradePayload;
+
+use super::io_stats::IoStats;
+use super::routing::route;
+
+/// What the engine asks of an io thread between reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IoCommand {
+    /// Start handling `symbol` (global index `index`) and subscribe to its trades.
+    AddSymbol { symbol: String, index: u32 },
+    /// Stop handling `symbol` and unsubscribe.
+    RemoveSymbol { symbol: String },
+}
+
+/// What an io thread tells the engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IoEvent {
+    /// The ticker stream named a symbol this io thread had not seen there before.
+    SymbolSeen(String),
+}
+
+/// The [`FrameHandler`] of one connection.
+pub struct IoWorker {
+    parser: TradeParser,
+    rings: Vec<Producer<AggTradePayload>>,
+    idle: IdleStrategy,
+    stop: Arc<AtomicBool>,
+    commands: Receiver<IoCommand>,
+    events: Sender<IoEvent>,
+    /// Symbols already reported from the ticker stream (the ticker path is once a second, not
+    /// per trade, so a set of names is fine there).
+    seen_in_tickers: HashSet<String>,
+    /// Refreshed on ticks; only bad-input logging reads it, so per-frame accuracy is moot.
+    now: Instant,
+    stats: Arc<IoStats>,
+    local: LocalCounters,
+    /// Frames seen at the last tick: no new frame since means the read timed out (idle).
+    frames_at_tick: u64,
+    /// Frames seen when the cold tick work last ran.
+    frames_at_housekeeping: u64,
+}
+
+/// While frames stream in, the cold tick work (clock, commands, counters) runs once per this
+/// many frames; an idle tick always runs it.
+const HOUSEKEEPING_EVERY: u64 = 256;
+
+/// Counters kept in plain integers on the hot path and published to [`IoStats`] on ticks.
+#[derive(Debug, Default, Clone, Copy)]
+struct LocalCounters {
+    frames: u64,
+    trades: u64,
+    ring_full_waits: u64,
+    longest_wait_ns: u64,
+    dropped_abandoned: u64,
+}
+
+impl IoWorker {
+    /// An io worker pushing to `rings` (ring `i` feeds shard `i`).
+    pub fn new(
+        parser: TradeParser,
+        rings: Vec<Producer<AggTradePayload>>,
+        idle: IdleStrategy,
+        stop: Arc<AtomicBool>,
+        commands: Receiver<IoCommand>,
+        events: Sender<IoEvent>,
+        stats: Arc<IoStats>,
+    ) -> IoWorker {
+        IoWorker {
+            parser,
+            rings,
+            idle,
+            stop,
+            commands,
+            events,
+            seen_in_tickers: HashSet::new(),
+            now: Instant::now(),
+            stats,
+            local: LocalCounters::default(),
+            frames_at_tick: 0,
+            frames_at_housekeeping: 0,
+        }
+    }
+
+    /// Pushes a trade to its shard's ring, waiting while the ring is full: a full ring slows
+    /// this connection down, it never loses a trade. Only a shard that is gone drops it.
+    #[inline]
+    fn push(&mut self, mut trade: AggTradePayload) {
+        let (shard, local) = route(trade.symbol, self.rings.len());
+        trade.symbol = local;
+        let ring = &mut self.rings[shard];
+        let Err(PushError::Full(mut pending)) = ring.push(trade) else {
+            self.local.trades += 1;
+            return;
+        };
+        let started = Instant::now();
+        self.local.ring_full_waits += 1;
+        loop {
+            if ring.is_abandoned() {
+                self.local.dropped_abandoned += 1;
+                return;
+            }
+            self.idle.idle();
+            match ring.push(pending) {
+                Ok(()) => break,
+                Err(PushError::Full(again)) => pending = again,
+            }
+        }
+        let waited = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.local.longest_wait_ns = self.local.longest_wait_ns.max(waited);
+        self.local.trades += 1;
+    }
+
+    fn report_new_symbols(&mut self, frame: &[u8]) {
+        let seen = &mut self.seen_in_tickers;
+        let events = &self.events;
+        let parser = &self.parser;
+        let result = mini_ticker::for_each_symbol(frame, |symbol| {
+            if parser.symbols().get(symbol.as_bytes()).is_none() && !seen.contains(symbol) {
+                seen.insert(symbol.to_owned());
+                let _ = events.try_send(IoEvent::SymbolSeen(symbol.to_owned()));
+            }
+        });
+        if let Err(e) = result {
+            log::debug!("ticker frame not understood: {e}");
+        }
+    }
+
+    fn apply_command(&mut self, command: IoCommand, subscriptions: &mut SubscriptionRequests) {
+        match command {
+            IoCommand::AddSymbol { symbol, index } => {
+                match self.parser.symbols_mut().insert(&symbol, index) {
+                    Ok(()) => subscriptions.subscribe(&trade_stream(&symbol)),
+                    Err(e) => log::error!("cannot add symbol {symbol} (index {index}): {e}"),
+                }
+            }
+            IoCommand::RemoveSymbol { symbol } => {
+                subscriptions.unsubscribe(&trade_stream(&symbol));
+            }
+        }
+    }
+}
+
+/// The aggTrade stream name of a symbol, as Binance spells it.
+pub fn trade_stream(symbol: &str) -> String {
+    format!("{}@aggTrade", symbol.to_ascii_lowercase())
+}
+
+impl FrameHandler for IoWorker {
+    #[inline]
+    fn on_text(&mut self, payload: &[u8]) {
+        self.local.frames += 1;
+        match self.parser.parse(payload, self.now) {
+            ParsedFrame::Trade(trade) => self.push(trade),
+            ParsedFrame::MiniTickers => self.report_new_symbols(payload),
+            _ => {}
+        }
+    }
+
+    fn on_binary(&mut self, payload: &[u8]) {
+        self.local.frames += 1;
+        self.parser.parse_binary(payload, self.now);
+    }
+
+    fn on_event(&mut self, event: &ConnectionEvent) {
+        self.stats.record_event(event);
+    }
+
+    fn on_tick(&mut self, subscriptions: &mut SubscriptionRequests) -> Control {
+        let idle_tick = self.local.frames == self.frames_at_tick;
+        self.frames_at_tick = self.local.frames;
+        if idle_tick || self.local.frames - self.frames_at_housekeeping >= HOUSEKEEPING_EVERY {
+            self.frames_at_housekeeping = self.local.frames;
+            self.housekeeping(subscriptions);
+        }
+        if self.stop.load(Ordering::Relaxed) {
+            Control::Stop
+        } else {
+            Control::Continue
+        }
+    }
+}
+
+impl IoWorker {
+    /// The cold part of a tick: clock, commands from the engine, counters for others to read.
+    fn housekeeping(&mut self, subscriptions: &mut SubscriptionRequests) {
+        self.now = Instant::now();
+        while let Ok(command) = self.commands.try_recv() {
+            self.apply_command(command, subscriptions);
+        }
+        let l = self.local;
+        self.stats.publish(
+            l.frames,
+            l.trades,
+            l.ring_full_waits,
+            l.longest_wait_ns,
+            l.dropped_abandoned,
+        );
+        self.stats.publish_bad_input(self.parser.counters().total());
+    }
+}

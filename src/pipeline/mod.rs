@@ -1,0 +1,306 @@
+//! Wiring: the pinned threads of a running engine, the rings and channels between them, and
+//! how they stop.
+//!
+//! ```text
+//! connection i ─ io thread i ──ring(i, s)──► shard thread s ◄── pulls ── EngineConsumer
+//! ```
+//! Every io thread has one ring to every shard; a symbol's trades go to the shard
+//! [`routing::route`] names, whichever connection carries them.
+
+mod clock;
+mod engine_consumer;
+mod io_stats;
+mod io_worker;
+mod pinning;
+pub mod routing;
+mod shard_stats;
+mod shard_worker;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::{self, JoinHandle};
+
+use crossbeam_channel::{Receiver, Sender};
+
+use crate::aggregator::{
+    DeltaConsumer, Shard, ShardConfig, ShardConfigError, ShardRequest, ShardStats,
+};
+use crate::idle::IdleStrategy;
+use crate::ingress::connection::{ConnectionOptions, StreamConnection};
+use crate::ingress::parser::TradeParser;
+use crate::ingress::symbols::SymbolTable;
+
+pub use clock::now_ms;
+pub use engine_consumer::EngineConsumer;
+pub use io_stats::IoStats;
+pub use io_worker::{IoCommand, IoEvent, trade_stream};
+pub use shard_stats::SharedShardStats;
+
+use io_worker::IoWorker;
+use pinning::pin_current_thread;
+use shard_worker::ShardWorker;
+
+/// One connection to build: where it runs, where it connects, what it carries.
+#[derive(Debug, Clone)]
+pub struct ConnectionSpec {
+    /// Core to pin its io thread to.
+    pub core: Option<usize>,
+    /// Combined-stream endpoint, e.g. `wss://fstream.binance.com/market/stream`.
+    pub url: String,
+    /// Symbols and their global indices.
+    pub symbols: Vec<(String, u32)>,
+    /// Streams besides the symbols' aggTrade streams, e.g. `!miniTicker@arr`.
+    pub extra_streams: Vec<String>,
+}
+
+/// Everything needed to start an engine.
+#[derive(Debug, Clone)]
+pub struct EngineSpec {
+    /// What every shard is built from; its `max_symbols` is per shard.
+    pub shard: ShardConfig,
+    /// Global symbol capacity: every io thread's symbol table can hold this many.
+    pub max_symbols: u32,
+    /// One entry per shard: the core to pin it to.
+    pub shard_cores: Vec<Option<usize>>,
+    /// The connections.
+    pub connections: Vec<ConnectionSpec>,
+    /// How idle threads wait.
+    pub idle: IdleStrategy,
+    /// Capacity of each (io thread, shard) ring.
+    pub ring_capacity: usize,
+    /// Timing and size settings of every connection.
+    pub connection: ConnectionOptions,
+    /// How many [`EngineConsumer`]s to register.
+    pub consumers: usize,
+}
+
+/// Why an engine could not start.
+#[derive(Debug)]
+pub enum EngineError {
+    /// The shard settings are unusable.
+    Shard(ShardConfigError),
+    /// A symbol could not be put in an io thread's table.
+    Symbol(String),
+    /// The OS refused a thread.
+    Spawn(std::io::Error),
+}
+
+impl std::fmt::Display for EngineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EngineError::Shard(e) => write!(f, "cannot build the aggregator shards: {e}"),
+            EngineError::Symbol(e) => write!(f, "cannot route symbols: {e}"),
+            EngineError::Spawn(e) => write!(f, "cannot start a thread: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for EngineError {}
+
+/// A running engine: its threads, and the handles to steer and observe it.
+pub struct Engine {
+    stop: Arc<AtomicBool>,
+    io_threads: Vec<JoinHandle<()>>,
+    shard_threads: Vec<JoinHandle<ShardStats>>,
+    io_stats: Vec<Arc<IoStats>>,
+    shard_stats: Vec<Arc<SharedShardStats>>,
+    io_commands: Vec<Sender<IoCommand>>,
+    io_events: Receiver<IoEvent>,
+}
+
+/// What the engine's threads counted, returned when it stops.
+#[derive(Debug, Clone, Default)]
+pub struct EngineReport {
+    /// Final counters of each shard.
+    pub shards: Vec<ShardStats>,
+}
+
+impl Engine {
+    /// Builds the shards, registers the consumers, and starts every thread.
+    pub fn start(spec: EngineSpec) -> Result<(Engine, Vec<EngineConsumer>), EngineError> {
+        let n_shards = spec.shard_cores.len().max(1);
+        let stop = Arc::new(AtomicBool::new(false));
+
+        let mut shards = Vec::with_capacity(n_shards);
+        for _ in 0..n_shards {
+            shards.push(Shard::new(spec.shard.clone()).map_err(EngineError::Shard)?);
+        }
+        let (request_txs, request_rxs): (Vec<_>, Vec<_>) = (0..n_shards)
+            .map(|_| crossbeam_channel::bounded::<ShardRequest>(64))
+            .unzip();
+        let consumers = (0..spec.consumers)
+            .map(|_| {
+                EngineConsumer::new(
+                    shards
+                        .iter_mut()
+                        .zip(&request_txs)
+                        .map(|(shard, tx)| {
+                            DeltaConsumer::new(shard.register_consumer(), tx.clone())
+                        })
+                        .collect(),
+                )
+            })
+            .collect();
+
+        // rings[s][i]: io thread i -> shard s.
+        let mut producers: Vec<Vec<_>> = (0..spec.connections.len()).map(|_| Vec::new()).collect();
+        let mut shard_rings: Vec<Vec<_>> = (0..n_shards).map(|_| Vec::new()).collect();
+        for rings in &mut shard_rings {
+            for io in &mut producers {
+                let (producer, consumer) = rtrb::RingBuffer::new(spec.ring_capacity);
+                io.push(producer);
+                rings.push(consumer);
+            }
+        }
+
+        let mut shard_threads = Vec::with_capacity(n_shards);
+        let mut shard_stats = Vec::with_capacity(n_shards);
+        for (index, ((shard, rings), requests)) in shards
+            .into_iter()
+            .zip(shard_rings)
+            .zip(request_rxs)
+            .enumerate()
+        {
+            let core = spec.shard_cores.get(index).copied().flatten();
+            let stats = Arc::new(SharedShardStats::default());
+            shard_stats.push(Arc::clone(&stats));
+            let worker = ShardWorker {
+                shard,
+                rings,
+                requests,
+                idle: spec.idle,
+                stop: Arc::clone(&stop),
+                stats,
+            };
+            let name = format!("klagg-shard-{index}");
+            let handle = thread::Builder::new()
+                .name(name.clone())
+                .spawn(move || {
+                    pin_current_thread(&name, core);
+                    worker.run()
+                })
+                .map_err(EngineError::Spawn)?;
+            shard_threads.push(handle);
+        }
+
+        let (event_tx, io_events) = crossbeam_channel::bounded(4096);
+        let mut io_threads = Vec::with_capacity(spec.connections.len());
+        let mut io_stats = Vec::with_capacity(spec.connections.len());
+        let mut io_commands = Vec::with_capacity(spec.connections.len());
+        for (index, (connection, rings)) in spec.connections.iter().zip(producers).enumerate() {
+            let mut parser = TradeParser::new(
+                SymbolTable::with_capacity(spec.max_symbols as usize),
+                spec.connection.max_message_bytes,
+            );
+            let mut streams =
+                Vec::with_capacity(connection.symbols.len() + connection.extra_streams.len());
+            for (symbol, global) in &connection.symbols {
+                parser
+                    .symbols_mut()
+                    .insert(symbol, *global)
+                    .map_err(|e| EngineError::Symbol(format!("{symbol}: {e}")))?;
+                streams.push(trade_stream(symbol));
+            }
+            streams.extend(connection.extra_streams.iter().cloned());
+            let (command_tx, commands) = crossbeam_channel::unbounded();
+            let stats = Arc::new(IoStats::default());
+            let mut worker = IoWorker::new(
+                parser,
+                rings,
+                spec.idle,
+                Arc::clone(&stop),
+                commands,
+                event_tx.clone(),
+                Arc::clone(&stats),
+            );
+            let mut link = StreamConnection::new(&connection.url, streams, spec.connection.clone());
+            let core = connection.core;
+            let thread_stop = Arc::clone(&stop);
+            let name = format!("klagg-io-{index}");
+            let handle = thread::Builder::new()
+                .name(name.clone())
+                .spawn(move || {
+                    pin_current_thread(&name, core);
+                    link.run(&mut worker, &thread_stop);
+                })
+                .map_err(EngineError::Spawn)?;
+            io_threads.push(handle);
+            io_stats.push(stats);
+            io_commands.push(command_tx);
+        }
+
+        let engine = Engine {
+            stop,
+            io_threads,
+            shard_threads,
+            io_stats,
+            shard_stats,
+            io_commands,
+            io_events,
+        };
+        Ok((engine, consumers))
+    }
+
+    /// Counters of each io thread, in connection order.
+    pub fn io_stats(&self) -> &[Arc<IoStats>] {
+        &self.io_stats
+    }
+
+    /// Counters of each shard, as last published by its thread.
+    pub fn shard_stats(&self) -> Vec<ShardStats> {
+        self.shard_stats.iter().map(|s| s.get()).collect()
+    }
+
+    /// Symbols the ticker stream showed that no io thread handles yet.
+    pub fn events(&self) -> &Receiver<IoEvent> {
+        &self.io_events
+    }
+
+    /// Asks connection `connection`'s io thread to start handling a symbol.
+    pub fn add_symbol(&self, connection: usize, symbol: &str, index: u32) -> bool {
+        self.io_commands.get(connection).is_some_and(|tx| {
+            tx.send(IoCommand::AddSymbol {
+                symbol: symbol.to_owned(),
+                index,
+            })
+            .is_ok()
+        })
+    }
+
+    /// Asks connection `connection`'s io thread to stop handling a symbol.
+    pub fn remove_symbol(&self, connection: usize, symbol: &str) -> bool {
+        self.io_commands.get(connection).is_some_and(|tx| {
+            tx.send(IoCommand::RemoveSymbol {
+                symbol: symbol.to_owned(),
+            })
+            .is_ok()
+        })
+    }
+
+    /// True once [`Engine::stop`] was called or a thread asked to stop.
+    pub fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Acquire)
+    }
+
+    /// Stops every thread: io threads end at their next tick and drop their rings; shards
+    /// drain what is left, answer the pulls waiting, and end. Returns the final counters.
+    pub fn stop(self) -> EngineReport {
+        self.stop.store(true, Ordering::Release);
+        for handle in self.io_threads {
+            if handle.join().is_err() {
+                log::error!("an io thread panicked");
+            }
+        }
+        let shards = self
+            .shard_threads
+            .into_iter()
+            .map(|handle| {
+                handle.join().unwrap_or_else(|_| {
+                    log::error!("a shard thread panicked");
+                    ShardStats::default()
+                })
+            })
+            .collect();
+        EngineReport { shards }
+    }
+}

@@ -1,0 +1,93 @@
+//! The aggregator thread of one shard: drains its rings, runs the clock, answers pulls.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crossbeam_channel::Receiver;
+use rtrb::Consumer;
+
+use crate::aggregator::{Shard, ShardRequest, ShardStats};
+use crate::idle::IdleStrategy;
+use crate::trade::AggTradePayload;
+
+use super::clock::now_ms;
+use super::shard_stats::SharedShardStats;
+
+/// Trades taken from one ring before looking at the others, the clock and the requests, so a
+/// busy io thread cannot starve pulls.
+const BATCH: usize = 256;
+
+/// Everything one shard thread owns.
+pub struct ShardWorker {
+    /// The shard's klines.
+    pub shard: Shard,
+    /// One ring per io thread.
+    pub rings: Vec<Consumer<AggTradePayload>>,
+    /// Pull and snapshot requests from consumers.
+    pub requests: Receiver<ShardRequest>,
+    /// How to wait when there is nothing to do.
+    pub idle: IdleStrategy,
+    /// Set when the engine stops.
+    pub stop: Arc<AtomicBool>,
+    /// Where the shard's counters are published for status lines.
+    pub stats: Arc<SharedShardStats>,
+}
+
+/// Busy loop iterations between two publications of the counters (an idle one always publishes).
+const PUBLISH_EVERY: u32 = 1024;
+
+impl ShardWorker {
+    /// Runs until the engine stops and every ring is drained and abandoned by its io thread;
+    /// returns the shard's final counters.
+    pub fn run(mut self) -> ShardStats {
+        let mut busy_iterations = 0u32;
+        loop {
+            let mut worked = self.drain_rings();
+            self.shard.tick(now_ms());
+            worked |= self.shard.serve_requests(&self.requests) > 0;
+            if self.finished() {
+                self.shard.serve_requests(&self.requests);
+                self.stats.publish(self.shard.stats());
+                return *self.shard.stats();
+            }
+            busy_iterations += 1;
+            if !worked || busy_iterations >= PUBLISH_EVERY {
+                busy_iterations = 0;
+                self.stats.publish(self.shard.stats());
+            }
+            if !worked {
+                self.idle.idle();
+            }
+        }
+    }
+
+    /// Applies up to a batch from every ring; true if any trade was applied.
+    fn drain_rings(&mut self) -> bool {
+        let mut any = false;
+        for ring in &mut self.rings {
+            let available = ring.slots().min(BATCH);
+            if available == 0 {
+                continue;
+            }
+            let Ok(chunk) = ring.read_chunk(available) else {
+                continue;
+            };
+            let (first, second) = chunk.as_slices();
+            for trade in first.iter().chain(second) {
+                self.shard.process_trade(trade);
+            }
+            chunk.commit_all();
+            any = true;
+        }
+        any
+    }
+
+    /// True once stopping was asked for and no io thread can send more.
+    fn finished(&self) -> bool {
+        self.stop.load(Ordering::Acquire)
+            && self
+                .rings
+                .iter()
+                .all(|ring| ring.is_abandoned() && ring.is_empty())
+    }
+}

@@ -1,0 +1,288 @@
+//! Hostile and real frames through the ingress parsers.
+//!
+//! The fast scanner is only allowed to return a trade that serde_json (the reference,
+//! `wire::parse_frame`) returns too, field for field; otherwise it must defer. These tests
+//! generate well-formed frames in every shape JSON allows (any field order, unknown fields of
+//! every type, whitespace, escapes), mutate them, and throw arbitrary bytes at every entry
+//! point; nothing may panic. Real captures (read from `$KLAGG_DATA` or `../shared/data/binance`,
+//! skipped when absent) must take the fast path with the same values as serde.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use klagg::ingress::fast_parse::{FastParse, parse_agg_trade};
+use klagg::ingress::mini_ticker::for_each_symbol;
+use klagg::ingress::parser::{ParsedFrame, TradeParser};
+use klagg::ingress::symbols::SymbolTable;
+use klagg::ingress::wire::{WireEvent, parse_frame};
+use proptest::prelude::*;
+
+const SYMBOLS: [&str; 5] = [
+    "BTCUSDT",
+    "ETHUSDT",
+    "1000SHIBUSDT",
+    "A",
+    "ABCDEFGHIJKLMNOPQRS",
+];
+
+fn parser() -> TradeParser {
+    let mut table = SymbolTable::with_capacity(16);
+    for (i, s) in SYMBOLS.iter().enumerate() {
+        table.insert(s, i as u32 * 10).unwrap();
+    }
+    TradeParser::new(table, 1 << 20)
+}
+
+/// The exactness rule, checked on one frame for the scanner and for the whole parser.
+fn check_agreement(frame: &[u8], parser: &mut TradeParser) {
+    let reference = parse_frame(frame);
+    if let FastParse::Trade(fast) = parse_agg_trade(frame) {
+        let Ok(WireEvent::AggTrade(raw)) = &reference else {
+            panic!("fast path read a trade serde does not: {reference:?}");
+        };
+        assert_eq!(raw.symbol.as_bytes(), fast.symbol);
+        assert_eq!(raw.to_payload(0).as_ref(), Ok(&fast.to_payload(0)));
+    }
+    if let ParsedFrame::Trade(trade) = parser.parse(frame, Instant::now()) {
+        let Ok(WireEvent::AggTrade(raw)) = &reference else {
+            panic!("parser read a trade serde does not: {reference:?}");
+        };
+        let index = SYMBOLS.iter().position(|s| *s == raw.symbol).unwrap() as u32 * 10;
+        assert_eq!(raw.to_payload(index), Ok(trade));
+    }
+    let _ = for_each_symbol(frame, |s| assert!(!s.is_empty()));
+}
+
+/// Unknown JSON values of every type, as text, with escapes and non-ASCII in strings.
+fn json_value() -> impl Strategy<Value = String> {
+    let leaf = prop_oneof![
+        Just("null".to_owned()),
+        any::<bool>().prop_map(|b| b.to_string()),
+        any::<i64>().prop_map(|i| i.to_string()),
+        any::<u64>().prop_map(|i| i.to_string()),
+        (any::<i32>(), 0u32..1000, -30i32..30).prop_map(|(a, b, e)| format!("{a}.{b}e{e}")),
+        Just("-0.0E+1".to_owned()),
+        json_string(),
+    ];
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(|v| format!("[{}]", v.join(" , "))),
+            prop::collection::vec((json_string(), inner), 0..4).prop_map(|v| {
+                let members: Vec<String> = v.into_iter().map(|(k, v)| format!("{k}:{v}")).collect();
+                format!("{{{}}}", members.join(","))
+            }),
+        ]
+    })
+}
+
+/// A JSON string literal mixing plain text, every escape form and non-ASCII characters.
+fn json_string() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        4 => "[a-zA-Z0-9 @!#]{1,4}",
+        1 => prop::sample::select(vec!["\\\"", "\\\\", "\\/", "\\b", "\\f", "\\n", "\\r", "\\t", "\\u00e9", "\\u0041", "\\uD83D\\uDE00"]).prop_map(str::to_owned),
+        1 => prop::sample::select(vec!["é", "€", "日本"]).prop_map(str::to_owned),
+    ];
+    prop::collection::vec(piece, 0..5).prop_map(|p| format!("\"{}\"", p.concat()))
+}
+
+/// A decimal text, sometimes one `parse_fixed` rejects (more than 8 fractional digits).
+fn decimal() -> impl Strategy<Value = String> {
+    (0u64..10_000_000_000, "[0-9]{0,10}").prop_map(|(int, frac)| {
+        if frac.is_empty() {
+            int.to_string()
+        } else {
+            format!("{int}.{frac}")
+        }
+    })
+}
+
+/// A well-formed aggTrade frame (raw or combined) with random layout. The flag says whether
+/// the fast path must take it: false when it holds anything the scanner defers by design.
+fn trade_frame() -> impl Strategy<Value = (String, bool)> {
+    let fields = (
+        prop::sample::select(SYMBOLS.to_vec()),
+        decimal(),
+        decimal(),
+        prop::array::uniform6(any::<i64>()),
+        any::<bool>(),
+    );
+    let extras = prop::collection::vec(
+        (
+            prop::sample::select(vec!["nq", "M", "x", "Ee", "", "\\u0078", "ü"]),
+            json_value(),
+        ),
+        0..4,
+    );
+    let layout = (
+        any::<prop::sample::Index>(),
+        prop::collection::vec(0u8..12, 64),
+        any::<bool>(),
+        any::<bool>(),
+    );
+    (fields, extras, layout).prop_map(
+        |((sym, p, q, ids, m), extras, (order, ws, combined, escape_sym))| {
+            let mut members: Vec<(String, String)> = vec![
+                ("e".into(), "\"aggTrade\"".into()),
+                ("E".into(), ids[0].to_string()),
+                ("a".into(), ids[1].to_string()),
+                ("s".into(), format!("\"{sym}\"")),
+                ("p".into(), format!("\"{p}\"")),
+                ("q".into(), format!("\"{q}\"")),
+                ("f".into(), ids[2].to_string()),
+                ("l".into(), ids[3].to_string()),
+                ("T".into(), ids[4].to_string()),
+                ("m".into(), m.to_string()),
+            ];
+            let mut fast = klagg::decimal::parse_fixed(p.as_bytes()).is_ok()
+                && klagg::decimal::parse_fixed(q.as_bytes()).is_ok();
+            if escape_sym && ids[5] % 8 == 0 {
+                members[3].1 = format!("\"\\u00{:02x}{}\"", sym.as_bytes()[0], &sym[1..]);
+                fast = false;
+            }
+            for (key, value) in extras {
+                fast &= value.is_ascii() && !matches!(key, "\\u0078" | "ü");
+                members.push((key.to_owned(), value));
+            }
+            // A random rotation and swap: every field can land anywhere.
+            let n = members.len();
+            members.rotate_left(order.index(n));
+            members.swap(0, (ids[5].unsigned_abs() % n as u64) as usize);
+            let mut ws = ws.into_iter().cycle().map(|b| match b {
+                8 => " ",
+                9 => "\n",
+                10 => "\t ",
+                11 => "\r\n",
+                _ => "",
+            });
+            let mut obj = format!("{}{{", ws.next().unwrap());
+            for (i, (k, v)) in members.iter().enumerate() {
+                let sep = if i == 0 { "" } else { "," };
+                let w: Vec<&str> = (0..4).map(|_| ws.next().unwrap()).collect();
+                obj += &format!("{sep}{}\"{k}\"{}:{}{v}{}", w[0], w[1], w[2], w[3]);
+            }
+            obj.push('}');
+            if combined {
+                let stream = format!("\"stream\":\"{}@aggTrade\"", sym.to_lowercase());
+                obj = if ids[5] % 2 == 0 {
+                    format!("{{{stream},\"data\":{obj}}}{}", ws.next().unwrap())
+                } else {
+                    format!("{{ \"data\" : {obj} ,{stream}, \"x\":[1]}}")
+                };
+            }
+            (obj, fast)
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn generated_frames_agree_with_serde((frame, must_be_fast) in trade_frame()) {
+        let mut p = parser();
+        check_agreement(frame.as_bytes(), &mut p);
+        let Ok(WireEvent::AggTrade(_)) = parse_frame(frame.as_bytes()) else {
+            panic!("generator made a frame serde rejects: {frame}");
+        };
+        if must_be_fast {
+            prop_assert!(matches!(parse_agg_trade(frame.as_bytes()), FastParse::Trade(_)), "{}", frame);
+            prop_assert!(matches!(p.parse(frame.as_bytes(), Instant::now()), ParsedFrame::Trade(_)));
+            prop_assert_eq!(p.fallbacks(), 0);
+        }
+    }
+
+    #[test]
+    fn mutated_frames_never_panic_and_still_agree(
+        (frame, _) in trade_frame(),
+        edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 1..4),
+    ) {
+        let mut bytes = frame.into_bytes();
+        for (at, byte, kind) in edits {
+            let i = at.index(bytes.len() + 1);
+            match kind {
+                0 if i < bytes.len() => bytes[i] = byte,
+                1 if i < bytes.len() => { bytes.remove(i); }
+                _ => bytes.insert(i, byte),
+            }
+        }
+        check_agreement(&bytes, &mut parser());
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+        check_agreement(&bytes, &mut parser());
+    }
+
+    #[test]
+    fn json_like_bytes_never_panic(text in r#"[{}\[\]":,.0-9eEaTsmpqflrtu\\ -]{0,200}"#) {
+        check_agreement(text.as_bytes(), &mut parser());
+    }
+}
+
+fn capture_dir() -> Option<PathBuf> {
+    let dir = match std::env::var_os("KLAGG_DATA") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/binance"),
+    }
+    .join("ws-captures");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("capture test skipped: no folder {}", dir.display());
+        None
+    }
+}
+
+/// Removes the `<unix_seconds>: ` receive stamp of a capture line.
+fn strip_stamp(line: &[u8]) -> &[u8] {
+    match line.iter().position(|&b| b == b':') {
+        Some(colon) if line[0].is_ascii_digit() => line[colon + 1..].trim_ascii(),
+        _ => line,
+    }
+}
+
+#[test]
+fn every_captured_frame_takes_the_fast_path_or_is_skipped() {
+    let Some(dir) = capture_dir() else { return };
+    let (mut trades, mut skipped) = (0, 0);
+    for name in ["BINANCE.ws", "BINANCE_FUTURES.ws", "BINANCE_US.ws"] {
+        let text = std::fs::read(dir.join(name)).expect("readable capture");
+        let lines: Vec<&[u8]> = text.split(|&b| b == b'\n').skip(1).collect();
+        // Every capture symbol, so no trade is rejected as unknown.
+        let mut table = SymbolTable::with_capacity(64);
+        for line in &lines {
+            if let Ok(WireEvent::AggTrade(t)) = parse_frame(strip_stamp(line)) {
+                let _ = table.insert(&t.symbol, table.len() as u32);
+            }
+        }
+        let mut parser = TradeParser::new(table.clone(), 1 << 20);
+        for line in lines
+            .iter()
+            .map(|l| strip_stamp(l))
+            .filter(|l| !l.is_empty())
+        {
+            let got = parser.parse(line, Instant::now());
+            match parse_frame(line).expect("captured frames are valid") {
+                WireEvent::AggTrade(raw) => {
+                    let FastParse::Trade(fast) = parse_agg_trade(line) else {
+                        panic!("{name}: fast path deferred a real frame")
+                    };
+                    let index = table.get(fast.symbol).unwrap();
+                    let want = raw.to_payload(index).unwrap();
+                    assert_eq!(fast.to_payload(index), want);
+                    assert_eq!(got, ParsedFrame::Trade(want));
+                    trades += 1;
+                }
+                WireEvent::Other(e) => {
+                    assert!(matches!(&*e, "kline" | "depthUpdate" | "bookTicker"), "{e}");
+                    assert_eq!(got, ParsedFrame::Skipped);
+                    skipped += 1;
+                }
+                WireEvent::Reply => assert!(matches!(got, ParsedFrame::Reply { .. })),
+            }
+        }
+        assert_eq!(parser.counters().total(), 0, "{name}: no bad input");
+    }
+    assert_eq!(trades, 104, "aggTrades in the three captures");
+    assert!(skipped > 1500, "{skipped}");
+}
