@@ -94,7 +94,18 @@ fn scan_frame<'a>(c: &mut Cursor<'a>) -> Option<FastParse<'a>> {
     let mut outer = Fields::default();
     let mut data = Data::Absent;
     c.bump(); // `{`
-    scan_members::<true>(c, &mut outer, &mut data)?;
+    // Binance's envelope starts `{"stream":"<name>","data":{`: read it by comparison, too.
+    let after_value = if c.eat(br#""stream":"#) {
+        c.plain_str()?;
+        outer.seen |= STREAM_BIT;
+        if c.eat(br#","data":{"#) {
+            data = Data::Object(scan_event(c)?);
+        }
+        true
+    } else {
+        binance_layout(c, &mut outer)?
+    };
+    scan_members::<true>(c, &mut outer, &mut data, after_value)?;
     let fields = match data {
         Data::Array => return Some(FastParse::ArrayPayload),
         Data::Absent => outer,
@@ -110,15 +121,26 @@ fn scan_frame<'a>(c: &mut Cursor<'a>) -> Option<FastParse<'a>> {
     Some(FastParse::Trade(fields.finish()?))
 }
 
-/// Reads an object's members after its `{`, through its `}`. In the outer object (`OUTER`) a
-/// `data` member is an envelope's payload and goes to `data`; an array there ends the scan.
+/// Reads an event object after its `{`, through its `}`.
+#[inline(always)]
+fn scan_event<'a>(c: &mut Cursor<'a>) -> Option<Fields<'a>> {
+    let mut fields = Fields::default();
+    let after_value = binance_layout(c, &mut fields)?;
+    scan_members::<false>(c, &mut fields, &mut Data::Absent, after_value)?;
+    Some(fields)
+}
+
+/// Reads an object's remaining members through its `}`, starting either right after the `{`
+/// or right after a member's value. In the outer object (`OUTER`) a `data` member is an
+/// envelope's payload and goes to `data`; an array there ends the scan.
 #[inline(always)]
 fn scan_members<'a, const OUTER: bool>(
     c: &mut Cursor<'a>,
     fields: &mut Fields<'a>,
     data: &mut Data<'a>,
+    after_value: bool,
 ) -> Option<()> {
-    if binance_layout(c, fields)? {
+    if after_value {
         if !c.next_member()? {
             return Some(());
         }
@@ -140,9 +162,7 @@ fn scan_members<'a, const OUTER: bool>(
             match c.peek()? {
                 b'{' => {
                     c.bump();
-                    let mut inner = Fields::default();
-                    scan_members::<false>(c, &mut inner, &mut Data::Absent)?;
-                    *data = Data::Object(inner);
+                    *data = Data::Object(scan_event(c)?);
                 }
                 b'[' => {
                     *data = Data::Array;

@@ -33,10 +33,9 @@ use crate::ingress::symbols::SymbolTable;
 pub use clock::now_ms;
 pub use engine_consumer::EngineConsumer;
 pub use io_stats::IoStats;
-pub use io_worker::{IoCommand, IoEvent, trade_stream};
+pub use io_worker::{IoCommand, IoEvent, IoWorker, trade_stream};
 pub use shard_stats::SharedShardStats;
 
-use io_worker::IoWorker;
 use pinning::pin_current_thread;
 use shard_worker::ShardWorker;
 

@@ -1,0 +1,193 @@
+//! Nothing on klagg's path from a frame's bytes to the ring push allocates, once warm: the
+//! io thread's frame handler is driven directly with real-looking frames, and a second test
+//! measures the whole loopback path through tungstenite to see what the WebSocket library adds.
+
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
+#[path = "support/ws_server.rs"]
+mod ws_server;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+use counting_alloc::{CountingAllocator, count_allocations, start_counting, stop_counting};
+use klagg::idle::IdleStrategy;
+use klagg::ingress::connection::{
+    ConnectionEvent, ConnectionOptions, Control, FrameHandler, StreamConnection,
+    SubscriptionRequests,
+};
+use klagg::ingress::parser::TradeParser;
+use klagg::ingress::symbols::SymbolTable;
+use klagg::pipeline::{IoCommand, IoEvent, IoStats, IoWorker};
+use klagg::trade::AggTradePayload;
+use ws_server::WsServer;
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+const SYMBOLS: [&str; 4] = ["BTCUSDT", "ETHUSDT", "1000SHIBUSDT", "XRPUSDT"];
+
+fn frame(i: usize, combined: bool) -> String {
+    let s = SYMBOLS[i % SYMBOLS.len()];
+    let data = format!(
+        r#"{{"e":"aggTrade","E":{e},"a":{a},"s":"{s}","p":"{p}.{c:02}","q":"0.{q:03}","nq":"0.{q:03}","f":{f},"l":{f},"T":{t},"m":{m}}}"#,
+        e = 1_700_000_000_000u64 + i as u64,
+        a = 1_000 + i,
+        p = 30_000 + i % 700,
+        c = i % 100,
+        q = 1 + i % 997,
+        f = 5_000 + i,
+        t = 1_700_000_000_000u64 + i as u64,
+        m = i % 2 == 0,
+    );
+    if combined {
+        format!(
+            r#"{{"stream":"{}@aggTrade","data":{data}}}"#,
+            s.to_ascii_lowercase()
+        )
+    } else {
+        data
+    }
+}
+
+/// An io worker over two shards' rings, with the other ends of its channels kept open.
+struct Harness {
+    worker: IoWorker,
+    rings: Vec<rtrb::Consumer<AggTradePayload>>,
+    _commands: crossbeam_channel::Sender<IoCommand>,
+    _events: crossbeam_channel::Receiver<IoEvent>,
+}
+
+fn harness() -> Harness {
+    let mut table = SymbolTable::with_capacity(64);
+    for (i, s) in SYMBOLS.iter().enumerate() {
+        table.insert(s, i as u32).unwrap();
+    }
+    let (producers, rings): (Vec<_>, Vec<_>) =
+        (0..2).map(|_| rtrb::RingBuffer::new(1 << 16)).unzip();
+    let (command_tx, commands) = crossbeam_channel::unbounded();
+    let (events, event_rx) = crossbeam_channel::bounded(16);
+    let worker = IoWorker::new(
+        TradeParser::new(table, 1 << 20),
+        producers,
+        IdleStrategy::Yield,
+        Arc::new(AtomicBool::new(false)),
+        commands,
+        events,
+        Arc::new(IoStats::default()),
+    );
+    Harness {
+        worker,
+        rings,
+        _commands: command_tx,
+        _events: event_rx,
+    }
+}
+
+#[test]
+fn the_counter_sees_allocations() {
+    let n = count_allocations(|| {
+        std::hint::black_box(vec![1u8; 64]);
+    });
+    assert!(n >= 1);
+}
+
+#[test]
+fn frame_to_ring_push_allocates_nothing() {
+    let frames: Vec<String> = (0..4_000).map(|i| frame(i, i % 2 == 0)).collect();
+    let mut h = harness();
+    let mut subscriptions = SubscriptionRequests::default();
+    for f in &frames[..500] {
+        h.worker.on_text(f.as_bytes());
+        h.worker.on_tick(&mut subscriptions);
+    }
+    let allocations = count_allocations(|| {
+        for f in &frames[500..] {
+            h.worker.on_text(f.as_bytes());
+            h.worker.on_tick(&mut subscriptions);
+        }
+    });
+    assert_eq!(
+        allocations,
+        0,
+        "allocations for {} frames",
+        frames.len() - 500
+    );
+    let pushed: usize = h.rings.iter().map(|c| c.slots()).sum();
+    assert_eq!(pushed, frames.len(), "every frame became a trade on a ring");
+}
+
+/// Counts the io thread's allocations between the 500th and the last frame.
+struct CountingHandler {
+    inner: IoWorker,
+    frames: usize,
+    total: usize,
+    allocations: Arc<AtomicU64>,
+}
+
+impl FrameHandler for CountingHandler {
+    fn on_text(&mut self, payload: &[u8]) {
+        self.inner.on_text(payload);
+        self.frames += 1;
+        if self.frames == 500 {
+            start_counting();
+        }
+    }
+
+    fn on_binary(&mut self, payload: &[u8]) {
+        self.inner.on_binary(payload);
+    }
+
+    fn on_event(&mut self, event: &ConnectionEvent) {
+        self.inner.on_event(event);
+    }
+
+    fn on_tick(&mut self, subscriptions: &mut SubscriptionRequests) -> Control {
+        self.inner.on_tick(subscriptions);
+        if self.frames == self.total {
+            self.allocations.store(stop_counting(), Relaxed);
+            return Control::Stop;
+        }
+        Control::Continue
+    }
+}
+
+/// The whole io thread on a plain ws:// loopback stream, tungstenite's read path included.
+/// klagg's own part is zero (above); this bounds what the WebSocket layer adds per message.
+#[test]
+fn whole_io_thread_on_plain_ws_allocates_at_most_one_per_message() {
+    let server = WsServer::start();
+    let total = 3_000;
+    let allocations = Arc::new(AtomicU64::new(u64::MAX));
+    let h = harness();
+    let mut handler = CountingHandler {
+        inner: h.worker,
+        frames: 0,
+        total,
+        allocations: Arc::clone(&allocations),
+    };
+    let url = server.url("/market/stream");
+    let io = std::thread::spawn(move || {
+        let mut link = StreamConnection::new(
+            &url,
+            vec!["btcusdt@aggTrade".into()],
+            ConnectionOptions::default(),
+        );
+        link.run(&mut handler, &AtomicBool::new(false));
+    });
+    let conn = server
+        .wait_for_connection(0, Duration::from_secs(10))
+        .expect("connect");
+    for i in 0..total {
+        conn.send_text(&frame(i, true)).unwrap();
+    }
+    io.join().unwrap();
+    let counted = allocations.load(Relaxed);
+    let per_message = counted as f64 / (total - 500) as f64;
+    println!(
+        "io thread on ws://: {counted} allocations for {} messages ({per_message:.2} per message)",
+        total - 500
+    );
+    assert!(per_message <= 1.0, "{per_message} allocations per message");
+}
