@@ -39,7 +39,7 @@ fn frame(i: usize, combined: bool) -> String {
         q = 1 + i % 997,
         f = 5_000 + i,
         t = 1_700_000_000_000u64 + i as u64,
-        m = i % 2 == 0,
+        m = i.is_multiple_of(2),
     );
     if combined {
         format!(
@@ -95,7 +95,7 @@ fn the_counter_sees_allocations() {
 
 #[test]
 fn frame_to_ring_push_allocates_nothing() {
-    let frames: Vec<String> = (0..4_000).map(|i| frame(i, i % 2 == 0)).collect();
+    let frames: Vec<String> = (0..4_000).map(|i| frame(i, i.is_multiple_of(2))).collect();
     let mut h = harness();
     let mut subscriptions = SubscriptionRequests::default();
     for f in &frames[..500] {
