@@ -240,55 +240,31 @@ fn member<'a>(c: &mut Cursor<'a>, key: &[u8], fields: &mut Fields<'a>) -> Option
             }
         };
     };
-    match k {
-        b'e' => {
-            // Other event types are serde's to recognise (it also type-checks their fields).
-            if c.plain_str()? != b"aggTrade" {
-                return None;
-            }
-            fields.set(1 << 0)
-        }
-        b'E' => {
-            fields.event_time_ms = c.int()?;
-            fields.set(1 << 1)
-        }
-        b'a' => {
-            fields.agg_id = c.int()?;
-            fields.set(1 << 2)
-        }
-        b's' => {
-            fields.symbol = c.plain_str()?;
-            fields.set(1 << 3)
-        }
-        b'p' => {
-            fields.price = c.plain_str()?;
-            fields.set(1 << 4)
-        }
-        b'q' => {
-            fields.quantity = c.plain_str()?;
-            fields.set(1 << 5)
-        }
-        b'f' => {
-            fields.first_trade_id = c.int()?;
-            fields.set(1 << 6)
-        }
-        b'l' => {
-            fields.last_trade_id = c.int()?;
-            fields.set(1 << 7)
-        }
-        b'T' => {
-            fields.trade_time_ms = c.int()?;
-            fields.set(1 << 8)
-        }
-        b'm' => {
-            fields.is_buyer_maker = c.bool()?;
-            fields.set(1 << 9)
-        }
+    let bit = match k {
+        // Other event types are serde's to recognise (it also type-checks their fields).
+        b'e' => (c.plain_str()? == b"aggTrade").then_some(0)?,
+        b'E' => read(&mut fields.event_time_ms, c.int()?, 1),
+        b'a' => read(&mut fields.agg_id, c.int()?, 2),
+        b's' => read(&mut fields.symbol, c.plain_str()?, 3),
+        b'p' => read(&mut fields.price, c.plain_str()?, 4),
+        b'q' => read(&mut fields.quantity, c.plain_str()?, 5),
+        b'f' => read(&mut fields.first_trade_id, c.int()?, 6),
+        b'l' => read(&mut fields.last_trade_id, c.int()?, 7),
+        b'T' => read(&mut fields.trade_time_ms, c.int()?, 8),
+        b'm' => read(&mut fields.is_buyer_maker, c.bool()?, 9),
         _ => {
             *c = c.skipped()?;
-            Some(())
+            return Some(());
         }
-    }
+    };
+    fields.set(1 << bit)
+}
+
+/// Stores a field's value and names its bit in [`Fields::seen`].
+#[inline(always)]
+fn read<T>(slot: &mut T, value: T, bit: u16) -> u16 {
+    *slot = value;
+    bit
 }
 
 /// Every field an aggTrade must have.

@@ -93,7 +93,7 @@ pub fn run(options: &RunOptions, stop: &AtomicBool) -> Result<Status, RunError> 
     let (engine, mut consumers) = Engine::start(spec).map_err(RunError::Engine)?;
     let mut consumer = consumers.pop().expect("one consumer was asked for");
     let mut manager = SymbolManager::new(&plan, symbols);
-    let mut status = Status::new(plan.shards.len());
+    let mut status = Status::new();
     let started = Instant::now();
     let mut last_status = Instant::now();
     while !stop.load(Ordering::Acquire) {

@@ -34,13 +34,21 @@ pub struct IoTotals {
     pub bad_frames: u64,
     /// Reconnects of any cause.
     pub reconnects: u64,
+    /// Connect attempts that failed.
+    pub connect_failures: u64,
     /// Pushes that waited for a full ring.
     pub ring_full_waits: u64,
 }
 
+impl Default for Status {
+    fn default() -> Self {
+        Status::new()
+    }
+}
+
 impl Status {
-    /// A status for an engine of `shards` shards, starting now.
-    pub fn new(_shards: usize) -> Status {
+    /// A status starting now.
+    pub fn new() -> Status {
         Status {
             started: Instant::now(),
             klines_closed: 0,
@@ -68,6 +76,7 @@ impl Status {
             io.trades += s.trades.load(Relaxed);
             io.bad_frames += s.bad_frames.load(Relaxed);
             io.reconnects += s.reconnects();
+            io.connect_failures += s.connect_failures.load(Relaxed);
             io.ring_full_waits += s.ring_full_waits.load(Relaxed);
         }
         let now = Instant::now();
@@ -89,7 +98,7 @@ impl Status {
     /// One line: rate, totals, and everything dropped or repaired.
     pub fn line(&self) -> String {
         format!(
-            "{:>6.0}s  {:>8.0} msgs/s  trades {}  klines closed {}  dup {}  gaps {} ({} ids)  late {}  bad frames {}  reconnects {}  ring waits {}  missed {}",
+            "{:>6.0}s  {:>8.0} msgs/s  trades {}  klines closed {}  dup {}  gaps {} ({} ids)  late {}  bad frames {}  reconnects {}  failed connects {}  ring waits {}  missed {}",
             self.started.elapsed().as_secs_f64(),
             self.frames_per_s,
             self.shards.trades,
@@ -100,6 +109,7 @@ impl Status {
             self.shards.late_dropped,
             self.io.bad_frames,
             self.io.reconnects,
+            self.io.connect_failures,
             self.io.ring_full_waits,
             self.klines_missed,
         )

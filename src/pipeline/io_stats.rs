@@ -21,6 +21,8 @@ pub struct IoStats {
     pub bad_frames: AtomicU64,
     /// Successful connects, the first included.
     pub connects: AtomicU64,
+    /// Connect attempts that failed (each is retried with backoff).
+    pub connect_failures: AtomicU64,
     /// Disconnects because the server closed the socket or sent a close frame.
     pub disconnects_closed: AtomicU64,
     /// Disconnects because nothing arrived within the stale timeout.
@@ -59,6 +61,7 @@ impl IoStats {
     pub fn record_event(&self, event: &ConnectionEvent) {
         let counter = match event {
             ConnectionEvent::Connected { .. } => &self.connects,
+            ConnectionEvent::ConnectFailed { .. } => &self.connect_failures,
             ConnectionEvent::Disconnected { cause } => match cause {
                 DisconnectCause::ServerClosed => &self.disconnects_closed,
                 DisconnectCause::Stale => &self.disconnects_stale,
