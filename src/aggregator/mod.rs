@@ -11,6 +11,7 @@ mod config;
 mod consumers;
 mod protocol;
 mod rollover;
+pub mod routing;
 mod shard;
 mod slot;
 mod stats;

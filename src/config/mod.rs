@@ -33,7 +33,7 @@ use std::path::Path;
 pub use cores::{CORE_ID_LIMIT, available_cores, format_cores};
 pub use error::ConfigError;
 pub use plan::{
-    ConnectionPlan, MINI_TICKER_STREAM, Plan, ShardPlan, max_connections, shard_of, trade_stream,
+    ConnectionPlan, MINI_TICKER_STREAM, Plan, ShardPlan, max_connections, trade_stream,
 };
 pub use resolve::MAX_SYMBOLS;
 pub use schema::{

@@ -4,9 +4,11 @@
 //! Symbols fill connections in list order, `streams_per_connection` streams each; with
 //! `symbols = "all"`, connection 0 also carries `!miniTicker@arr` (to spot new symbols), which
 //! counts against its limit. A symbol's global index is its position in the list (symbols found
-//! at run time take the next free index), and [`shard_of`] maps it to a shard and a local slot.
+//! at run time take the next free index), and [`shard_of`](crate::aggregator::routing::shard_of) maps it to a shard and a local slot.
 
 use std::collections::HashSet;
+
+use crate::aggregator::routing::shard_of;
 
 use super::error::{ConfigError, invalid, quoted};
 use super::plan_notes::core_sharing_notes;
@@ -19,19 +21,6 @@ pub const MINI_TICKER_STREAM: &str = "!miniTicker@arr";
 #[must_use]
 pub fn trade_stream(symbol: &str) -> String {
     format!("{}@aggTrade", symbol.to_ascii_lowercase())
-}
-
-/// The shard owning global symbol index `global_index`, and the symbol's index inside it.
-///
-/// Round-robin (`i % n`, `i / n`) keeps shards balanced as symbols are added at run time,
-/// without moving any symbol already placed. `n_shards` must be at least 1.
-#[must_use]
-#[inline]
-pub fn shard_of(global_index: u32, n_shards: usize) -> (usize, u32) {
-    // u32 -> usize is lossless on every target klagg runs on (32 and 64 bit), and the local
-    // index is at most the global one, so it fits u32 again.
-    let index = global_index as usize;
-    (index % n_shards, (index / n_shards) as u32)
 }
 
 /// One WebSocket connection and the io thread that owns it.
@@ -253,15 +242,6 @@ mod tests {
         assert_eq!(globals(&plan.shards[0]), [0, 2, 4]);
         assert_eq!(globals(&plan.shards[1]), [1, 3]);
         assert_eq!(plan.shards[1].symbols[0].1, "S1USDT");
-    }
-
-    #[test]
-    fn shard_of_is_round_robin() {
-        assert_eq!(shard_of(0, 1), (0, 0));
-        assert_eq!(shard_of(7, 1), (0, 7));
-        assert_eq!(shard_of(6, 2), (0, 3));
-        assert_eq!(shard_of(7, 2), (1, 3));
-        assert_eq!(shard_of(u32::MAX, 3), (0, u32::MAX / 3));
     }
 
     #[test]

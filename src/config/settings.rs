@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::aggregator::ShardConfig;
+use crate::aggregator::routing::shard_capacity;
 use crate::idle::IdleStrategy;
 use crate::interval::Interval;
 
@@ -140,9 +141,7 @@ impl Settings {
     /// goes to shard `i % n` at local index `i / n`.
     #[must_use]
     pub fn shard_max_symbols(&self) -> u32 {
-        // n_shards is at most MAX_SHARDS (1024), so it fits u32; the max keeps 0 shards safe.
-        let n = u32::try_from(self.n_shards().max(1)).unwrap_or(u32::MAX);
-        self.max_symbols.div_ceil(n)
+        shard_capacity(self.max_symbols, self.n_shards())
     }
 
     /// The [`ShardConfig`] every shard is built from.

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use crate::aggregator::{Delta, DeltaConsumer, KlineRecord, PullError};
 
-use super::routing::global_index;
+use crate::aggregator::routing::global_index;
 
 /// One registered consumer on every shard. Records come back with *global* symbol indices.
 ///

@@ -19,7 +19,8 @@ use crate::ingress::parser::{ParsedFrame, TradeParser};
 use crate::trade::AggTradePayload;
 
 use super::io_stats::IoStats;
-use super::routing::route;
+use crate::aggregator::routing::shard_of;
+use crate::config::trade_stream;
 
 /// What the engine asks of an io thread between reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,7 +104,7 @@ impl IoWorker {
     /// this connection down, it never loses a trade. Only a shard that is gone drops it.
     #[inline]
     fn push(&mut self, mut trade: AggTradePayload) {
-        let (shard, local) = route(trade.symbol, self.rings.len());
+        let (shard, local) = shard_of(trade.symbol, self.rings.len());
         trade.symbol = local;
         let ring = &mut self.rings[shard];
         let Err(PushError::Full(mut pending)) = ring.push(trade) else {
@@ -156,11 +157,6 @@ impl IoWorker {
             }
         }
     }
-}
-
-/// The aggTrade stream name of a symbol, as Binance spells it.
-pub fn trade_stream(symbol: &str) -> String {
-    format!("{}@aggTrade", symbol.to_ascii_lowercase())
 }
 
 impl FrameHandler for IoWorker {

@@ -5,14 +5,13 @@
 //! connection i ─ io thread i ──ring(i, s)──► shard thread s ◄── pulls ── EngineConsumer
 //! ```
 //! Every io thread has one ring to every shard; a symbol's trades go to the shard
-//! [`routing::route`] names, whichever connection carries them.
+//! [`shard_of`](crate::aggregator::routing::shard_of) names, whichever connection carries them.
 
 mod clock;
 mod engine_consumer;
 mod io_stats;
 mod io_worker;
 mod pinning;
-pub mod routing;
 mod shard_stats;
 mod shard_worker;
 
@@ -25,6 +24,7 @@ use crossbeam_channel::{Receiver, Sender};
 use crate::aggregator::{
     DeltaConsumer, Shard, ShardConfig, ShardConfigError, ShardRequest, ShardStats,
 };
+use crate::config::trade_stream;
 use crate::idle::IdleStrategy;
 use crate::ingress::connection::{ConnectionOptions, StreamConnection};
 use crate::ingress::parser::TradeParser;
@@ -33,7 +33,7 @@ use crate::ingress::symbols::SymbolTable;
 pub use clock::now_ms;
 pub use engine_consumer::EngineConsumer;
 pub use io_stats::IoStats;
-pub use io_worker::{IoCommand, IoEvent, IoWorker, trade_stream};
+pub use io_worker::{IoCommand, IoEvent, IoWorker};
 pub use shard_stats::SharedShardStats;
 
 use pinning::pin_current_thread;
