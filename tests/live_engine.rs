@@ -372,5 +372,19 @@ fn a_new_symbol_in_the_ticker_stream_is_followed() {
     send_all(&conn, &trades);
     let ours = collect(&mut consumers[0], trades.len() as i64);
     assert_same(&ours, &reference(&trades, 3));
+    // A refresh in which ETHUSDT no longer trades unsubscribes it.
+    let delisted = klagg::ingress::exchange_info::parse(&listing(&["BTCUSDT", "SOLUSDT"])).unwrap();
+    manager.apply_listing(&engine, &delisted, true);
+    assert!(
+        wait_for(
+            || conn
+                .received()
+                .iter()
+                .any(|r| r.text.contains("UNSUBSCRIBE") && r.text.contains("ethusdt@aggTrade")),
+            WAIT
+        ),
+        "UNSUBSCRIBE for the delisted symbol was sent"
+    );
+    assert_eq!(manager.active(), 2);
     engine.stop();
 }
