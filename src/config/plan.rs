@@ -107,6 +107,18 @@ impl Plan {
     }
 }
 
+impl Plan {
+    /// Every planned symbol with its global index.
+    pub fn symbol_indices(&self) -> impl Iterator<Item = (&str, u32)> {
+        self.shards.iter().flat_map(|shard| {
+            shard
+                .symbols
+                .iter()
+                .map(|(index, name)| (name.as_str(), *index))
+        })
+    }
+}
+
 /// Connections needed when `max_symbols` symbols are followed (the bound for `"all"`).
 #[must_use]
 pub fn max_connections(settings: &Settings) -> usize {

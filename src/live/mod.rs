@@ -92,7 +92,7 @@ pub fn run(options: &RunOptions, stop: &AtomicBool) -> Result<Status, RunError> 
     let spec = engine_spec(&plan, 1);
     let (engine, mut consumers) = Engine::start(spec).map_err(RunError::Engine)?;
     let mut consumer = consumers.pop().expect("one consumer was asked for");
-    let mut manager = SymbolManager::new(&plan, symbols);
+    let mut manager = SymbolManager::new(&plan);
     let mut status = Status::new();
     let started = Instant::now();
     let mut last_status = Instant::now();

@@ -45,14 +45,14 @@ pub struct SymbolManager {
 }
 
 impl SymbolManager {
-    /// Starts from the symbols a plan placed (`symbols[i]` has global index `i`).
-    pub fn new(plan: &Plan, symbols: Vec<String>) -> SymbolManager {
+    /// Starts from the symbols a plan placed; new ones get the indices after theirs.
+    pub fn new(plan: &Plan) -> SymbolManager {
         let settings = &plan.settings;
-        let mut active = HashMap::with_capacity(symbols.len());
+        let global: HashMap<&str, u32> = plan.symbol_indices().collect();
+        let mut active = HashMap::with_capacity(global.len());
         for connection in &plan.connections {
             for name in &connection.symbols {
-                let index = symbols.iter().position(|s| s == name).unwrap_or(0) as u32;
-                active.insert(name.clone(), (index, connection.index));
+                active.insert(name.clone(), (global[name.as_str()], connection.index));
             }
         }
         SymbolManager {
@@ -66,7 +66,7 @@ impl SymbolManager {
             active,
             retired: HashMap::new(),
             streams: plan.connections.iter().map(|c| c.streams.len()).collect(),
-            next_index: symbols.len() as u32,
+            next_index: global.len() as u32,
             pending: HashSet::new(),
             last_fetch: None,
             next_refresh: settings
