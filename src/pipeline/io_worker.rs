@@ -147,7 +147,13 @@ impl IoWorker {
     fn apply_command(&mut self, command: IoCommand, subscriptions: &mut SubscriptionRequests) {
         match command {
             IoCommand::AddSymbol { symbol, index } => {
-                match self.parser.symbols_mut().insert(&symbol, index) {
+                // A symbol that comes back after it was removed is still in the table.
+                let known = self.parser.symbols().get(symbol.as_bytes()) == Some(index);
+                match if known {
+                    Ok(())
+                } else {
+                    self.parser.symbols_mut().insert(&symbol, index)
+                } {
                     Ok(()) => subscriptions.subscribe(&trade_stream(&symbol)),
                     Err(e) => log::error!("cannot add symbol {symbol} (index {index}): {e}"),
                 }
