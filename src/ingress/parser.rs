@@ -1,10 +1,13 @@
 //! Frame bytes -> what the io thread does next, for the one thread that owns the parser.
 //!
-//! aggTrades go through the schema-specific scanner ([`super::fast_parse`]); whatever it does
-//! not recognise goes through serde_json ([`super::wire`]), which parses in place as well and
-//! tells other events, replies and broken frames apart. Neither path allocates for well-formed
-//! frames without JSON escapes, and nothing here locks; bad frames are counted and logged at
-//! most once a second per reason ([`super::bad_input`]).
+//! Every frame first meets the schema-specific scanner ([`super::fast_parse`]), which reads
+//! aggTrades and recognises other event types; whatever it does not take goes through
+//! serde_json ([`super::wire`]), which parses in place as well and tells replies, unusual
+//! events and broken frames apart. Nothing here locks, and neither path allocates for a
+//! well-formed trade without JSON escapes (serde_json's only allocation, a scratch stack for
+//! nested values, is reached by nested events the scanner defers, which Binance does not
+//! send). Bad frames are counted and logged at most once a second per reason
+//! ([`super::bad_input`]).
 
 use std::time::Instant;
 
@@ -76,6 +79,7 @@ impl TradeParser {
                 None => self.record_bad(BadInputReason::UnknownSymbol, frame, now),
             },
             FastParse::ArrayPayload => ParsedFrame::MiniTickers,
+            FastParse::OtherEvent => ParsedFrame::Skipped,
             FastParse::Fallback => self.parse_slow(frame, now),
         }
     }
