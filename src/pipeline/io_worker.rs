@@ -140,7 +140,7 @@ impl IoWorker {
             }
         });
         if let Err(e) = result {
-            log::debug!("ticker frame not understood: {e}");
+            self.parser.record_bad(e.reason(), frame, self.now);
         }
     }
 
