@@ -4,6 +4,7 @@ pub mod bad_input;
 pub mod connection;
 pub mod exchange_info;
 pub mod fast_parse;
+mod json_cursor;
 pub mod mini_ticker;
 pub mod parser;
 pub mod symbols;

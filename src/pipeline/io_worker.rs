@@ -19,6 +19,7 @@ use crate::ingress::parser::{ParsedFrame, TradeParser};
 use crate::trade::AggTradePayload;
 
 use super::io_stats::IoStats;
+use super::probe::StampWriter;
 use crate::aggregator::routing::shard_of;
 use crate::config::trade_stream;
 
@@ -57,6 +58,8 @@ pub struct IoWorker {
     frames_at_tick: u64,
     /// Frames seen when the cold tick work last ran.
     frames_at_housekeeping: u64,
+    /// Stamps each trade's frame-read time when latency is being measured.
+    probe: Option<StampWriter>,
 }
 
 /// While frames stream in, the cold tick work (clock, commands, counters) runs once per this
@@ -97,7 +100,14 @@ impl IoWorker {
             local: LocalCounters::default(),
             frames_at_tick: 0,
             frames_at_housekeeping: 0,
+            probe: None,
         }
+    }
+
+    /// Measures latency from now on: every trade's frame-read time is stamped.
+    pub fn with_probe(mut self, probe: StampWriter) -> IoWorker {
+        self.probe = Some(probe);
+        self
     }
 
     /// Pushes a trade to its shard's ring, waiting while the ring is full: a full ring slows
@@ -169,8 +179,14 @@ impl FrameHandler for IoWorker {
     #[inline]
     fn on_text(&mut self, payload: &[u8]) {
         self.local.frames += 1;
+        let read_at = self.probe.as_ref().map(StampWriter::now_ns);
         match self.parser.parse(payload, self.now) {
-            ParsedFrame::Trade(trade) => self.push(trade),
+            ParsedFrame::Trade(trade) => {
+                if let (Some(probe), Some(at)) = (&mut self.probe, read_at) {
+                    probe.stamp_at(trade.symbol, trade.agg_id, at);
+                }
+                self.push(trade);
+            }
             ParsedFrame::MiniTickers => self.report_new_symbols(payload),
             _ => {}
         }

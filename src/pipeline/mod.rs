@@ -12,6 +12,7 @@ mod engine_consumer;
 mod io_stats;
 mod io_worker;
 mod pinning;
+mod probe;
 mod shard_stats;
 mod shard_worker;
 
@@ -34,6 +35,7 @@ pub use clock::now_ms;
 pub use engine_consumer::EngineConsumer;
 pub use io_stats::IoStats;
 pub use io_worker::{IoCommand, IoEvent, IoWorker};
+pub use probe::{LatencyProbe, Stamp, StampWriter, quantile};
 pub use shard_stats::SharedShardStats;
 
 use pinning::pin_current_thread;
@@ -71,6 +73,8 @@ pub struct EngineSpec {
     pub connection: ConnectionOptions,
     /// How many [`EngineConsumer`]s to register.
     pub consumers: usize,
+    /// Measure socket-to-kline latency (see [`Engine::take_probe`]).
+    pub probe: bool,
 }
 
 /// Why an engine could not start.
@@ -105,6 +109,7 @@ pub struct Engine {
     shard_stats: Vec<Arc<SharedShardStats>>,
     io_commands: Vec<Sender<IoCommand>>,
     io_events: Receiver<IoEvent>,
+    probe: Option<LatencyProbe>,
 }
 
 /// What the engine's threads counted, returned when it stops.
@@ -152,6 +157,15 @@ impl Engine {
             }
         }
 
+        let (probe, read_stamps, update_stamps) = if spec.probe {
+            let (probe, reads, updates) = LatencyProbe::new(spec.connections.len(), n_shards);
+            (Some(probe), reads, updates)
+        } else {
+            (None, Vec::new(), Vec::new())
+        };
+        let mut read_stamps = read_stamps.into_iter();
+        let mut update_stamps = update_stamps.into_iter();
+
         let mut shard_threads = Vec::with_capacity(n_shards);
         let mut shard_stats = Vec::with_capacity(n_shards);
         for (index, ((shard, rings), requests)) in shards
@@ -170,6 +184,8 @@ impl Engine {
                 idle: spec.idle,
                 stop: Arc::clone(&stop),
                 stats,
+                position: (index, n_shards),
+                probe: update_stamps.next(),
             };
             let name = format!("klagg-shard-{index}");
             let handle = thread::Builder::new()
@@ -212,6 +228,9 @@ impl Engine {
                 event_tx.clone(),
                 Arc::clone(&stats),
             );
+            if let Some(stamps) = read_stamps.next() {
+                worker = worker.with_probe(stamps);
+            }
             let mut link = StreamConnection::new(&connection.url, streams, spec.connection.clone());
             let core = connection.core;
             let thread_stop = Arc::clone(&stop);
@@ -236,8 +255,14 @@ impl Engine {
             shard_stats,
             io_commands,
             io_events,
+            probe,
         };
         Ok((engine, consumers))
+    }
+
+    /// The latency probe, when the spec asked for one (once).
+    pub fn take_probe(&mut self) -> Option<LatencyProbe> {
+        self.probe.take()
     }
 
     /// Counters of each io thread, in connection order.

@@ -11,7 +11,9 @@ use crate::idle::IdleStrategy;
 use crate::trade::AggTradePayload;
 
 use super::clock::now_ms;
+use super::probe::StampWriter;
 use super::shard_stats::SharedShardStats;
+use crate::aggregator::routing::global_index;
 
 /// Trades taken from one ring before looking at the others, the clock and the requests, so a
 /// busy io thread cannot starve pulls.
@@ -31,6 +33,10 @@ pub struct ShardWorker {
     pub stop: Arc<AtomicBool>,
     /// Where the shard's counters are published for status lines.
     pub stats: Arc<SharedShardStats>,
+    /// This shard's index and the number of shards, to stamp global symbol indices.
+    pub position: (usize, usize),
+    /// Stamps each trade's kline-update time when latency is being measured.
+    pub probe: Option<StampWriter>,
 }
 
 /// Busy loop iterations between two publications of the counters (an idle one always publishes).
@@ -75,6 +81,13 @@ impl ShardWorker {
             let (first, second) = chunk.as_slices();
             for trade in first.iter().chain(second) {
                 self.shard.process_trade(trade);
+            }
+            if let Some(probe) = &mut self.probe {
+                let at = probe.now_ns();
+                let (shard, shards) = self.position;
+                for trade in first.iter().chain(second) {
+                    probe.stamp_at(global_index(shard, trade.symbol, shards), trade.agg_id, at);
+                }
             }
             chunk.commit_all();
             any = true;
