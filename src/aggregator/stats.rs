@@ -41,3 +41,24 @@ pub struct ShardStats {
     /// Closed klines consumers never received because they fell past the backlog bound.
     pub closed_missed: u64,
 }
+
+impl<'a> std::iter::Sum<&'a ShardStats> for ShardStats {
+    /// Field-by-field sum, for totals over shards.
+    fn sum<I: Iterator<Item = &'a ShardStats>>(shards: I) -> ShardStats {
+        shards.fold(ShardStats::default(), |mut a, s| {
+            a.trades += s.trades;
+            a.invalid += s.invalid;
+            a.duplicates += s.duplicates;
+            a.gaps += s.gaps;
+            a.missing_agg_ids += s.missing_agg_ids;
+            a.gaps_unrecorded += s.gaps_unrecorded;
+            a.late_dropped += s.late_dropped;
+            a.corrections += s.corrections;
+            a.klines_closed += s.klines_closed;
+            a.empty_klines += s.empty_klines;
+            a.replies_undelivered += s.replies_undelivered;
+            a.closed_missed += s.closed_missed;
+            a
+        })
+    }
+}

@@ -87,12 +87,12 @@ impl Status {
         self.last_frames = io.frames;
         self.last_at = now;
         self.io = io;
-        self.shards = sum(&engine.shard_stats());
+        self.shards = engine.shard_stats().iter().sum();
     }
 
     /// Takes the shards' final counters.
     pub fn finish(&mut self, report: &EngineReport) {
-        self.shards = sum(&report.shards);
+        self.shards = report.shards.iter().sum();
     }
 
     /// One line: rate, totals, and everything dropped or repaired.
@@ -114,23 +114,4 @@ impl Status {
             self.klines_missed,
         )
     }
-}
-
-/// Field-by-field sum of shard counters.
-fn sum(shards: &[ShardStats]) -> ShardStats {
-    shards.iter().fold(ShardStats::default(), |mut a, s| {
-        a.trades += s.trades;
-        a.invalid += s.invalid;
-        a.duplicates += s.duplicates;
-        a.gaps += s.gaps;
-        a.missing_agg_ids += s.missing_agg_ids;
-        a.gaps_unrecorded += s.gaps_unrecorded;
-        a.late_dropped += s.late_dropped;
-        a.corrections += s.corrections;
-        a.klines_closed += s.klines_closed;
-        a.empty_klines += s.empty_klines;
-        a.replies_undelivered += s.replies_undelivered;
-        a.closed_missed += s.closed_missed;
-        a
-    })
 }
