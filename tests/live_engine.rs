@@ -389,3 +389,35 @@ fn a_new_symbol_in_the_ticker_stream_is_followed() {
     assert_eq!(manager.active(), 2);
     engine.stop();
 }
+
+#[test]
+fn gaps_are_reported_with_global_symbol_indices() {
+    let server = WsServer::start();
+    let (engine, mut consumers) =
+        Engine::start(spec(server.url("/market/stream"), &SYMBOLS)).unwrap();
+    let conn = server.wait_for_connection(0, WAIT).expect("connect");
+    let mut trades = trades(&SYMBOLS, 300, 1);
+    // Trade 100 is ETHUSDT (global index 1, shard 1 of 2, local index 0).
+    let lost = trades.remove(100);
+    send_all(&conn, &trades);
+    let ours = collect(&mut consumers[0], trades.len() as i64);
+    assert_same(&ours, &reference(&trades, SYMBOLS.len()));
+    let mut gaps = Vec::new();
+    assert!(wait_for(
+        || {
+            gaps.extend(engine.take_gaps());
+            !gaps.is_empty()
+        },
+        WAIT
+    ));
+    assert_eq!(gaps.len(), 1);
+    assert_eq!(
+        (gaps[0].symbol, gaps[0].from_agg_id, gaps[0].to_agg_id),
+        (
+            lost.payload.symbol,
+            lost.payload.agg_id,
+            lost.payload.agg_id
+        )
+    );
+    engine.stop();
+}

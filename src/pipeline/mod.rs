@@ -22,8 +22,9 @@ use std::thread::{self, JoinHandle};
 
 use crossbeam_channel::{Receiver, Sender};
 
+use crate::aggregator::routing::global_index;
 use crate::aggregator::{
-    DeltaConsumer, Shard, ShardConfig, ShardConfigError, ShardRequest, ShardStats,
+    DeltaConsumer, Gap, Shard, ShardConfig, ShardConfigError, ShardRequest, ShardStats,
 };
 use crate::config::trade_stream;
 use crate::idle::IdleStrategy;
@@ -186,6 +187,7 @@ impl Engine {
                 stats,
                 position: (index, n_shards),
                 probe: update_stamps.next(),
+                pending_gaps: Vec::new(),
             };
             let name = format!("klagg-shard-{index}");
             let handle = thread::Builder::new()
@@ -268,6 +270,20 @@ impl Engine {
     /// Counters of each io thread, in connection order.
     pub fn io_stats(&self) -> &[Arc<IoStats>] {
         &self.io_stats
+    }
+
+    /// Agg-id gaps found since the last call, with global symbol indices.
+    pub fn take_gaps(&self) -> Vec<Gap> {
+        let n = self.shard_stats.len();
+        let mut all = Vec::new();
+        for (shard, stats) in self.shard_stats.iter().enumerate() {
+            let start = all.len();
+            stats.take_gaps(&mut all);
+            for gap in &mut all[start..] {
+                gap.symbol = global_index(shard, gap.symbol, n);
+            }
+        }
+        all
     }
 
     /// Counters of each shard, as last published by its thread.

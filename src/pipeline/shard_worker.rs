@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crossbeam_channel::Receiver;
 use rtrb::Consumer;
 
-use crate::aggregator::{Shard, ShardRequest, ShardStats};
+use crate::aggregator::{Gap, Shard, ShardRequest, ShardStats};
 use crate::idle::IdleStrategy;
 use crate::trade::AggTradePayload;
 
@@ -37,6 +37,8 @@ pub struct ShardWorker {
     pub position: (usize, usize),
     /// Stamps each trade's kline-update time when latency is being measured.
     pub probe: Option<StampWriter>,
+    /// Gaps taken from the shard and not yet handed over.
+    pub pending_gaps: Vec<Gap>,
 }
 
 /// Busy loop iterations between two publications of the counters (an idle one always publishes).
@@ -53,13 +55,13 @@ impl ShardWorker {
             worked |= self.shard.serve_requests(&self.requests) > 0;
             if self.finished() {
                 self.shard.serve_requests(&self.requests);
-                self.stats.publish(self.shard.stats());
+                self.publish();
                 return *self.shard.stats();
             }
             busy_iterations += 1;
             if !worked || busy_iterations >= PUBLISH_EVERY {
                 busy_iterations = 0;
-                self.stats.publish(self.shard.stats());
+                self.publish();
             }
             if !worked {
                 self.idle.idle();
@@ -93,6 +95,13 @@ impl ShardWorker {
             any = true;
         }
         any
+    }
+
+    /// Publishes counters and gaps for the rest of the engine.
+    fn publish(&mut self) {
+        self.shard.take_gaps(&mut self.pending_gaps);
+        self.stats
+            .publish(self.shard.stats(), &mut self.pending_gaps);
     }
 
     /// True once stopping was asked for and no io thread can send more.
