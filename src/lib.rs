@@ -8,6 +8,8 @@
 pub mod aggregator;
 pub mod config;
 pub mod decimal;
+pub mod demo;
+pub mod duration_arg;
 pub mod idle;
 pub mod ingress;
 pub mod interval;
@@ -15,4 +17,5 @@ pub mod kline;
 pub mod live;
 pub mod pipeline;
 pub mod replay;
+pub mod sim;
 pub mod trade;

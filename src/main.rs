@@ -1,17 +1,20 @@
-//! The `klagg` command line.
+//! The `klagg` command line: each subcommand parses its arguments and hands over to the library.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-
-use clap::{Args, Parser, Subcommand};
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use clap::{Args, Parser, Subcommand};
+
+use klagg::demo::{self, DemoOptions};
+use klagg::duration_arg::parse_duration;
 use klagg::interval::Interval;
 use klagg::live::{self, RunOptions};
 use klagg::replay::{self, ReplayOptions};
+use klagg::sim::{self, Faults, SimOptions, SourceOptions};
 
 /// Exact, live Binance klines for every symbol and interval, from aggTrade streams.
 #[derive(Debug, Parser)]
@@ -23,6 +26,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// See klagg work on this machine, no network needed: a simulated exchange and the real
+    /// engine, a live view, and a self-check of every closed kline at the end.
+    Demo(DemoArgs),
     /// Run the live engine: connect to the exchange and keep every kline of every symbol live.
     Run(RunArgs),
     /// Check a config file and print the plan: which thread on which core, which symbols on
@@ -31,6 +37,22 @@ enum Command {
     /// Rebuild klines offline from Data Vision aggTrades files (.csv or .zip) or WebSocket
     /// captures, writing Data Vision kline CSVs (DIR/SYMBOL-INTERVAL.csv).
     Replay(ReplayArgs),
+    /// Run a Binance-compatible market-data exchange on loopback (WebSocket streams and REST),
+    /// with a synthetic market or replayed files, and faults on demand.
+    Sim(SimArgs),
+}
+
+#[derive(Debug, Args)]
+struct DemoArgs {
+    /// How long to run, e.g. 30s or 2m [default: until Ctrl-C].
+    #[arg(long, value_parser = parse_duration)]
+    duration: Option<Duration>,
+    /// Symbols the simulated market trades.
+    #[arg(long, default_value_t = 50)]
+    symbols: usize,
+    /// Target trades per second over all symbols.
+    #[arg(long, default_value_t = 20_000)]
+    rate: u32,
 }
 
 #[derive(Debug, Args)]
@@ -38,12 +60,12 @@ struct RunArgs {
     /// The engine's TOML config.
     #[arg(long, value_name = "FILE", default_value = "config/default.toml")]
     config: PathBuf,
-    /// Seconds between status lines.
-    #[arg(long, value_name = "SECONDS", default_value_t = 5)]
-    status_every: u64,
-    /// Stop after this many seconds instead of at Ctrl-C.
-    #[arg(long, value_name = "SECONDS")]
-    duration: Option<u64>,
+    /// Time between status lines.
+    #[arg(long, value_parser = parse_duration, default_value = "5s")]
+    status_every: Duration,
+    /// Stop after this long instead of at Ctrl-C, e.g. 10m.
+    #[arg(long, value_parser = parse_duration)]
+    duration: Option<Duration>,
 }
 
 #[derive(Debug, Args)]
@@ -72,15 +94,82 @@ struct ReplayArgs {
     inputs: Vec<PathBuf>,
 }
 
+#[derive(Debug, Args)]
+struct SimArgs {
+    /// Address to listen on; port 0 picks a free port (printed at start).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    addr: SocketAddr,
+    /// Synthetic market: number of symbols.
+    #[arg(long, default_value_t = 50)]
+    symbols: usize,
+    /// Synthetic market: target trades per second over all symbols.
+    #[arg(long, default_value_t = 20_000)]
+    rate: u32,
+    /// Synthetic market: random seed (the same seed gives the same market).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Synthetic market: list one new symbol after this long, e.g. 30s.
+    #[arg(long, value_parser = parse_duration)]
+    new_listing_after: Option<Duration>,
+    /// Replay these Data Vision aggTrades files (.csv, .zip) or captures instead of a
+    /// synthetic market.
+    #[arg(long, value_name = "FILE")]
+    replay: Vec<PathBuf>,
+    /// Symbol of replayed Data Vision files (captures name their own symbols).
+    #[arg(long)]
+    symbol: Option<String>,
+    /// Replay speed: a factor (1 = real time) or `max`.
+    #[arg(long, default_value = "1")]
+    speed: String,
+    /// Write every trade sent as Data Vision CSV into this directory (DIR/SYMBOL-aggTrades.csv).
+    #[arg(long, value_name = "DIR")]
+    record: Option<PathBuf>,
+    /// Server ping interval (Binance: 3m).
+    #[arg(long, value_parser = parse_duration, default_value = "3m")]
+    ping_every: Duration,
+    /// Disconnect a client that has not answered a ping within this long (Binance: 10m).
+    #[arg(long, value_parser = parse_duration, default_value = "10m")]
+    pong_timeout: Duration,
+    /// Disconnect connections at this age (Binance: 24h).
+    #[arg(long, value_parser = parse_duration, default_value = "24h")]
+    max_age: Duration,
+    /// Fault: drop every connection this often.
+    #[arg(long, value_parser = parse_duration)]
+    drop_every: Option<Duration>,
+    /// Fault: drop without sending a close frame first.
+    #[arg(long)]
+    drop_without_close: bool,
+    /// Fault: every this often, stall (send and answer nothing) ...
+    #[arg(long, value_parser = parse_duration)]
+    stall_every: Option<Duration>,
+    /// ... for this long.
+    #[arg(long, value_parser = parse_duration, default_value = "5s")]
+    stall_for: Duration,
+    /// Fault: garbage frames per second per connection.
+    #[arg(long, default_value_t = 0)]
+    garbage_per_s: u32,
+    /// Fault: send every Nth frame twice.
+    #[arg(long, default_value_t = 0)]
+    duplicate_every: u32,
+    /// Fault: send a 2 MiB frame this often.
+    #[arg(long, value_parser = parse_duration)]
+    oversized_every: Option<Duration>,
+    /// Stop after this long [default: until Ctrl-C].
+    #[arg(long, value_parser = parse_duration)]
+    duration: Option<Duration>,
+}
+
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Demo(args) => run_demo(&args),
         Command::Run(args) => run_live(&args),
         Command::CheckConfig(args) => klagg::config::check_config(&args.config)
             .map(|plan| print!("{plan}"))
             .map_err(Into::into),
         Command::Replay(args) => run_replay(args),
+        Command::Sim(args) => run_sim(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -91,11 +180,8 @@ fn main() -> ExitCode {
     }
 }
 
-/// Installs the process-wide TLS crypto provider once, then runs until Ctrl-C (a second
-/// Ctrl-C exits at once).
-fn run_live(args: &RunArgs) -> Result<(), Box<dyn std::error::Error>> {
-    // Another provider may be installed already (never by klagg); either way TLS works.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+/// A stop flag set by the first Ctrl-C (or SIGTERM); a second one exits at once.
+fn stop_on_ctrl_c() -> Result<Arc<AtomicBool>, ctrlc::Error> {
     let stop = Arc::new(AtomicBool::new(false));
     let handler_stop = Arc::clone(&stop);
     ctrlc::set_handler(move || {
@@ -104,10 +190,37 @@ fn run_live(args: &RunArgs) -> Result<(), Box<dyn std::error::Error>> {
         }
         eprintln!("stopping (Ctrl-C again to exit at once)");
     })?;
+    Ok(stop)
+}
+
+fn run_demo(args: &DemoArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let stop = stop_on_ctrl_c()?;
+    let options = DemoOptions {
+        duration: args.duration,
+        symbols: args.symbols,
+        rate: args.rate,
+        ..DemoOptions::default()
+    };
+    let summary = demo::run(&options, &stop)?;
+    println!("{summary}");
+    if summary.verification.mismatches > 0 {
+        return Err(format!(
+            "{} klines differ from the simulator's trades",
+            summary.verification.mismatches
+        )
+        .into());
+    }
+    Ok(())
+}
+
+fn run_live(args: &RunArgs) -> Result<(), Box<dyn std::error::Error>> {
+    // Another provider may be installed already (never by klagg); either way TLS works.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let stop = stop_on_ctrl_c()?;
     let options = RunOptions {
         config: args.config.clone(),
-        status_every: Duration::from_secs(args.status_every.max(1)),
-        duration: args.duration.map(Duration::from_secs),
+        status_every: args.status_every.max(Duration::from_secs(1)),
+        duration: args.duration,
     };
     let status = live::run(&options, &stop)?;
     println!("stopped: {}", status.line());
@@ -122,5 +235,44 @@ fn run_replay(args: ReplayArgs) -> Result<(), Box<dyn std::error::Error>> {
     options.skip_bad = args.skip_bad;
     let summary = replay::run(&options)?;
     print!("{summary}");
+    Ok(())
+}
+
+fn run_sim(args: SimArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let stop = stop_on_ctrl_c()?;
+    let source = if args.replay.is_empty() {
+        SourceOptions::Synthetic {
+            symbols: args.symbols,
+            rate: args.rate,
+            seed: args.seed,
+            new_listing_after: args.new_listing_after,
+        }
+    } else {
+        SourceOptions::Replay {
+            files: args.replay,
+            symbol: args.symbol,
+            speed: args.speed,
+        }
+    };
+    let options = SimOptions {
+        addr: args.addr,
+        source,
+        record: args.record,
+        ping_every: args.ping_every,
+        pong_timeout: args.pong_timeout,
+        max_age: args.max_age,
+        faults: Faults {
+            drop_every: args.drop_every,
+            drop_with_close_frame: !args.drop_without_close,
+            stall_every: args.stall_every,
+            stall_for: args.stall_for,
+            garbage_per_s: args.garbage_per_s,
+            duplicate_every: args.duplicate_every,
+            oversized_every: args.oversized_every,
+        },
+        duration: args.duration,
+    };
+    let report = sim::run(&options, &stop)?;
+    println!("{report}");
     Ok(())
 }

@@ -6,16 +6,17 @@
 //! skipped. The first line of a capture names the URL (`wss://... <-> <connect_time>`); it is
 //! not a frame.
 
-use crate::ingress::wire::{WireError, WireEvent, parse_frame};
+use crate::ingress::wire::{RawTradePayload, WireError, WireEvent, parse_frame};
 use crate::trade::AggTradePayload;
 
 use super::error::RowProblem;
 
 /// What a capture line turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CaptureLine {
-    /// An aggTrade of the replayed symbol.
-    Trade(AggTradePayload),
+pub enum CaptureLine<T = AggTradePayload> {
+    /// An aggTrade of the replayed symbol: its payload, or from [`read_line`] its payload and
+    /// its fields as sent.
+    Trade(T),
     /// A frame that is not wanted: another event type, another symbol, or a reply.
     Skip,
     /// Not a frame at all (no `{` after the optional time stamp), such as the URL line.
@@ -52,6 +53,20 @@ pub fn is_url_line(line: &[u8]) -> bool {
 /// case-insensitively since stream names are lower case and event symbols upper case.
 /// Trades are given the symbol index `index`.
 pub fn parse_line(line: &[u8], symbol: &str, index: u32) -> Result<CaptureLine, RowProblem> {
+    Ok(match read_line(line, Some(symbol), index)? {
+        CaptureLine::Trade((trade, _)) => CaptureLine::Trade(trade),
+        CaptureLine::Skip => CaptureLine::Skip,
+        CaptureLine::NotFrame => CaptureLine::NotFrame,
+    })
+}
+
+/// [`parse_line`] for the symbol `symbol`, or for every symbol when `None`; each trade comes
+/// with its event's fields as sent (symbol, price and quantity text).
+pub fn read_line<'a>(
+    line: &'a [u8],
+    symbol: Option<&str>,
+    index: u32,
+) -> Result<CaptureLine<(AggTradePayload, RawTradePayload<'a>)>, RowProblem> {
     let frame = strip_stamp(line);
     if !frame.starts_with(b"{") {
         return Ok(CaptureLine::NotFrame);
@@ -60,11 +75,11 @@ pub fn parse_line(line: &[u8], symbol: &str, index: u32) -> Result<CaptureLine, 
     let WireEvent::AggTrade(raw) = event else {
         return Ok(CaptureLine::Skip);
     };
-    if !raw.symbol.eq_ignore_ascii_case(symbol) {
+    if symbol.is_some_and(|symbol| !raw.symbol.eq_ignore_ascii_case(symbol)) {
         return Ok(CaptureLine::Skip);
     }
     match raw.to_payload(index) {
-        Ok(trade) => Ok(CaptureLine::Trade(trade)),
+        Ok(trade) => Ok(CaptureLine::Trade((trade, raw))),
         Err(WireError::Price(e)) => Err(RowProblem::key("p", raw.price.as_bytes(), e)),
         Err(WireError::Quantity(e)) => Err(RowProblem::key("q", raw.quantity.as_bytes(), e)),
         Err(e) => Err(RowProblem::row(frame, e)),
@@ -122,6 +137,27 @@ mod tests {
         );
         assert_eq!(
             parse_line(br#"{"result":null,"id":1}"#, "CTKUSDT", 0),
+            Ok(CaptureLine::Skip)
+        );
+    }
+
+    #[test]
+    fn every_symbol_is_read_with_its_fields_as_sent() {
+        let lower = TRADE.replace("\"CTKUSDT\"", "\"ctkusdt\"");
+        let Ok(CaptureLine::Trade((t, raw))) = read_line(lower.as_bytes(), None, 2) else {
+            panic!("not a trade");
+        };
+        assert_eq!((t.symbol, t.agg_id), (2, 16599292));
+        assert_eq!(
+            (
+                raw.symbol.as_ref(),
+                raw.price.as_ref(),
+                raw.quantity.as_ref()
+            ),
+            ("ctkusdt", "1.01100", "10")
+        );
+        assert_eq!(
+            read_line(TRADE.as_bytes(), Some("SUSHIUSDT"), 0),
             Ok(CaptureLine::Skip)
         );
     }

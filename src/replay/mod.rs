@@ -18,14 +18,15 @@
 //! print!("{summary}");
 //! ```
 
-mod capture;
-mod datavision;
+// The simulator's file replay reads the same inputs through these.
+pub(crate) mod capture;
+pub(crate) mod datavision;
 mod error;
 mod kline_csv;
 mod progress;
 mod reader;
 mod replayer;
-mod source;
+pub(crate) mod source;
 mod summary;
 
 use std::collections::HashSet;

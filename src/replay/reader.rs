@@ -3,6 +3,7 @@
 //! One line buffer is reused for the whole input and rows are parsed from its bytes in place,
 //! so reading does not allocate per row.
 
+use std::ops::ControlFlow;
 use std::path::Path;
 
 use crate::aggregator::TradeOutcome;
@@ -13,7 +14,7 @@ use super::datavision;
 use super::error::{BadRow, ReplayError, RowProblem};
 use super::progress::Progress;
 use super::replayer::Replayer;
-use super::source::{Input, InputKind};
+use super::source::{self, Input, InputKind};
 use super::summary::InputSummary;
 
 /// Bad rows printed per input when they are skipped; the rest are only counted.
@@ -37,29 +38,7 @@ pub fn replay_input(
     progress: &mut Progress,
 ) -> Result<InputSummary, ReplayError> {
     let mut summary = InputSummary::new(input.name, input.kind);
-    let mut line = Vec::with_capacity(4_096);
-    let mut line_number: u64 = 0;
-    let mut seen_content = false;
-    loop {
-        line.clear();
-        let read = input
-            .reader
-            .read_until(b'\n', &mut line)
-            .map_err(|source| ReplayError::Input {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        if read == 0 {
-            break;
-        }
-        line_number += 1;
-        // Some Data Vision files end lines with CRLF.
-        let text = line.trim_ascii_end();
-        if text.is_empty() {
-            continue;
-        }
-        let first = !seen_content;
-        seen_content = true;
+    source::for_each_line(path, input.reader, |text, line_number, first| {
         summary.rows += 1;
         let parsed = match input.kind {
             InputKind::DataVision if first && datavision::is_header(text) => Ok(None),
@@ -89,7 +68,8 @@ pub fn replay_input(
             }
         }
         progress.row(&summary.name, summary.rows, replayer.stats().trades);
-    }
+        Ok(ControlFlow::Continue(()))
+    })?;
     if summary.bad_rows > SHOWN_BAD_ROWS {
         eprintln!(
             "warning: {}: {} more bad rows skipped without being shown",

@@ -4,6 +4,8 @@
 use std::fmt;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::mem;
+use std::ops::ControlFlow;
 use std::path::Path;
 
 use super::capture;
@@ -72,6 +74,42 @@ pub fn with_input<T>(
         kind: detect_kind(&head),
         reader: &mut reader,
     })
+}
+
+/// Calls `row` with each non-empty line of `reader` (opened from `path`), without its line
+/// ending, with its 1-based line number and whether it is the first non-empty line, until the
+/// input ends or `row` breaks or fails.
+///
+/// One line buffer is reused for the whole input, so reading does not allocate per line.
+pub fn for_each_line(
+    path: &Path,
+    reader: &mut dyn BufRead,
+    mut row: impl FnMut(&[u8], u64, bool) -> Result<ControlFlow<()>, ReplayError>,
+) -> Result<(), ReplayError> {
+    let mut line = Vec::with_capacity(4_096);
+    let mut line_number: u64 = 0;
+    let mut first = true;
+    loop {
+        line.clear();
+        let read = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|source| ReplayError::Input {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        if read == 0 {
+            return Ok(());
+        }
+        line_number += 1;
+        // Some Data Vision files end lines with CRLF.
+        let text = line.trim_ascii_end();
+        if text.is_empty() {
+            continue;
+        }
+        if row(text, line_number, mem::take(&mut first))?.is_break() {
+            return Ok(());
+        }
+    }
 }
 
 /// True for a `.zip` extension in any case.

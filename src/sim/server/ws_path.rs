@@ -1,0 +1,148 @@
+//! Which WebSocket paths exist and what a connection starts subscribed to:
+//! `/market/stream?streams=a/b` (combined envelope) and `/market/ws[/a/b]` (raw events).
+
+use super::encode::Form;
+use super::http::query_pairs;
+use super::symbols::{StreamId, SymbolTable};
+
+/// What a connection asked for in its URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Route {
+    /// How its frames are shaped.
+    pub(crate) form: Form,
+    /// Streams it is subscribed to from the start, in URL order, without repeats.
+    pub(crate) streams: Vec<StreamId>,
+}
+
+/// Why a WebSocket request is refused before the handshake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// Not a stream path: HTTP 404.
+    NotFound,
+    /// A stream path with a bad stream list: HTTP 400 with this message.
+    BadStreams(String),
+}
+
+/// Resolves a WebSocket request's path and query.
+pub(crate) fn route(
+    path: &str,
+    query: &str,
+    symbols: &SymbolTable,
+    max_streams: usize,
+) -> Result<Route, Refusal> {
+    let (form, names) = match path {
+        "/market/stream" | "/market/stream/" => {
+            let streams = query_pairs(query)
+                .into_iter()
+                .find(|(name, _)| name == "streams")
+                .map(|(_, value)| value)
+                .unwrap_or_default();
+            (Form::Combined, streams)
+        }
+        "/market/ws" | "/market/ws/" => (Form::Raw, String::new()),
+        _ => match path.strip_prefix("/market/ws/") {
+            Some(names) => (Form::Raw, names.to_string()),
+            None => return Err(Refusal::NotFound),
+        },
+    };
+    let mut streams = Vec::new();
+    for name in names.split('/').filter(|name| !name.is_empty()) {
+        let stream = symbols.parse_stream(name).ok_or_else(|| {
+            Refusal::BadStreams(format!("Invalid request: unknown stream {name}"))
+        })?;
+        if !streams.contains(&stream) {
+            streams.push(stream);
+        }
+    }
+    if streams.len() > max_streams {
+        return Err(Refusal::BadStreams(format!(
+            "Invalid request: {} streams, at most {max_streams} per connection",
+            streams.len()
+        )));
+    }
+    Ok(Route { form, streams })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::SymbolSpec;
+
+    fn symbols() -> SymbolTable {
+        SymbolTable::new(
+            ["BTCUSDT", "ETHUSDT"]
+                .map(|name| SymbolSpec {
+                    name: name.into(),
+                    price_decimals: 2,
+                    quantity_decimals: 3,
+                    listed_at_ms: None,
+                })
+                .to_vec(),
+        )
+    }
+
+    #[test]
+    fn combined_raw_and_bare_paths() {
+        let symbols = symbols();
+        let combined = route(
+            "/market/stream",
+            "streams=ethusdt@aggTrade/%21miniTicker%40arr/ethusdt@aggTrade",
+            &symbols,
+            1024,
+        )
+        .unwrap();
+        assert_eq!(combined.form, Form::Combined);
+        assert_eq!(
+            combined.streams,
+            [StreamId::AggTrade(1), StreamId::MiniTickers]
+        );
+        let raw = route("/market/ws/btcusdt@aggTrade", "", &symbols, 1024).unwrap();
+        assert_eq!(
+            (raw.form, raw.streams),
+            (Form::Raw, vec![StreamId::AggTrade(0)])
+        );
+        assert!(
+            route("/market/ws", "", &symbols, 1024)
+                .unwrap()
+                .streams
+                .is_empty()
+        );
+        assert!(
+            route("/market/stream", "", &symbols, 1024)
+                .unwrap()
+                .streams
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn refusals() {
+        let symbols = symbols();
+        for path in [
+            "/ws/btcusdt@aggTrade",
+            "/stream",
+            "/",
+            "/market",
+            "/market/wss",
+        ] {
+            assert_eq!(
+                route(path, "", &symbols, 1024),
+                Err(Refusal::NotFound),
+                "{path}"
+            );
+        }
+        assert!(matches!(
+            route("/market/ws/xrpusdt@aggTrade", "", &symbols, 1024),
+            Err(Refusal::BadStreams(_))
+        ));
+        assert!(matches!(
+            route(
+                "/market/stream",
+                "streams=btcusdt@aggTrade/ethusdt@aggTrade",
+                &symbols,
+                1
+            ),
+            Err(Refusal::BadStreams(_))
+        ));
+    }
+}

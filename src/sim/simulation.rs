@@ -1,0 +1,274 @@
+//! A running simulator: the server plus the market thread that feeds it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use super::market::Recorder;
+use super::server::{ServerConfig, SimServer, SimServerStats};
+use super::types::{MarketSource, SimTrade, SymbolSpec};
+use crate::pipeline::now_ms;
+
+/// How often the market thread wakes to publish what is due. Sleeping this long between polls
+/// keeps a 2-core machine usable; trades due in between go out together, with their own times.
+const POLL_EVERY: Duration = Duration::from_millis(1);
+
+/// How often the ticker stream is sent (Binance: once a second).
+const TICKERS_EVERY: Duration = Duration::from_secs(1);
+
+/// What to simulate.
+pub struct SimulationConfig {
+    /// The server's protocol rules and faults.
+    pub server: ServerConfig,
+    /// Where trades come from.
+    pub source: Box<dyn MarketSource>,
+    /// Write every published trade as Data Vision CSV into this directory.
+    pub record: Option<PathBuf>,
+    /// Keep every published trade in memory, for [`Simulation::trades`] (the demo's check).
+    pub keep_trades: bool,
+}
+
+/// A simulator running on its own threads.
+pub struct Simulation {
+    server: Option<SimServer>,
+    market: Option<JoinHandle<MarketOutcome>>,
+    stop: Arc<AtomicBool>,
+    trades: Arc<Mutex<Vec<SimTrade>>>,
+    symbols: Vec<SymbolSpec>,
+}
+
+/// What the market thread did.
+#[derive(Debug, Default)]
+pub struct MarketOutcome {
+    /// Trades published.
+    pub published: u64,
+    /// Files the recorder wrote.
+    pub recorded: Vec<PathBuf>,
+    /// A recorder error, if writing failed (publishing went on).
+    pub record_error: Option<String>,
+    /// True when the source ran out before the simulation was stopped.
+    pub exhausted: bool,
+}
+
+/// Everything a simulation did, returned when it stops.
+#[derive(Debug)]
+pub struct SimulationReport {
+    /// The server's counters.
+    pub server: SimServerStats,
+    /// The market thread's outcome.
+    pub market: MarketOutcome,
+    /// Every published trade, when the simulation kept them.
+    pub trades: Vec<SimTrade>,
+}
+
+impl std::fmt::Display for SimulationReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "published {} trades; {}",
+            self.market.published, self.server
+        )?;
+        for path in &self.market.recorded {
+            write!(f, "\nrecorded {}", path.display())?;
+        }
+        if let Some(e) = &self.market.record_error {
+            write!(f, "\nrecording failed: {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Simulation {
+    /// Starts the server and the market thread.
+    pub fn start(config: SimulationConfig) -> std::io::Result<Simulation> {
+        let mut sim = Simulation::serve(config.server, config.source.symbols().to_vec())?;
+        sim.start_market(config.source, config.record, config.keep_trades)?;
+        Ok(sim)
+    }
+
+    /// Starts the server only, for `symbols`; trades flow once [`Simulation::start_market`] is
+    /// called (so a client can connect and subscribe before the first trade).
+    pub fn serve(server: ServerConfig, symbols: Vec<SymbolSpec>) -> std::io::Result<Simulation> {
+        let server = SimServer::start(server, symbols.clone())?;
+        Ok(Simulation {
+            server: Some(server),
+            market: None,
+            stop: Arc::new(AtomicBool::new(false)),
+            trades: Arc::new(Mutex::new(Vec::new())),
+            symbols,
+        })
+    }
+
+    /// Starts publishing the trades of `source` (whose symbols must be the served ones).
+    pub fn start_market(
+        &mut self,
+        source: Box<dyn MarketSource>,
+        record: Option<PathBuf>,
+        keep_trades: bool,
+    ) -> std::io::Result<()> {
+        let Some(server) = &self.server else {
+            return Ok(());
+        };
+        let recorder = match &record {
+            Some(dir) => Some(Recorder::create(dir, &self.symbols)?),
+            None => None,
+        };
+        let thread = MarketThread {
+            source,
+            publisher: server.publisher(),
+            recorder,
+            keep: keep_trades.then(|| Arc::clone(&self.trades)),
+            stop: Arc::clone(&self.stop),
+            symbols: self.symbols.clone(),
+        };
+        self.market = Some(
+            thread::Builder::new()
+                .name("klagg-sim-market".into())
+                .spawn(move || thread.run())?,
+        );
+        Ok(())
+    }
+
+    /// Stops publishing (the server stays up) and returns what the market thread did.
+    pub fn stop_market(&mut self) -> MarketOutcome {
+        self.stop.store(true, Ordering::Release);
+        self.market
+            .take()
+            .map(|h| h.join().unwrap_or_default())
+            .unwrap_or_default()
+    }
+
+    /// Where clients connect (WebSocket and REST).
+    pub fn addr(&self) -> SocketAddr {
+        self.server
+            .as_ref()
+            .map_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)), SimServer::addr)
+    }
+
+    /// Every symbol the market trades or will list.
+    pub fn symbols(&self) -> &[SymbolSpec] {
+        &self.symbols
+    }
+
+    /// The server's counters now.
+    pub fn stats(&self) -> SimServerStats {
+        self.server
+            .as_ref()
+            .map(SimServer::stats)
+            .unwrap_or_default()
+    }
+
+    /// A copy of every trade published so far (only with `keep_trades`).
+    pub fn trades(&self) -> Vec<SimTrade> {
+        self.trades.lock().map(|t| t.clone()).unwrap_or_default()
+    }
+
+    /// True once the source has nothing more to send.
+    pub fn finished(&self) -> bool {
+        self.market.as_ref().is_some_and(JoinHandle::is_finished)
+    }
+
+    /// Stops the market thread and the server.
+    pub fn stop(mut self) -> SimulationReport {
+        let market = self.stop_market();
+        let server = self.server.take().map(|s| {
+            let stats = s.stats();
+            s.stop();
+            stats
+        });
+        let trades = self
+            .trades
+            .lock()
+            .map(|mut t| std::mem::take(&mut *t))
+            .unwrap_or_default();
+        SimulationReport {
+            server: server.unwrap_or_default(),
+            market,
+            trades,
+        }
+    }
+}
+
+impl Drop for Simulation {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(h) = self.market.take() {
+            let _ = h.join();
+        }
+        if let Some(s) = self.server.take() {
+            s.stop();
+        }
+    }
+}
+
+/// The market thread's state.
+struct MarketThread {
+    source: Box<dyn MarketSource>,
+    publisher: super::server::Publisher,
+    recorder: Option<Recorder>,
+    keep: Option<Arc<Mutex<Vec<SimTrade>>>>,
+    stop: Arc<AtomicBool>,
+    symbols: Vec<SymbolSpec>,
+}
+
+impl MarketThread {
+    fn run(mut self) -> MarketOutcome {
+        let mut outcome = MarketOutcome::default();
+        let mut due = Vec::with_capacity(4096);
+        let mut listed: Vec<bool> = self
+            .symbols
+            .iter()
+            .map(|s| s.listed_at_ms.is_none())
+            .collect();
+        for (index, _) in listed.iter().enumerate().filter(|(_, l)| **l) {
+            self.publisher.list_symbol(index as u32);
+        }
+        let mut last_tickers = Instant::now();
+        while !self.stop.load(Ordering::Acquire) {
+            let now = now_ms();
+            for (index, spec) in self.symbols.iter().enumerate() {
+                if !listed[index] && spec.listed_at_ms.is_some_and(|at| now >= at) {
+                    listed[index] = true;
+                    self.publisher.list_symbol(index as u32);
+                }
+            }
+            due.clear();
+            let more = self.source.poll(now, &mut due);
+            for trade in &due {
+                self.publisher.publish(trade, now);
+                if let Some(recorder) = &mut self.recorder
+                    && let Err(e) = recorder.record(trade)
+                {
+                    outcome.record_error.get_or_insert_with(|| e.to_string());
+                }
+            }
+            outcome.published += due.len() as u64;
+            if let Some(keep) = &self.keep
+                && let Ok(mut kept) = keep.lock()
+            {
+                kept.extend_from_slice(&due);
+            }
+            if last_tickers.elapsed() >= TICKERS_EVERY {
+                last_tickers = Instant::now();
+                self.publisher.publish_mini_tickers(now);
+            }
+            if !more {
+                outcome.exhausted = true;
+                break;
+            }
+            thread::sleep(POLL_EVERY);
+        }
+        if let Some(recorder) = self.recorder {
+            match recorder.finish() {
+                Ok(paths) => outcome.recorded = paths,
+                Err(e) => {
+                    outcome.record_error.get_or_insert_with(|| e.to_string());
+                }
+            }
+        }
+        outcome
+    }
+}
