@@ -84,10 +84,15 @@ impl DeltaConsumer {
         })
     }
 
+    /// An answer that arrived after an earlier pull had stopped waiting, if there is one.
+    pub fn take_late(&self) -> Option<Delta> {
+        self.reply_rx.try_recv().ok()
+    }
+
     /// Requests a delta and waits up to `timeout` for it. An answer that arrived after an
     /// earlier pull timed out is returned first, so deltas always come in order.
     pub fn pull(&mut self, timeout: Duration) -> Result<Delta, PullError> {
-        if let Ok(late) = self.reply_rx.try_recv() {
+        if let Some(late) = self.take_late() {
             return Ok(late);
         }
         self.request()?;

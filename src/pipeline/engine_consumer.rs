@@ -28,39 +28,49 @@ impl EngineConsumer {
     /// Pulls from every shard, waiting up to `timeout` in all, and returns what changed since
     /// the last pull: closed klines of each shard in close order (shards interleaved), changed
     /// open klines, and the closed klines missed by falling past the backlog bound. A shard
-    /// that does not answer in time is skipped this round; the returned delta is only valid
-    /// until the next call.
+    /// that does not answer in time is skipped this round (its answer comes with the next
+    /// pull); the returned delta is only valid until the next call.
     pub fn pull(&mut self, timeout: Duration) -> Result<&Delta, PullError> {
         self.merged.clear();
         let n = self.shards.len();
-        let mut disconnected = 0;
-        for consumer in &mut self.shards {
-            match consumer.request() {
-                Ok(()) | Err(PullError::Busy) => {}
-                Err(PullError::Disconnected) => disconnected += 1,
-                Err(PullError::Timeout) => {}
+        // Answers that came after an earlier pull stopped waiting go first, which also empties
+        // each reply slot so this pull's answers can be delivered.
+        for shard in 0..n {
+            if let Some(late) = self.shards[shard].take_late() {
+                self.absorb(shard, late);
             }
         }
-        if disconnected == self.shards.len() {
+        let mut disconnected = 0;
+        for consumer in &mut self.shards {
+            if consumer.request() == Err(PullError::Disconnected) {
+                disconnected += 1;
+            }
+        }
+        if disconnected == n {
             return Err(PullError::Disconnected);
         }
         let deadline = Instant::now() + timeout;
-        for (shard, consumer) in self.shards.iter_mut().enumerate() {
+        for shard in 0..n {
             let left = deadline.saturating_duration_since(Instant::now());
-            let Ok(delta) = consumer.receive(left) else {
-                continue;
-            };
-            let to_global = |r: &KlineRecord| KlineRecord {
-                symbol: global_index(shard, r.symbol, n),
-                ..*r
-            };
-            self.merged
-                .closed
-                .extend(delta.closed.iter().map(to_global));
-            self.merged.open.extend(delta.open.iter().map(to_global));
-            self.merged.missed_closed += delta.missed_closed;
-            consumer.recycle(delta);
+            if let Ok(delta) = self.shards[shard].receive(left) {
+                self.absorb(shard, delta);
+            }
         }
         Ok(&self.merged)
+    }
+
+    /// Adds one shard's delta to the merged one, with global symbol indices.
+    fn absorb(&mut self, shard: usize, delta: Delta) {
+        let n = self.shards.len();
+        let to_global = |r: &KlineRecord| KlineRecord {
+            symbol: global_index(shard, r.symbol, n),
+            ..*r
+        };
+        self.merged
+            .closed
+            .extend(delta.closed.iter().map(to_global));
+        self.merged.open.extend(delta.open.iter().map(to_global));
+        self.merged.missed_closed += delta.missed_closed;
+        self.shards[shard].recycle(delta);
     }
 }

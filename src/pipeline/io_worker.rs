@@ -199,6 +199,10 @@ impl FrameHandler for IoWorker {
 
     fn on_event(&mut self, event: &ConnectionEvent) {
         self.stats.record_event(event);
+        // A dropped connection may not tick again for a while (backoff): publish now.
+        if matches!(event, ConnectionEvent::Disconnected { .. }) {
+            self.publish_counters();
+        }
     }
 
     fn on_tick(&mut self, subscriptions: &mut SubscriptionRequests) -> Control {
@@ -223,6 +227,11 @@ impl IoWorker {
         while let Ok(command) = self.commands.try_recv() {
             self.apply_command(command, subscriptions);
         }
+        self.publish_counters();
+    }
+
+    /// Makes this thread's counters visible to the rest of the engine.
+    fn publish_counters(&self) {
         let l = self.local;
         self.stats.publish(
             l.frames,

@@ -1,0 +1,508 @@
+//! The simulator in process, the real engine, consumers pulling deltas: under every fault the
+//! simulator can inject, each closed kline equals the kline rebuilt from the simulator's own
+//! record of the trades (less those the engine reports as gaps), and the engine's counters
+//! match the faults injected.
+
+use std::collections::HashSet;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::{Duration, Instant};
+
+use klagg::aggregator::{Gap, KlineRecord, ShardConfig, ShardStats};
+use klagg::demo::verify;
+use klagg::idle::IdleStrategy;
+use klagg::ingress::connection::ConnectionOptions;
+use klagg::interval::Interval;
+use klagg::pipeline::{ConnectionSpec, Engine, EngineConsumer, EngineSpec, now_ms};
+use klagg::sim::market::{SyntheticConfig, SyntheticMarket};
+use klagg::sim::server::{ServerConfig, SimServerStats};
+use klagg::sim::simulation::Simulation;
+use klagg::sim::{Faults, MarketSource, SimTrade};
+
+const INTERVALS: &str = "1s,1m,5m,1h";
+
+/// A running simulator and engine, and the consumers pulling from it.
+struct Run {
+    sim: Simulation,
+    engine: Engine,
+    consumers: Vec<EngineConsumer>,
+    closed: Vec<Vec<KlineRecord>>,
+    symbols: u32,
+}
+
+/// What a finished run saw.
+struct Outcome {
+    trades: Vec<SimTrade>,
+    closed: Vec<Vec<KlineRecord>>,
+    gaps: Vec<Gap>,
+    shards: ShardStats,
+    /// The simulator's counters when the market stopped (later ones include the wind-down).
+    sim_while_trading: SimServerStats,
+    sim: SimServerStats,
+    bad_frames: u64,
+    reconnects: u64,
+    connection_errors: u64,
+}
+
+fn connection_options() -> ConnectionOptions {
+    ConnectionOptions {
+        read_tick: Duration::from_millis(20),
+        ping_interval: Duration::from_millis(150),
+        stale_timeout: Duration::from_millis(500),
+        backoff_min: Duration::from_millis(20),
+        backoff_max: Duration::from_millis(100),
+        ..ConnectionOptions::default()
+    }
+}
+
+impl Run {
+    /// Serves `symbols` symbols at `rate` trades/s with `server`, starts an engine with
+    /// `consumers` consumers, waits for it to subscribe, then starts the market.
+    fn start(
+        symbols: usize,
+        rate: u32,
+        server: ServerConfig,
+        options: ConnectionOptions,
+        consumers: usize,
+    ) -> Run {
+        let mut market = SyntheticConfig::new(symbols, rate, 7, now_ms());
+        market.quiet_fraction = 0.0;
+        let specs = SyntheticMarket::new(market.clone()).symbols().to_vec();
+        let mut sim = Simulation::serve(server, specs.clone()).expect("simulator");
+        let spec = EngineSpec {
+            shard: ShardConfig::new(Interval::parse_list(INTERVALS).unwrap(), specs.len() as u32),
+            max_symbols: specs.len() as u32,
+            shard_cores: vec![None, None],
+            connections: vec![ConnectionSpec {
+                core: None,
+                url: format!("ws://{}/market/stream", sim.addr()),
+                symbols: specs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| (s.name.clone(), i as u32))
+                    .collect(),
+                extra_streams: Vec::new(),
+            }],
+            idle: IdleStrategy::Park(Duration::from_micros(100)),
+            ring_capacity: 4096,
+            connection: options,
+            consumers,
+            probe: false,
+        };
+        let (engine, consumers) = Engine::start(spec).expect("engine");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while sim.stats().connections_accepted == 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        market.start_ms = now_ms();
+        sim.start_market(Box::new(SyntheticMarket::new(market)), None, true)
+            .unwrap();
+        let closed = vec![Vec::new(); consumers.len()];
+        Run {
+            sim,
+            engine,
+            consumers,
+            closed,
+            symbols: specs.len() as u32,
+        }
+    }
+
+    /// Lets the market run for `duration`, consumer 0 pulling every 50 ms.
+    fn run_for(&mut self, duration: Duration) {
+        let end = Instant::now() + duration;
+        while Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(50));
+            self.pull(0);
+        }
+    }
+
+    fn pull(&mut self, consumer: usize) {
+        if let Ok(delta) = self.consumers[consumer].pull(Duration::from_millis(200)) {
+            self.closed[consumer].extend_from_slice(&delta.closed);
+            assert_eq!(delta.missed_closed, 0, "consumer {consumer} missed klines");
+        }
+    }
+
+    /// Stops the market, waits for the engine to take in everything it can still get, pulls
+    /// every consumer a last time and stops everything.
+    fn finish(mut self) -> Outcome {
+        let sim_while_trading = self.sim.stats();
+        let published = self.sim.stop_market().published;
+        let mut gaps = Vec::new();
+        let missing = |gaps: &[Gap]| {
+            gaps.iter()
+                .map(|g| (g.to_agg_id - g.from_agg_id + 1) as u64)
+                .sum::<u64>()
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            gaps.extend(self.engine.take_gaps());
+            let applied: ShardStats = self.engine.shard_stats().iter().sum();
+            if applied.trades + missing(&gaps) >= published || Instant::now() > deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // Let the shards' clock close what the last trades opened, so there is something to check.
+        std::thread::sleep(Duration::from_millis(1_700));
+        for consumer in 0..self.consumers.len() {
+            self.pull(consumer);
+        }
+        gaps.extend(self.engine.take_gaps());
+        let io = std::sync::Arc::clone(&self.engine.io_stats()[0]);
+        // Connection counters before the wind-down below, which closes the connection.
+        let reconnects = io.reconnects();
+        let connection_errors = io.disconnects_error.load(Relaxed);
+        // Stop the server first so nothing more is sent, then let the engine read what was.
+        let sim = self.sim.stop();
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while io.bad_frames.load(Relaxed) < sim.server.garbage_sent && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let bad_frames = io.bad_frames.load(Relaxed);
+        let report = self.engine.stop();
+        Outcome {
+            trades: sim.trades,
+            closed: self.closed,
+            gaps,
+            shards: report.shards.iter().sum(),
+            sim_while_trading,
+            sim: sim.server,
+            bad_frames,
+            reconnects,
+            connection_errors,
+        }
+    }
+}
+
+impl Outcome {
+    /// Every closed kline of every consumer equals the rebuilt one, over the trades the engine
+    /// could see (all published trades less the reported gaps); returns how many were checked.
+    fn assert_exact(&self, symbols: u32) -> u64 {
+        let lost: HashSet<(u32, i64)> = self
+            .gaps
+            .iter()
+            .flat_map(|g| (g.from_agg_id..=g.to_agg_id).map(move |a| (g.symbol, a)))
+            .collect();
+        let seen: Vec<SimTrade> = self
+            .trades
+            .iter()
+            .filter(|t| !lost.contains(&(t.symbol, t.agg_id)))
+            .copied()
+            .collect();
+        let intervals = Interval::parse_list(INTERVALS).unwrap();
+        let mut checked = 0;
+        for (consumer, closed) in self.closed.iter().enumerate() {
+            let outcome = verify(&intervals, symbols, &seen, closed);
+            assert_eq!(
+                outcome.mismatches, 0,
+                "consumer {consumer}: {:?}",
+                outcome.examples
+            );
+            assert!(outcome.verified > 0, "consumer {consumer} checked nothing");
+            checked = outcome.verified;
+        }
+        assert_eq!(self.shards.late_dropped, 0, "no late trades expected");
+        checked
+    }
+}
+
+#[test]
+fn normal_flow_is_exact_with_nothing_dropped() {
+    let mut run = Run::start(20, 5_000, ServerConfig::default(), connection_options(), 1);
+    run.run_for(Duration::from_secs(3));
+    let symbols = run.symbols;
+    let out = run.finish();
+    out.assert_exact(symbols);
+    assert!(out.gaps.is_empty(), "{:?}", out.gaps);
+    assert_eq!(
+        (out.shards.duplicates, out.reconnects, out.bad_frames),
+        (0, 0, 0)
+    );
+    assert_eq!(out.shards.trades, out.trades.len() as u64);
+}
+
+#[test]
+fn dropped_connections_reconnect_and_gaps_are_counted() {
+    let faults = Faults {
+        drop_every: Some(Duration::from_millis(800)),
+        drop_with_close_frame: true,
+        ..Faults::default()
+    };
+    let mut run = Run::start(
+        10,
+        4_000,
+        ServerConfig {
+            faults,
+            ..ServerConfig::default()
+        },
+        connection_options(),
+        1,
+    );
+    run.run_for(Duration::from_secs(3));
+    let symbols = run.symbols;
+    let out = run.finish();
+    out.assert_exact(symbols);
+    assert!(out.sim.disconnects_by_fault >= 2, "{:?}", out.sim);
+    assert!(
+        out.reconnects >= out.sim.disconnects_by_fault - 1,
+        "reconnects {}",
+        out.reconnects
+    );
+    assert_eq!(
+        out.shards.gaps,
+        out.gaps.len() as u64,
+        "every gap was handed over"
+    );
+}
+
+#[test]
+fn garbage_frames_are_counted_and_good_frames_stay_exact() {
+    let faults = Faults {
+        garbage_per_s: 50,
+        ..Faults::default()
+    };
+    let mut run = Run::start(
+        10,
+        3_000,
+        ServerConfig {
+            faults,
+            ..ServerConfig::default()
+        },
+        connection_options(),
+        1,
+    );
+    run.run_for(Duration::from_secs(2));
+    let symbols = run.symbols;
+    let out = run.finish();
+    out.assert_exact(symbols);
+    assert!(out.sim.garbage_sent > 50, "{:?}", out.sim);
+    assert_eq!(
+        out.bad_frames, out.sim.garbage_sent,
+        "every garbage frame counted as bad"
+    );
+    assert_eq!(out.reconnects, 0, "garbage does not cost the connection");
+}
+
+#[test]
+fn an_oversized_frame_ends_its_connection_and_nothing_else() {
+    let faults = Faults {
+        oversized_every: Some(Duration::from_millis(1_000)),
+        ..Faults::default()
+    };
+    let mut run = Run::start(
+        10,
+        3_000,
+        ServerConfig {
+            faults,
+            ..ServerConfig::default()
+        },
+        connection_options(),
+        1,
+    );
+    run.run_for(Duration::from_secs(3));
+    let symbols = run.symbols;
+    let out = run.finish();
+    out.assert_exact(symbols);
+    assert!(out.sim.oversized_sent >= 2, "{:?}", out.sim);
+    assert_eq!(
+        out.connection_errors, out.sim.oversized_sent,
+        "each oversized frame ends its connection"
+    );
+}
+
+#[test]
+fn duplicated_frames_are_counted_not_double_counted() {
+    let faults = Faults {
+        duplicate_every: 7,
+        ..Faults::default()
+    };
+    let mut run = Run::start(
+        10,
+        4_000,
+        ServerConfig {
+            faults,
+            ..ServerConfig::default()
+        },
+        connection_options(),
+        1,
+    );
+    run.run_for(Duration::from_secs(2));
+    let symbols = run.symbols;
+    let out = run.finish();
+    out.assert_exact(symbols);
+    assert!(out.sim.duplicates_sent > 100);
+    assert_eq!(out.shards.duplicates, out.sim.duplicates_sent);
+}
+
+#[test]
+fn a_stalled_server_is_left_for_a_fresh_connection() {
+    let faults = Faults {
+        stall_every: Some(Duration::from_millis(900)),
+        stall_for: Duration::from_millis(1_000),
+        ..Faults::default()
+    };
+    let mut run = Run::start(
+        10,
+        2_000,
+        ServerConfig {
+            faults,
+            ..ServerConfig::default()
+        },
+        connection_options(),
+        1,
+    );
+    run.run_for(Duration::from_secs(3));
+    let symbols = run.symbols;
+    let out = run.finish();
+    out.assert_exact(symbols);
+    assert!(out.sim.stalls >= 1);
+    assert!(out.reconnects >= 1, "stale reconnects after stalls");
+}
+
+#[test]
+fn rotation_before_the_age_limit_loses_nothing() {
+    let server = ServerConfig {
+        max_connection_age: Some(Duration::from_millis(1_500)),
+        ..ServerConfig::default()
+    };
+    let options = ConnectionOptions {
+        rotate_after: Duration::from_millis(700),
+        ..connection_options()
+    };
+    let mut run = Run::start(10, 3_000, server, options, 1);
+    run.run_for(Duration::from_secs(3));
+    let symbols = run.symbols;
+    let out = run.finish();
+    out.assert_exact(symbols);
+    assert!(
+        out.gaps.is_empty(),
+        "make-before-break leaves no gap: {:?}",
+        out.gaps
+    );
+    // Once the market stops, a rotation cannot complete (it waits for the replacement's first
+    // trade), so only the trading part of the run is judged.
+    let trading = &out.sim_while_trading;
+    assert_eq!(
+        trading.disconnects_age, 0,
+        "rotated before the exchange's age limit: {trading:?}"
+    );
+    assert!(
+        trading.connections_accepted >= 3,
+        "rotations happened: {trading:?}"
+    );
+}
+
+#[test]
+fn a_vanishing_and_a_slow_consumer_lose_nothing() {
+    let mut run = Run::start(10, 3_000, ServerConfig::default(), connection_options(), 3);
+    let end = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(50));
+        run.pull(0);
+        // Consumer 1 gives up at once on every pull: its answers arrive late or not at all.
+        if let Ok(delta) = run.consumers[1].pull(Duration::ZERO) {
+            run.closed[1].extend_from_slice(&delta.closed);
+        }
+        // Consumer 2 never pulls until the end.
+    }
+    let symbols = run.symbols;
+    let out = run.finish();
+    out.assert_exact(symbols);
+    let key = |r: &KlineRecord| (r.symbol, r.interval, r.kline.open_time);
+    let sets: Vec<HashSet<_>> = out
+        .closed
+        .iter()
+        .map(|c| c.iter().map(key).collect())
+        .collect();
+    assert_eq!(
+        sets[0], sets[1],
+        "the consumer that gave up got everything in the end"
+    );
+    assert_eq!(sets[0], sets[2], "the slow consumer got everything");
+    assert_eq!(out.closed[1].len(), sets[1].len(), "nothing twice");
+}
+
+#[test]
+fn a_symbol_listed_mid_run_is_followed_from_its_first_seen_trade() {
+    let mut market = SyntheticConfig::new(6, 3_000, 11, now_ms());
+    market.quiet_fraction = 0.0;
+    market.new_listing_after = Some(Duration::from_millis(800));
+    let specs = SyntheticMarket::new(market.clone()).symbols().to_vec();
+    let new_symbol = specs
+        .iter()
+        .position(|s| s.listed_at_ms.is_some())
+        .expect("a new listing") as u32;
+    let mut sim = Simulation::serve(ServerConfig::default(), specs.clone()).expect("simulator");
+    let text = format!(
+        "[exchange]\nsymbols = \"all\"\nws_url = \"ws://{addr}/market/stream\"\nrest_url = \"http://{addr}\"\nmax_symbols = 32\n\
+         [klines]\nintervals = [\"1s\", \"1m\", \"5m\", \"1h\"]\n[threads]\nio_cores = []\naggregator_cores = []\naggregator_shards = 2\nconsumer_cores = []\n",
+        addr = sim.addr()
+    );
+    let settings = klagg::config::parse(&text, "e2e.toml")
+        .unwrap()
+        .resolve(&[0, 1])
+        .unwrap();
+    let listed: Vec<String> = specs
+        .iter()
+        .filter(|s| s.listed_at_ms.is_none())
+        .map(|s| s.name.clone())
+        .collect();
+    let plan = klagg::config::Plan::new(&settings, Some(&listed)).unwrap();
+    let mut spec = klagg::live::engine_spec(&plan, 1);
+    spec.connection = connection_options();
+    let (engine, mut consumers) = Engine::start(spec).expect("engine");
+    let mut manager = klagg::live::SymbolManager::new(&plan);
+    while sim.stats().connections_accepted == 0 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    market.start_ms = now_ms();
+    sim.start_market(Box::new(SyntheticMarket::new(market)), None, true)
+        .unwrap();
+    let mut closed = Vec::new();
+    let end = Instant::now() + Duration::from_secs(4);
+    while Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(50));
+        manager.handle(&engine, Instant::now());
+        if let Ok(delta) = consumers[0].pull(Duration::from_millis(200)) {
+            closed.extend_from_slice(&delta.closed);
+        }
+    }
+    sim.stop_market();
+    std::thread::sleep(Duration::from_millis(1_700));
+    if let Ok(delta) = consumers[0].pull(Duration::from_millis(500)) {
+        closed.extend_from_slice(&delta.closed);
+    }
+    engine.stop();
+    let trades = sim.stop().trades;
+    assert_eq!(manager.active(), specs.len(), "the new listing is followed");
+    // The engine index of the new symbol is the next free one: the count of those listed at start.
+    let engine_index = listed.len() as u32;
+    let first_seen = closed
+        .iter()
+        .filter(|r| r.symbol == engine_index && !r.kline.is_empty())
+        .map(|r| r.kline.first_trade_id)
+        .min()
+        .expect("klines of the new symbol");
+    // Map simulator indices to engine indices (the same, but for the new symbol), and drop the
+    // new symbol's trades from before its subscription: the exchange sent them to nobody.
+    let seen: Vec<SimTrade> = trades
+        .iter()
+        .filter(|t| t.symbol != new_symbol || t.first_trade_id >= first_seen)
+        .map(|t| SimTrade {
+            symbol: if t.symbol == new_symbol {
+                engine_index
+            } else {
+                t.symbol
+            },
+            ..*t
+        })
+        .collect();
+    let outcome = verify(
+        &Interval::parse_list(INTERVALS).unwrap(),
+        specs.len() as u32,
+        &seen,
+        &closed,
+    );
+    assert_eq!(outcome.mismatches, 0, "{:?}", outcome.examples);
+    assert!(closed.iter().filter(|r| r.symbol == engine_index).count() >= 2);
+}
