@@ -242,8 +242,9 @@ pub fn run(options: &DemoOptions, stop: &AtomicBool) -> Result<DemoSummary, Demo
     })
 }
 
-/// The demo engine: one connection per 200 symbols to the simulator, one shard, parking idle
-/// threads, latency probe on.
+/// The demo engine: one connection per 200 symbols to the simulator, one shard, latency probe
+/// on. Idle threads park 20 µs: far from spinning on a 2-core machine (about 13% of one core at
+/// 20,000 trades/s), yet short enough that the latency shown is the engine's, not the sleep's.
 fn engine_spec(sim: &Simulation, intervals: &[Interval]) -> EngineSpec {
     let symbols = sim.symbols();
     let url = format!("ws://{}/market/stream", sim.addr());
@@ -266,7 +267,7 @@ fn engine_spec(sim: &Simulation, intervals: &[Interval]) -> EngineSpec {
         max_symbols: symbols.len() as u32,
         shard_cores: vec![None],
         connections,
-        idle: IdleStrategy::default(),
+        idle: IdleStrategy::Park(Duration::from_micros(20)),
         ring_capacity: 1 << 16,
         connection: ConnectionOptions::default(),
         consumers: 1,
