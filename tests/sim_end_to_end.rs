@@ -20,6 +20,17 @@ use klagg::sim::{Faults, MarketSource, SimTrade};
 
 const INTERVALS: &str = "1s,1m,5m,1h";
 
+/// These tests run one at a time: each is a simulator and an engine with timing rules (a stale
+/// timeout, a close grace), and several at once on a 2-core machine would measure the
+/// scheduler rather than the engine.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// A running simulator and engine, and the consumers pulling from it.
 struct Run {
     sim: Simulation,
@@ -208,6 +219,7 @@ impl Outcome {
 
 #[test]
 fn normal_flow_is_exact_with_nothing_dropped() {
+    let _serial = one_at_a_time();
     let mut run = Run::start(20, 5_000, ServerConfig::default(), connection_options(), 1);
     run.run_for(Duration::from_secs(3));
     let symbols = run.symbols;
@@ -223,6 +235,7 @@ fn normal_flow_is_exact_with_nothing_dropped() {
 
 #[test]
 fn dropped_connections_reconnect_and_gaps_are_counted() {
+    let _serial = one_at_a_time();
     let faults = Faults {
         drop_every: Some(Duration::from_millis(800)),
         drop_with_close_frame: true,
@@ -257,6 +270,7 @@ fn dropped_connections_reconnect_and_gaps_are_counted() {
 
 #[test]
 fn garbage_frames_are_counted_and_good_frames_stay_exact() {
+    let _serial = one_at_a_time();
     let faults = Faults {
         garbage_per_s: 50,
         ..Faults::default()
@@ -285,6 +299,7 @@ fn garbage_frames_are_counted_and_good_frames_stay_exact() {
 
 #[test]
 fn an_oversized_frame_ends_its_connection_and_nothing_else() {
+    let _serial = one_at_a_time();
     let faults = Faults {
         oversized_every: Some(Duration::from_millis(1_000)),
         ..Faults::default()
@@ -312,6 +327,7 @@ fn an_oversized_frame_ends_its_connection_and_nothing_else() {
 
 #[test]
 fn duplicated_frames_are_counted_not_double_counted() {
+    let _serial = one_at_a_time();
     let faults = Faults {
         duplicate_every: 7,
         ..Faults::default()
@@ -336,6 +352,7 @@ fn duplicated_frames_are_counted_not_double_counted() {
 
 #[test]
 fn a_stalled_server_is_left_for_a_fresh_connection() {
+    let _serial = one_at_a_time();
     let faults = Faults {
         stall_every: Some(Duration::from_millis(900)),
         stall_for: Duration::from_millis(1_000),
@@ -361,6 +378,7 @@ fn a_stalled_server_is_left_for_a_fresh_connection() {
 
 #[test]
 fn rotation_before_the_age_limit_loses_nothing() {
+    let _serial = one_at_a_time();
     let server = ServerConfig {
         max_connection_age: Some(Duration::from_millis(1_500)),
         ..ServerConfig::default()
@@ -394,6 +412,7 @@ fn rotation_before_the_age_limit_loses_nothing() {
 
 #[test]
 fn a_vanishing_and_a_slow_consumer_lose_nothing() {
+    let _serial = one_at_a_time();
     let mut run = Run::start(10, 3_000, ServerConfig::default(), connection_options(), 3);
     let end = Instant::now() + Duration::from_secs(3);
     while Instant::now() < end {
@@ -424,6 +443,7 @@ fn a_vanishing_and_a_slow_consumer_lose_nothing() {
 
 #[test]
 fn a_symbol_listed_mid_run_is_followed_from_its_first_seen_trade() {
+    let _serial = one_at_a_time();
     let mut market = SyntheticConfig::new(6, 3_000, 11, now_ms());
     market.quiet_fraction = 0.0;
     market.new_listing_after = Some(Duration::from_millis(800));
