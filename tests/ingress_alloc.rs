@@ -5,9 +5,11 @@
 //! other frame kinds a connection sees) and checks the count did not move. The counter is
 //! per thread, so the test harness's own threads cannot disturb it.
 
+#[path = "support/real_data.rs"]
+mod real_data;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use klagg::ingress::parser::{ParsedFrame, TradeParser};
@@ -125,13 +127,10 @@ fn symbol(i: usize) -> String {
 
 /// Capture lines (without their receive stamps), when the data folder is present.
 fn captured_frames() -> Vec<Vec<u8>> {
-    let dir = match std::env::var_os("KLAGG_DATA") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/binance"),
-    }
-    .join("ws-captures");
-    let Ok(text) = std::fs::read(dir.join("BINANCE_FUTURES.ws")) else {
-        eprintln!("captured frames skipped: no {}", dir.display());
+    let Some(dir) = real_data::data_dir("captured frames") else {
+        return Vec::new();
+    };
+    let Ok(text) = std::fs::read(dir.join("ws-captures/BINANCE_FUTURES.ws")) else {
         return Vec::new();
     };
     text.split(|&b| b == b'\n')

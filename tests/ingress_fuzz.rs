@@ -7,7 +7,10 @@
 //! point; nothing may panic. Real captures (read from `$KLAGG_DATA` or `../shared/data/binance`,
 //! skipped when absent) must take the fast path with the same values as serde.
 
-use std::path::{Path, PathBuf};
+#[path = "support/real_data.rs"]
+mod real_data;
+
+use std::path::PathBuf;
 use std::time::Instant;
 
 use klagg::ingress::fast_parse::{FastParse, parse_agg_trade};
@@ -284,17 +287,7 @@ proptest! {
 }
 
 fn capture_dir() -> Option<PathBuf> {
-    let dir = match std::env::var_os("KLAGG_DATA") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/binance"),
-    }
-    .join("ws-captures");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("capture test skipped: no folder {}", dir.display());
-        None
-    }
+    Some(real_data::data_dir("capture test")?.join("ws-captures"))
 }
 
 /// Removes the `<unix_seconds>: ` receive stamp of a capture line.

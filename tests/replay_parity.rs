@@ -3,6 +3,9 @@
 //! The data is never copied into the project: it is read from `$KLAGG_DATA`, or from
 //! `../shared/data/binance` next to the crate. When it is absent each test says so and passes.
 
+#[path = "support/real_data.rs"]
+mod real_data;
+
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io::Write;
@@ -41,21 +44,7 @@ const KNOWN_CASES: [&str; 5] = [
     "spot-XRPETH-2019-10-11",
 ];
 
-fn data_dir(test: &str) -> Option<PathBuf> {
-    let dir = match std::env::var_os("KLAGG_DATA") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/binance"),
-    };
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "{test}: skipped: no data folder at {} (set KLAGG_DATA to point at it)",
-            dir.display()
-        );
-        None
-    }
-}
+use real_data::data_dir;
 
 /// Non-empty lines split on commas, line endings (LF or CRLF) removed.
 fn read_rows(path: &Path) -> Vec<Vec<String>> {

@@ -217,14 +217,34 @@ impl Outcome {
     }
 }
 
-#[test]
-fn normal_flow_is_exact_with_nothing_dropped() {
-    let _serial = one_at_a_time();
-    let mut run = Run::start(20, 5_000, ServerConfig::default(), connection_options(), 1);
-    run.run_for(Duration::from_secs(3));
+/// Lets a run trade for `duration`, finishes it and checks every closed kline.
+fn exact(mut run: Run, duration: Duration) -> Outcome {
+    run.run_for(duration);
     let symbols = run.symbols;
     let out = run.finish();
     out.assert_exact(symbols);
+    out
+}
+
+/// Ten symbols at `rate` trades/s under `faults` for `duration`, checked.
+fn scenario(rate: u32, faults: Faults, duration: Duration) -> Outcome {
+    let server = ServerConfig {
+        faults,
+        ..ServerConfig::default()
+    };
+    exact(
+        Run::start(10, rate, server, connection_options(), 1),
+        duration,
+    )
+}
+
+#[test]
+fn normal_flow_is_exact_with_nothing_dropped() {
+    let _serial = one_at_a_time();
+    let out = exact(
+        Run::start(20, 5_000, ServerConfig::default(), connection_options(), 1),
+        Duration::from_secs(3),
+    );
     assert!(out.gaps.is_empty(), "{:?}", out.gaps);
     assert_eq!(
         (out.shards.duplicates, out.reconnects, out.bad_frames),
@@ -241,20 +261,7 @@ fn dropped_connections_reconnect_and_gaps_are_counted() {
         drop_with_close_frame: true,
         ..Faults::default()
     };
-    let mut run = Run::start(
-        10,
-        4_000,
-        ServerConfig {
-            faults,
-            ..ServerConfig::default()
-        },
-        connection_options(),
-        1,
-    );
-    run.run_for(Duration::from_secs(3));
-    let symbols = run.symbols;
-    let out = run.finish();
-    out.assert_exact(symbols);
+    let out = scenario(4_000, faults, Duration::from_secs(3));
     assert!(out.sim.disconnects_by_fault >= 2, "{:?}", out.sim);
     assert!(
         out.reconnects >= out.sim.disconnects_by_fault - 1,
@@ -275,20 +282,7 @@ fn garbage_frames_are_counted_and_good_frames_stay_exact() {
         garbage_per_s: 50,
         ..Faults::default()
     };
-    let mut run = Run::start(
-        10,
-        3_000,
-        ServerConfig {
-            faults,
-            ..ServerConfig::default()
-        },
-        connection_options(),
-        1,
-    );
-    run.run_for(Duration::from_secs(2));
-    let symbols = run.symbols;
-    let out = run.finish();
-    out.assert_exact(symbols);
+    let out = scenario(3_000, faults, Duration::from_secs(2));
     assert!(out.sim.garbage_sent > 50, "{:?}", out.sim);
     assert_eq!(
         out.bad_frames, out.sim.garbage_sent,
@@ -304,20 +298,7 @@ fn an_oversized_frame_ends_its_connection_and_nothing_else() {
         oversized_every: Some(Duration::from_millis(1_000)),
         ..Faults::default()
     };
-    let mut run = Run::start(
-        10,
-        3_000,
-        ServerConfig {
-            faults,
-            ..ServerConfig::default()
-        },
-        connection_options(),
-        1,
-    );
-    run.run_for(Duration::from_secs(3));
-    let symbols = run.symbols;
-    let out = run.finish();
-    out.assert_exact(symbols);
+    let out = scenario(3_000, faults, Duration::from_secs(3));
     assert!(out.sim.oversized_sent >= 2, "{:?}", out.sim);
     assert_eq!(
         out.connection_errors, out.sim.oversized_sent,
@@ -332,20 +313,7 @@ fn duplicated_frames_are_counted_not_double_counted() {
         duplicate_every: 7,
         ..Faults::default()
     };
-    let mut run = Run::start(
-        10,
-        4_000,
-        ServerConfig {
-            faults,
-            ..ServerConfig::default()
-        },
-        connection_options(),
-        1,
-    );
-    run.run_for(Duration::from_secs(2));
-    let symbols = run.symbols;
-    let out = run.finish();
-    out.assert_exact(symbols);
+    let out = scenario(4_000, faults, Duration::from_secs(2));
     assert!(out.sim.duplicates_sent > 100);
     assert_eq!(out.shards.duplicates, out.sim.duplicates_sent);
 }
@@ -358,20 +326,7 @@ fn a_stalled_server_is_left_for_a_fresh_connection() {
         stall_for: Duration::from_millis(1_000),
         ..Faults::default()
     };
-    let mut run = Run::start(
-        10,
-        2_000,
-        ServerConfig {
-            faults,
-            ..ServerConfig::default()
-        },
-        connection_options(),
-        1,
-    );
-    run.run_for(Duration::from_secs(3));
-    let symbols = run.symbols;
-    let out = run.finish();
-    out.assert_exact(symbols);
+    let out = scenario(2_000, faults, Duration::from_secs(3));
     assert!(out.sim.stalls >= 1);
     assert!(out.reconnects >= 1, "stale reconnects after stalls");
 }
@@ -387,11 +342,10 @@ fn rotation_before_the_age_limit_loses_nothing() {
         rotate_after: Duration::from_millis(700),
         ..connection_options()
     };
-    let mut run = Run::start(10, 3_000, server, options, 1);
-    run.run_for(Duration::from_secs(3));
-    let symbols = run.symbols;
-    let out = run.finish();
-    out.assert_exact(symbols);
+    let out = exact(
+        Run::start(10, 3_000, server, options, 1),
+        Duration::from_secs(3),
+    );
     assert!(
         out.gaps.is_empty(),
         "make-before-break leaves no gap: {:?}",

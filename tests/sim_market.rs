@@ -3,9 +3,12 @@
 //! Real data is read from `$KLAGG_DATA`, or from `../shared/data/binance` next to the crate;
 //! when it is absent the tests that need it say so and pass.
 
+#[path = "support/real_data.rs"]
+mod real_data;
+
 use std::collections::HashMap;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use klagg::decimal::parse_fixed;
@@ -20,21 +23,7 @@ use klagg::sim::{MarketSource, SimTrade, SymbolSpec};
 /// 2024-01-01T00:00:00Z, a minute boundary.
 const START_MS: i64 = 1_704_067_200_000;
 
-fn data_dir(test: &str) -> Option<PathBuf> {
-    let dir = match std::env::var_os("KLAGG_DATA") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/binance"),
-    };
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "{test}: skipped: no data folder at {} (set KLAGG_DATA to point at it)",
-            dir.display()
-        );
-        None
-    }
-}
+use real_data::data_dir;
 
 /// Polls `source` from `START_MS` every `step_ms` for `duration_ms`, checking that every batch
 /// lies within its poll window and that times never decrease.
