@@ -39,7 +39,7 @@ enum Command {
     Replay(ReplayArgs),
     /// Run a Binance-compatible market-data exchange on loopback (WebSocket streams and REST),
     /// with a synthetic market or replayed files, and faults on demand.
-    Sim(SimArgs),
+    Sim(Box<SimArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -157,6 +157,9 @@ struct SimArgs {
     /// Stop after this long [default: until Ctrl-C].
     #[arg(long, value_parser = parse_duration)]
     duration: Option<Duration>,
+    /// Pin the simulator's threads to these cores, e.g. 2,3 [default: not pinned].
+    #[arg(long, value_delimiter = ',')]
+    cores: Vec<usize>,
 }
 
 fn main() -> ExitCode {
@@ -169,7 +172,7 @@ fn main() -> ExitCode {
             .map(|plan| print!("{plan}"))
             .map_err(Into::into),
         Command::Replay(args) => run_replay(args),
-        Command::Sim(args) => run_sim(args),
+        Command::Sim(args) => run_sim(*args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -271,6 +274,7 @@ fn run_sim(args: SimArgs) -> Result<(), Box<dyn std::error::Error>> {
             oversized_every: args.oversized_every,
         },
         duration: args.duration,
+        cores: args.cores,
     };
     let report = sim::run(&options, &stop)?;
     println!("{report}");

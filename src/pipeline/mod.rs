@@ -39,7 +39,7 @@ pub use io_worker::{IoCommand, IoEvent, IoWorker};
 pub use probe::{LatencyProbe, Stamp, StampWriter, quantile};
 pub use shard_stats::SharedShardStats;
 
-use pinning::pin_current_thread;
+pub use pinning::pin_current_thread;
 use shard_worker::ShardWorker;
 
 /// One connection to build: where it runs, where it connects, what it carries.

@@ -58,6 +58,8 @@ pub struct SimOptions {
     pub faults: Faults,
     /// Stop after this long.
     pub duration: Option<Duration>,
+    /// Cores to pin the simulator's threads to (empty: not pinned).
+    pub cores: Vec<usize>,
 }
 
 /// Why the simulator could not run.
@@ -85,6 +87,7 @@ const STATUS_EVERY: Duration = Duration::from_secs(5);
 
 /// Runs the simulator until `stop`, the duration, or the end of a replay.
 pub fn run(options: &SimOptions, stop: &AtomicBool) -> Result<SimulationReport, SimError> {
+    check_cores(&options.cores, &crate::config::available_cores())?;
     let source = source(&options.source)?;
     let server = ServerConfig {
         bind: options.addr,
@@ -92,6 +95,7 @@ pub fn run(options: &SimOptions, stop: &AtomicBool) -> Result<SimulationReport, 
         pong_timeout: options.pong_timeout,
         max_connection_age: Some(options.max_age),
         faults: options.faults.clone(),
+        cores: options.cores.clone(),
         ..ServerConfig::default()
     };
     let sim = Simulation::start(SimulationConfig {
@@ -170,6 +174,20 @@ fn source(options: &SourceOptions) -> Result<Box<dyn MarketSource>, SimError> {
     }
 }
 
+/// Every core id must be one this machine has (and below the libc limit the config also checks).
+fn check_cores(cores: &[usize], available: &[usize]) -> Result<(), SimError> {
+    match cores
+        .iter()
+        .find(|c| **c >= crate::config::CORE_ID_LIMIT || !available.contains(c))
+    {
+        Some(bad) => Err(SimError::Options(format!(
+            "--cores {bad}: no such core; this machine has cores {}",
+            crate::config::format_cores(available)
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// `max` or a positive factor.
 fn parse_speed(text: &str) -> Result<Speed, SimError> {
     if text == "max" {
@@ -186,6 +204,17 @@ fn parse_speed(text: &str) -> Result<Speed, SimError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cores_must_exist() {
+        assert!(check_cores(&[0, 1], &[0, 1]).is_ok());
+        let err = check_cores(&[0, 7], &[0, 1]).unwrap_err().to_string();
+        assert_eq!(err, "--cores 7: no such core; this machine has cores 0, 1");
+        assert!(
+            check_cores(&[4096], &[4096]).is_err(),
+            "ids past the libc limit are refused"
+        );
+    }
 
     #[test]
     fn speeds() {

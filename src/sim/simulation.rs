@@ -116,6 +116,7 @@ impl Simulation {
             Some(dir) => Some(Recorder::create(dir, &self.symbols)?),
             None => None,
         };
+        let core = server.config_cores().first().copied();
         let thread = MarketThread {
             source,
             publisher: server.publisher(),
@@ -127,7 +128,10 @@ impl Simulation {
         self.market = Some(
             thread::Builder::new()
                 .name("klagg-sim-market".into())
-                .spawn(move || thread.run())?,
+                .spawn(move || {
+                    crate::pipeline::pin_current_thread("sim-market", core);
+                    thread.run()
+                })?,
         );
         Ok(())
     }

@@ -30,6 +30,9 @@ pub struct ServerConfig {
     pub history_per_symbol: usize,
     /// Frames queued per connection; a connection whose queue is full is too slow and dropped.
     pub send_queue: usize,
+    /// Cores to pin the server's threads to, round-robin (checked by the caller against the
+    /// machine's cores); empty leaves them to the scheduler.
+    pub cores: Vec<usize>,
 }
 
 impl Default for ServerConfig {
@@ -45,6 +48,7 @@ impl Default for ServerConfig {
             kline_intervals: Interval::standard().to_vec(),
             history_per_symbol: 1_000_000,
             send_queue: 65_536,
+            cores: Vec::new(),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! that closes everything and joins every thread.
 
 use std::io;
+
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
@@ -15,6 +16,7 @@ use super::market::MarketState;
 use super::publisher::Publisher;
 use super::stats::SimServerStats;
 use super::symbols::SymbolTable;
+use crate::pipeline::pin_current_thread;
 use crate::sim::SymbolSpec;
 
 /// Pause after a failed `accept` (e.g. out of file descriptors) so the loop does not spin.
@@ -56,7 +58,10 @@ impl SimServer {
             let (hub, threads) = (Arc::clone(&hub), Arc::clone(&threads));
             thread::Builder::new()
                 .name("sim-accept".into())
-                .spawn(move || accept_loop(&listener, &hub, &threads))?
+                .spawn(move || {
+                    pin_current_thread("sim-accept", hub.config.cores.first().copied());
+                    accept_loop(&listener, &hub, &threads)
+                })?
         };
         Ok(SimServer {
             addr,
@@ -64,6 +69,11 @@ impl SimServer {
             accept_thread: Some(accept_thread),
             threads,
         })
+    }
+
+    /// The cores the server's threads are pinned to (empty: not pinned).
+    pub fn config_cores(&self) -> &[usize] {
+        &self.hub.config.cores
     }
 
     /// The bound address (with the port picked when `bind` had port 0).
@@ -119,6 +129,7 @@ fn wake_addr(addr: SocketAddr) -> SocketAddr {
 }
 
 fn accept_loop(listener: &TcpListener, hub: &Arc<Hub>, threads: &Mutex<Vec<JoinHandle<()>>>) {
+    let mut accepted_count = 0usize;
     loop {
         let accepted = listener.accept();
         if hub.is_stopping() {
@@ -133,9 +144,15 @@ fn accept_loop(listener: &TcpListener, hub: &Arc<Hub>, threads: &Mutex<Vec<JoinH
             }
         };
         let hub = Arc::clone(hub);
+        accepted_count += 1;
+        let cores = &hub.config.cores;
+        let core = (!cores.is_empty()).then(|| cores[accepted_count % cores.len()]);
         let spawned = thread::Builder::new()
             .name("sim-conn".into())
-            .spawn(move || dispatch::handle(hub, stream));
+            .spawn(move || {
+                pin_current_thread("sim-conn", core);
+                dispatch::handle(hub, stream)
+            });
         match spawned {
             Ok(handle) => {
                 let mut threads = lock(threads);
