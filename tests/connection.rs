@@ -34,6 +34,7 @@ fn fast() -> ConnectionOptions {
         backoff_min: 20 * MS,
         backoff_max: 200 * MS,
         stable_after: Duration::from_secs(1),
+        extra_root_certs: Vec::new(),
     }
 }
 

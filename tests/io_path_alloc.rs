@@ -153,12 +153,13 @@ impl FrameHandler for CountingHandler {
     }
 }
 
-/// The whole io thread on a plain ws:// loopback stream, tungstenite's read path included.
-/// klagg's own part is zero (above); this bounds what the WebSocket layer adds per message.
-#[test]
-fn whole_io_thread_on_plain_ws_allocates_at_most_one_per_message() {
-    let server = WsServer::start();
-    let total = 3_000;
+/// Runs the io thread against `url` (a server that will send `total` frames) with `options`,
+/// and returns its allocations per message between the 500th frame and the last.
+fn io_thread_allocations_per_message(
+    url: String,
+    options: ConnectionOptions,
+    total: usize,
+) -> (u64, f64) {
     let allocations = Arc::new(AtomicU64::new(u64::MAX));
     let h = harness();
     let mut handler = CountingHandler {
@@ -167,27 +168,83 @@ fn whole_io_thread_on_plain_ws_allocates_at_most_one_per_message() {
         total,
         allocations: Arc::clone(&allocations),
     };
-    let url = server.url("/market/stream");
     let io = std::thread::spawn(move || {
-        let mut link = StreamConnection::new(
-            &url,
-            vec!["btcusdt@aggTrade".into()],
-            ConnectionOptions::default(),
-        );
+        let mut link = StreamConnection::new(&url, vec!["btcusdt@aggTrade".into()], options);
         link.run(&mut handler, &AtomicBool::new(false));
     });
+    io.join().unwrap();
+    let counted = allocations.load(Relaxed);
+    (counted, counted as f64 / (total - 500) as f64)
+}
+
+/// The whole io thread on a plain ws:// loopback stream, tungstenite's read path included.
+/// klagg's own part is zero (above); this bounds what the WebSocket layer adds per message.
+#[test]
+fn whole_io_thread_on_plain_ws_allocates_at_most_one_per_message() {
+    let server = WsServer::start();
+    let total = 3_000;
+    let sender = {
+        let url = server.url("/market/stream");
+        std::thread::spawn(move || {
+            io_thread_allocations_per_message(url, ConnectionOptions::default(), total)
+        })
+    };
     let conn = server
         .wait_for_connection(0, Duration::from_secs(10))
         .expect("connect");
     for i in 0..total {
         conn.send_text(&frame(i, true)).unwrap();
     }
-    io.join().unwrap();
-    let counted = allocations.load(Relaxed);
-    let per_message = counted as f64 / (total - 500) as f64;
+    let (counted, per_message) = sender.join().unwrap();
     println!(
         "io thread on ws://: {counted} allocations for {} messages ({per_message:.2} per message)",
         total - 500
     );
     assert!(per_message <= 1.0, "{per_message} allocations per message");
+}
+
+/// The same over wss:// to a local rustls server with a throwaway certificate: what TLS adds.
+#[test]
+fn whole_io_thread_on_wss_reports_what_tls_allocates() {
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("certificate");
+    let cert = certified.cert.der().clone();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(certified.signing_key.serialize_der().into());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = Arc::new(
+        rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.clone()], key)
+            .unwrap(),
+    );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let total = 3_000;
+    let server = std::thread::spawn(move || {
+        let (tcp, _) = listener.accept().unwrap();
+        let stream = rustls::StreamOwned::new(rustls::ServerConnection::new(tls).unwrap(), tcp);
+        let mut ws = tungstenite::accept(stream).expect("tls websocket handshake");
+        for i in 0..total {
+            ws.send(tungstenite::Message::text(frame(i, true))).unwrap();
+        }
+        // Keep the socket open until the client has read everything and hung up.
+        while ws.read().is_ok() {}
+    });
+    let options = ConnectionOptions {
+        extra_root_certs: vec![cert],
+        ..ConnectionOptions::default()
+    };
+    let (counted, per_message) = io_thread_allocations_per_message(
+        format!("wss://localhost:{port}/market/stream"),
+        options,
+        total,
+    );
+    server.join().unwrap();
+    println!(
+        "io thread on wss://: {counted} allocations for {} messages ({per_message:.2} per message)",
+        total - 500
+    );
+    assert!(per_message <= 2.0, "{per_message} allocations per message");
 }

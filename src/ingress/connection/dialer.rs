@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use rustls::pki_types::CertificateDer;
 use rustls::{ClientConfig, RootCertStore};
 use tungstenite::client::IntoClientRequest;
 use tungstenite::protocol::WebSocketConfig;
@@ -41,7 +42,7 @@ impl Dialer {
             .max_message_size(Some(max))
             .max_frame_size(Some(max));
         Dialer {
-            tls: tls_config(),
+            tls: tls_config(&options.extra_root_certs),
             ws_config,
             connect_timeout: options.connect_timeout,
             read_tick: options.tick(),
@@ -119,11 +120,17 @@ impl Dialer {
     }
 }
 
-/// One client config per connection: webpki roots, ring provider, safe protocol versions.
-fn tls_config() -> Result<Arc<ClientConfig>, String> {
-    let roots = RootCertStore {
+/// One client config per connection: webpki roots (plus any extra anchors), ring provider,
+/// safe protocol versions.
+fn tls_config(extra_roots: &[CertificateDer<'static>]) -> Result<Arc<ClientConfig>, String> {
+    let mut roots = RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
+    for cert in extra_roots {
+        roots
+            .add(cert.clone())
+            .map_err(|e| format!("tls config: extra root certificate: {e}"))?;
+    }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -150,7 +157,7 @@ mod tests {
 
     #[test]
     fn tls_config_builds_without_a_process_default_provider() {
-        assert!(tls_config().is_ok());
+        assert!(tls_config(&[]).is_ok());
     }
 
     #[test]

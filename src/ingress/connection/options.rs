@@ -34,6 +34,9 @@ pub struct ConnectionOptions {
     /// A connection up this long counts as stable: the next reconnect starts again from
     /// `backoff_min`. Default 60 s.
     pub stable_after: Duration,
+    /// Trust anchors besides the webpki roots, for an endpoint with a private CA (and the
+    /// tests' local TLS server). Default none.
+    pub extra_root_certs: Vec<rustls::pki_types::CertificateDer<'static>>,
 }
 
 impl Default for ConnectionOptions {
@@ -49,6 +52,7 @@ impl Default for ConnectionOptions {
             backoff_min: Duration::from_millis(100),
             backoff_max: Duration::from_secs(30),
             stable_after: Duration::from_secs(60),
+            extra_root_certs: Vec::new(),
         }
     }
 }
