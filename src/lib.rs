@@ -2,19 +2,24 @@
 //!
 //! The crate is laid out as the data flows (see `DESIGN.md` in the shared folder):
 //! [`trade`] is the payload every stage shares, [`decimal`] and [`interval`] are the exact number
-//! and calendar rules, [`kline`] is one candle's update rules, [`aggregator`] keeps every kline of
-//! a shard live and serves delta pulls, and [`replay`] drives the same aggregator offline.
+//! and calendar rules, [`kline`] is one candle's update rules, and [`aggregator`] keeps every kline
+//! of a shard live and serves delta pulls. [`ingress`] turns exchange frames into payloads,
+//! [`pipeline`] wires the pinned threads of a running engine, [`config`] and [`live`] make it
+//! `klagg run`, [`replay`] drives the same aggregator offline, [`sim`] is a local exchange and
+//! [`demo`] puts the two together.
 
 pub mod aggregator;
 pub mod config;
 pub mod decimal;
 pub mod demo;
 pub mod duration_arg;
+pub mod egress;
 pub mod idle;
 pub mod ingress;
 pub mod interval;
 pub mod kline;
 pub mod live;
+pub mod metrics;
 pub mod pipeline;
 pub mod replay;
 pub mod sim;

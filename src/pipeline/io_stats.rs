@@ -2,6 +2,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
+use crate::ingress::bad_input::{BadInputCounters, BadInputReason};
 use crate::ingress::connection::{ConnectionEvent, DisconnectCause};
 
 /// One io thread's counters, written by it (relaxed stores on its ticks), read by anyone.
@@ -19,6 +20,8 @@ pub struct IoStats {
     pub dropped_abandoned: AtomicU64,
     /// Bad frames of any reason (counted and logged by the parser).
     pub bad_frames: AtomicU64,
+    /// Bad frames by reason, in the order of [`BadInputReason::ALL`].
+    pub bad_by_reason: [AtomicU64; BadInputReason::ALL.len()],
     /// Successful connects, the first included.
     pub connects: AtomicU64,
     /// Connect attempts that failed (each is retried with backoff).
@@ -52,9 +55,12 @@ impl IoStats {
         self.dropped_abandoned.store(dropped, Relaxed);
     }
 
-    /// Publishes the parser's bad-input total.
-    pub fn publish_bad_input(&self, total: u64) {
-        self.bad_frames.store(total, Relaxed);
+    /// Publishes the parser's bad-input counts.
+    pub fn publish_bad_input(&self, counters: &BadInputCounters) {
+        self.bad_frames.store(counters.total(), Relaxed);
+        for (slot, (_, count)) in self.bad_by_reason.iter().zip(counters.iter()) {
+            slot.store(count, Relaxed);
+        }
     }
 
     /// Counts a connection lifecycle event.

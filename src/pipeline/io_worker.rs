@@ -240,6 +240,6 @@ impl IoWorker {
             l.longest_wait_ns,
             l.dropped_abandoned,
         );
-        self.stats.publish_bad_input(self.parser.counters().total());
+        self.stats.publish_bad_input(self.parser.counters());
     }
 }

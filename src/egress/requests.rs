@@ -1,0 +1,179 @@
+//! Client request frames, parsed as Binance parses them:
+//!
+//! ```text
+//! {"method":"SUBSCRIBE","params":["btcusdt@kline_1m"],"id":1}
+//! {"method":"UNSUBSCRIBE","params":["btcusdt@kline_1m"],"id":312}
+//! {"method":"LIST_SUBSCRIPTIONS","id":3}
+//! ```
+//!
+//! Binance's error codes are kept: 3 when the frame is not JSON at all, 2 when it is JSON but
+//! not a valid request (wrong id, unknown method, bad params, an invalid stream name). The id is
+//! checked first, so every later error can be echoed with the client's id; when the id itself is
+//! missing or invalid the error carries `"id":null`. Requests are rare (Binance allows 10 a
+//! second), so this parses into a `serde_json::Value` for simple, exhaustive checks.
+
+use std::fmt;
+
+use serde_json::Value;
+
+use super::stream_name::KlineStream;
+
+/// The methods served, in the order error messages list them.
+const METHODS: &str = "`SUBSCRIBE`, `UNSUBSCRIBE`, `LIST_SUBSCRIPTIONS`";
+
+/// A well-formed request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// The client's id, echoed in the reply.
+    pub id: u64,
+    /// What the client asks for.
+    pub command: Command,
+}
+
+/// What a request asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Add these streams (in request order, possibly repeated or already subscribed).
+    Subscribe(Vec<KlineStream>),
+    /// Remove these streams (ones not subscribed are no error, as on Binance).
+    Unsubscribe(Vec<KlineStream>),
+    /// Answer with the current subscriptions.
+    ListSubscriptions,
+}
+
+/// Binance's error codes for request frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// 2: valid JSON that is not a valid request.
+    InvalidRequest,
+    /// 3: not valid JSON.
+    InvalidJson,
+}
+
+impl ErrorCode {
+    /// The number sent as `"code"`.
+    #[must_use]
+    pub const fn number(self) -> u32 {
+        match self {
+            ErrorCode::InvalidRequest => 2,
+            ErrorCode::InvalidJson => 3,
+        }
+    }
+}
+
+/// A refused request: what goes into Binance's `{"error":{"code":..,"msg":..},"id":..}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestError {
+    /// Which kind of failure.
+    pub code: ErrorCode,
+    /// The full message, prefixed as Binance does (`Invalid request: ...`, `Invalid JSON: ...`).
+    pub msg: String,
+    /// The request's id when it had a valid one, else `None` (sent as `null`).
+    pub id: Option<u64>,
+}
+
+impl RequestError {
+    /// A code-2 error for a request that parsed but cannot be served, e.g. an unknown symbol or
+    /// too many streams: the gateway's own refusals use Binance's format too.
+    #[must_use]
+    pub fn invalid_request(id: Option<u64>, detail: impl fmt::Display) -> RequestError {
+        RequestError {
+            code: ErrorCode::InvalidRequest,
+            msg: format!("Invalid request: {detail}"),
+            id,
+        }
+    }
+
+    fn invalid_json(detail: impl fmt::Display) -> RequestError {
+        RequestError {
+            code: ErrorCode::InvalidJson,
+            msg: format!("Invalid JSON: {detail}"),
+            id: None,
+        }
+    }
+}
+
+impl fmt::Display for RequestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "error {}: {}", self.code.number(), self.msg)
+    }
+}
+
+impl std::error::Error for RequestError {}
+
+/// Parses one request frame (a WebSocket text message's bytes).
+///
+/// Unknown top-level fields are ignored. `params` must be an array of stream names for
+/// `SUBSCRIBE` and `UNSUBSCRIBE`, and absent or empty for `LIST_SUBSCRIPTIONS`.
+///
+/// # Errors
+///
+/// A [`RequestError`] with Binance's code and a message saying what was wrong; see the module
+/// documentation for which code and id it carries.
+pub fn parse_request(frame: &[u8]) -> Result<Request, RequestError> {
+    let value: Value = serde_json::from_slice(frame).map_err(RequestError::invalid_json)?;
+    let Value::Object(fields) = value else {
+        return Err(RequestError::invalid_request(
+            None,
+            "expected a JSON object with method, params and id",
+        ));
+    };
+    let Some(id) = fields.get("id").and_then(Value::as_u64) else {
+        return Err(RequestError::invalid_request(
+            None,
+            "request ID must be an unsigned integer",
+        ));
+    };
+    let fail = |detail: &dyn fmt::Display| RequestError::invalid_request(Some(id), detail);
+    let method = match fields.get("method") {
+        None => return Err(fail(&"missing field `method`")),
+        Some(Value::String(method)) => method.as_str(),
+        Some(_) => return Err(fail(&"method must be a string")),
+    };
+    let params = fields.get("params");
+    let command = match method {
+        "SUBSCRIBE" => Command::Subscribe(streams(params).map_err(|e| fail(&e))?),
+        "UNSUBSCRIBE" => Command::Unsubscribe(streams(params).map_err(|e| fail(&e))?),
+        "LIST_SUBSCRIPTIONS" => match params {
+            None | Some(Value::Null) => Command::ListSubscriptions,
+            Some(Value::Array(items)) if items.is_empty() => Command::ListSubscriptions,
+            Some(_) => return Err(fail(&"too many parameters")),
+        },
+        other => {
+            return Err(fail(&format_args!(
+                "unknown variant `{other}`, expected one of {METHODS}"
+            )));
+        }
+    };
+    Ok(Request { id, command })
+}
+
+/// The stream names of a `SUBSCRIBE` or `UNSUBSCRIBE`, as the message of a code-2 error if bad.
+fn streams(params: Option<&Value>) -> Result<Vec<KlineStream>, String> {
+    let items = match params {
+        None => return Err("missing field `params`".to_owned()),
+        Some(Value::Array(items)) => items,
+        Some(_) => return Err("params must be an array of stream names".to_owned()),
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| match item {
+            Value::String(name) => KlineStream::parse(name).map_err(|e| e.to_string()),
+            other => Err(format!(
+                "params[{i}] is {other}, expected a stream name string"
+            )),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_display_has_code_and_message() {
+        let e = RequestError::invalid_request(Some(4), "too many streams");
+        assert_eq!(e.to_string(), "error 2: Invalid request: too many streams");
+    }
+}

@@ -1,0 +1,249 @@
+//! Kline stream names: `<symbol>@kline_<interval>`, e.g. `btcusdt@kline_1m`.
+//!
+//! As on Binance the symbol is written in lowercase and the interval exactly as Binance names it,
+//! so `btcusdt@kline_1m` (a minute) and `btcusdt@kline_1M` (a month) are different streams. Only
+//! kline streams exist here; asking for another type (`@aggTrade`, `@depth`) or spelling the
+//! symbol in uppercase is an error that says what is valid, rather than a subscription that
+//! silently never delivers anything.
+
+use std::fmt;
+use std::io::Write;
+use std::str::FromStr;
+
+use crate::interval::{Interval, IntervalError};
+
+/// The stream type, between the `@` after the symbol and the interval.
+const KLINE_KIND: &str = "kline_";
+
+/// What every [`StreamNameError`] tells the user is valid.
+const VALID_HELP: &str = "expected <symbol>@kline_<interval> with the symbol in lowercase, \
+    e.g. btcusdt@kline_1m; intervals are 1s 1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h 1d 3d 1w 1M \
+    (1m is a minute, 1M a month)";
+
+/// One kline stream: a symbol and an interval.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct KlineStream {
+    /// The symbol as Binance spells it in events, uppercase: `BTCUSDT`.
+    pub symbol: String,
+    /// The kline interval.
+    pub interval: Interval,
+}
+
+impl KlineStream {
+    /// Parses a stream name such as `btcusdt@kline_1m`.
+    ///
+    /// The symbol is made of lowercase ASCII letters, digits and `_` (delivery contracts such as
+    /// `btcusdt_250926`), or non-ASCII letters without case (Binance lists a few such symbols);
+    /// it is returned in uppercase. The interval is anything [`Interval::parse`] accepts.
+    ///
+    /// # Errors
+    ///
+    /// A [`StreamNameError`] naming `name` and saying what is valid, for another stream type,
+    /// an empty, uppercase or otherwise invalid symbol, or an invalid interval.
+    pub fn parse(name: &str) -> Result<KlineStream, StreamNameError> {
+        let fail = |problem| StreamNameError {
+            name: name.to_owned(),
+            problem,
+        };
+        let Some((symbol, kind)) = name.split_once('@') else {
+            return Err(fail(Problem::NotAStream));
+        };
+        let Some(interval) = kind.strip_prefix(KLINE_KIND) else {
+            return Err(fail(Problem::NotKline));
+        };
+        if symbol.is_empty() {
+            return Err(fail(Problem::EmptySymbol));
+        }
+        if let Some(bad) = symbol.chars().find(|&c| !is_symbol_char(c)) {
+            return Err(fail(if bad.is_ascii_uppercase() {
+                Problem::UppercaseSymbol
+            } else {
+                Problem::SymbolChar(bad)
+            }));
+        }
+        let interval = Interval::parse(interval).map_err(|e| fail(Problem::Interval(e)))?;
+        Ok(KlineStream {
+            symbol: symbol.to_ascii_uppercase(),
+            interval,
+        })
+    }
+
+    /// Appends this stream's name (`btcusdt@kline_1m`) to `out`.
+    pub fn write_name(&self, out: &mut Vec<u8>) {
+        write_stream_name(out, &self.symbol, self.interval);
+    }
+}
+
+/// Appends the stream name of `symbol` (any case) and `interval` to `out`, without building a
+/// [`KlineStream`]: for encoders that hold symbols and intervals apart.
+pub fn write_stream_name(out: &mut Vec<u8>, symbol: &str, interval: Interval) {
+    // ASCII lowercasing leaves the bytes of non-ASCII characters alone, so UTF-8 stays valid.
+    out.extend(symbol.bytes().map(|b| b.to_ascii_lowercase()));
+    out.push(b'@');
+    out.extend_from_slice(KLINE_KIND.as_bytes());
+    // Writing into a Vec cannot fail.
+    let _ = write!(out, "{interval}");
+}
+
+/// Characters a symbol may have in a stream name; see [`KlineStream::parse`].
+fn is_symbol_char(c: char) -> bool {
+    c.is_ascii_lowercase()
+        || c.is_ascii_digit()
+        || c == '_'
+        || (!c.is_ascii() && c.is_alphanumeric() && !c.is_uppercase())
+}
+
+impl fmt::Display for KlineStream {
+    /// Writes the stream name, `btcusdt@kline_1m`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in self.symbol.chars() {
+            fmt::Write::write_char(f, c.to_ascii_lowercase())?;
+        }
+        write!(f, "@{KLINE_KIND}{}", self.interval)
+    }
+}
+
+impl FromStr for KlineStream {
+    type Err = StreamNameError;
+
+    /// Same as [`KlineStream::parse`].
+    fn from_str(name: &str) -> Result<KlineStream, StreamNameError> {
+        KlineStream::parse(name)
+    }
+}
+
+/// What was wrong with a stream name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Problem {
+    NotAStream,
+    NotKline,
+    EmptySymbol,
+    UppercaseSymbol,
+    SymbolChar(char),
+    Interval(IntervalError),
+}
+
+/// Why a stream name was rejected; its `Display` names the stream and says what is valid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamNameError {
+    name: String,
+    problem: Problem,
+}
+
+impl StreamNameError {
+    /// The rejected stream name.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl fmt::Display for StreamNameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid stream name {:?}: ", self.name)?;
+        match &self.problem {
+            Problem::NotAStream => f.write_str("no '@' separating symbol and stream type")?,
+            Problem::NotKline => f.write_str("only kline streams are served")?,
+            Problem::EmptySymbol => f.write_str("the symbol is empty")?,
+            Problem::UppercaseSymbol => {
+                let lower = self.name.split('@').next().unwrap_or_default();
+                write!(
+                    f,
+                    "stream names are lowercase (use {:?})",
+                    lower.to_ascii_lowercase()
+                )?;
+            }
+            Problem::SymbolChar(c) => write!(f, "the symbol has an invalid character {c:?}")?,
+            // The interval error lists every valid interval, custom ones included.
+            Problem::Interval(e) => return write!(f, "{e}; expected <symbol>@kline_<interval>"),
+        }
+        write!(f, "; {VALID_HELP}")
+    }
+}
+
+impl std::error::Error for StreamNameError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_matches_write_name() {
+        let stream = KlineStream::parse("btcusdt_250926@kline_1w").unwrap();
+        assert_eq!(stream.symbol, "BTCUSDT_250926");
+        let mut out = Vec::new();
+        stream.write_name(&mut out);
+        assert_eq!(out, stream.to_string().as_bytes());
+        assert_eq!(stream.to_string(), "btcusdt_250926@kline_1w");
+    }
+
+    #[test]
+    fn uppercase_symbol_error_suggests_the_lowercase_name() {
+        let e = KlineStream::parse("BTCusdt@kline_1m").unwrap_err();
+        assert!(e.to_string().contains(r#"(use "btcusdt")"#), "{e}");
+        assert_eq!(e.name(), "BTCusdt@kline_1m");
+    }
+
+    #[test]
+    fn stream_names_parse_and_format() {
+        let minute = KlineStream::parse("btcusdt@kline_1m").unwrap();
+        let month = KlineStream::parse("btcusdt@kline_1M").unwrap();
+        assert_eq!(minute.symbol, "BTCUSDT");
+        assert_eq!(minute.interval, Interval::parse("1m").unwrap());
+        assert_eq!(month.interval, Interval::parse("1M").unwrap());
+        assert_ne!(minute, month);
+        assert_eq!(minute.to_string(), "btcusdt@kline_1m");
+        assert_eq!(month.to_string(), "btcusdt@kline_1M");
+        for name in Interval::standard().map(|i| format!("ethusdt@kline_{i}")) {
+            let stream: KlineStream = name.parse().unwrap();
+            assert_eq!(stream.to_string(), name);
+            let mut out = b">".to_vec();
+            stream.write_name(&mut out);
+            assert_eq!(out, format!(">{name}").as_bytes());
+        }
+        let delivery = KlineStream::parse("btcusdt_250926@kline_15m").unwrap();
+        assert_eq!(delivery.symbol, "BTCUSDT_250926");
+        let unicode = KlineStream::parse("币安人生usdt@kline_1h").unwrap();
+        assert_eq!(unicode.symbol, "币安人生USDT");
+        assert_eq!(unicode.to_string(), "币安人生usdt@kline_1h");
+        let mut out = Vec::new();
+        write_stream_name(&mut out, "BTCUSDT", Interval::parse("1M").unwrap());
+        assert_eq!(out, b"btcusdt@kline_1M");
+    }
+
+    #[test]
+    fn bad_stream_names_say_what_is_valid() {
+        let cases = [
+            ("btcusdt@aggTrade", "only kline streams"),
+            ("btcusdt@depth", "only kline streams"),
+            ("btcusdt@depth@100ms", "only kline streams"),
+            ("btcusdt@continuousKline_1m", "only kline streams"),
+            ("btcusdt", "no '@'"),
+            ("", "no '@'"),
+            ("@kline_1m", "symbol is empty"),
+            ("BTCUSDT@kline_1m", "lowercase"),
+            ("btc-usdt@kline_1m", "invalid character '-'"),
+            ("btc usdt@kline_1m", "invalid character ' '"),
+            ("btcusdt@kline_", "invalid interval \"\""),
+            ("btcusdt@kline_1x", "invalid interval \"1x\""),
+            ("btcusdt@kline_01m", "invalid interval"),
+            ("btcusdt@kline_1m@+08:00", "invalid interval"),
+            ("btcusdt@Kline_1m", "only kline streams"),
+        ];
+        for (name, why) in cases {
+            let e = KlineStream::parse(name).unwrap_err();
+            let message = e.to_string();
+            assert_eq!(e.name(), name);
+            assert!(message.contains(&format!("{name:?}")), "{message}");
+            assert!(message.contains(why), "{name}: {message}");
+            assert!(
+                message.contains("<symbol>@kline_<interval>"),
+                "{name}: {message}"
+            );
+            assert!(
+                message.contains("1m") && message.contains("1M"),
+                "{message}"
+            );
+        }
+    }
+}
