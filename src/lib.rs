@@ -23,4 +23,5 @@ pub mod metrics;
 pub mod pipeline;
 pub mod replay;
 pub mod sim;
+pub mod store;
 pub mod trade;
