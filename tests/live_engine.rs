@@ -353,7 +353,7 @@ fn a_new_symbol_in_the_ticker_stream_is_followed() {
     spec.connection = options();
     spec.shard.close_grace_ms = shard_config().close_grace_ms;
     let (engine, mut consumers) = Engine::start(spec).unwrap();
-    let mut manager = SymbolManager::new(&plan);
+    let mut manager = SymbolManager::new(&plan, Default::default());
     let conn = server.wait_for_connection(0, WAIT).expect("connect");
     let tickers = r#"{"stream":"!miniTicker@arr","data":[{"e":"24hrMiniTicker","E":1,"s":"BTCUSDT","c":"1"},{"e":"24hrMiniTicker","E":1,"s":"SOLUSDT","c":"2"}]}"#;
     conn.send_text(tickers).unwrap();

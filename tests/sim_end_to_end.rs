@@ -425,7 +425,7 @@ fn a_symbol_listed_mid_run_is_followed_from_its_first_seen_trade() {
     let mut spec = klagg::live::engine_spec(&plan, 1);
     spec.connection = connection_options();
     let (engine, mut consumers) = Engine::start(spec).expect("engine");
-    let mut manager = klagg::live::SymbolManager::new(&plan);
+    let mut manager = klagg::live::SymbolManager::new(&plan, Default::default());
     while sim.stats().connections_accepted == 0 {
         std::thread::sleep(Duration::from_millis(5));
     }

@@ -71,6 +71,14 @@ fn write_summary(f: &mut Formatter<'_>, settings: &Settings) -> fmt::Result {
         "klines     close {} ms after the period; up to {} closed klines held per consumer",
         settings.close_grace_ms, settings.max_backlog
     )?;
+    match &settings.database {
+        Some(path) => writeln!(
+            f,
+            "database   {} (every closed kline, SQLite WAL)",
+            path.display()
+        )?,
+        None => writeln!(f, "database   none: closed klines are not kept on disk")?,
+    }
     writeln!(f, "idle       {}", settings.idle)?;
     writeln!(
         f,

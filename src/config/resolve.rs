@@ -98,6 +98,7 @@ impl Config {
             streams_per_connection,
             exchange_info_refresh,
             intervals,
+            database: (!klines.database.trim().is_empty()).then(|| klines.database.trim().into()),
             close_grace_ms,
             max_backlog,
             io_cores: threads.io_cores,

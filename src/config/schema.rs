@@ -74,6 +74,8 @@ pub struct KlinesConfig {
     pub close_grace_ms: i64,
     /// Closed klines held per consumer.
     pub max_backlog: i64,
+    /// SQLite file every closed kline is written to; empty keeps nothing on disk.
+    pub database: String,
 }
 
 impl Default for KlinesConfig {
@@ -82,6 +84,7 @@ impl Default for KlinesConfig {
             intervals: StringOrList::Keyword("all".to_owned()),
             close_grace_ms: 1_500,
             max_backlog: 1_000_000,
+            database: "data/klines.sqlite".to_owned(),
         }
     }
 }

@@ -107,6 +107,8 @@ pub struct Settings {
     pub close_grace_ms: i64,
     /// Closed klines held per consumer.
     pub max_backlog: usize,
+    /// SQLite file closed klines are kept in; `None` keeps nothing on disk.
+    pub database: Option<std::path::PathBuf>,
     /// Cores of the io threads: connection `i` on `io_cores[i % len]`; empty = unpinned.
     pub io_cores: Vec<usize>,
     /// One entry per aggregator shard: its core, or `None` for an unpinned shard.

@@ -11,11 +11,13 @@ mod symbol_manager;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use crate::config::{self, ConfigError, Plan, SymbolSelection};
 use crate::ingress::exchange_info::{self, ExchangeInfoError};
 use crate::pipeline::{Engine, EngineError};
+use crate::store::{SinkOptions, StoreError, spawn_sink};
 
 pub use spec::engine_spec;
 pub use status::Status;
@@ -43,6 +45,8 @@ pub enum RunError {
     NoSymbols(String),
     /// The engine did not start.
     Engine(EngineError),
+    /// The kline database could not be opened.
+    Store(StoreError),
 }
 
 impl std::fmt::Display for RunError {
@@ -52,6 +56,7 @@ impl std::fmt::Display for RunError {
             RunError::ExchangeInfo(e) => write!(f, "cannot resolve symbols = \"all\": {e}"),
             RunError::NoSymbols(why) => write!(f, "no symbols to follow: {why}"),
             RunError::Engine(e) => write!(f, "{e}"),
+            RunError::Store(e) => write!(f, "{e}"),
         }
     }
 }
@@ -89,10 +94,27 @@ pub fn run(options: &RunOptions, stop: &AtomicBool) -> Result<Status, RunError> 
     };
     let plan = Plan::new(&settings, Some(&symbols)).map_err(RunError::Config)?;
     log::info!("plan:\n{plan}");
-    let spec = engine_spec(&plan, 1);
+    // The status line's consumer, and the SQLite sink's when klines are kept on disk.
+    let spec = engine_spec(&plan, 1 + usize::from(settings.database.is_some()));
     let (engine, mut consumers) = Engine::start(spec).map_err(RunError::Engine)?;
-    let mut consumer = consumers.pop().expect("one consumer was asked for");
-    let mut manager = SymbolManager::new(&plan);
+    let mut consumer = consumers.remove(0);
+    let names = Arc::new(RwLock::new(symbol_names(&plan)));
+    let sink_stop = Arc::new(AtomicBool::new(false));
+    let sink = match (&settings.database, consumers.pop()) {
+        (Some(path), Some(sink_consumer)) => Some(
+            spawn_sink(
+                sink_consumer,
+                path.clone(),
+                Arc::clone(&names),
+                settings.intervals.clone(),
+                SinkOptions::default(),
+                Arc::clone(&sink_stop),
+            )
+            .map_err(RunError::Store)?,
+        ),
+        _ => None,
+    };
+    let mut manager = SymbolManager::new(&plan, Arc::clone(&names));
     let mut status = Status::new();
     let started = Instant::now();
     let mut last_status = Instant::now();
@@ -112,6 +134,27 @@ pub fn run(options: &RunOptions, stop: &AtomicBool) -> Result<Status, RunError> 
         std::thread::sleep(Duration::from_millis(100));
     }
     let report = engine.stop();
+    sink_stop.store(true, Ordering::Release);
+    if let Some(sink) = sink {
+        let stored = sink.join();
+        if let Some(e) = &stored.error {
+            log::error!("klines not written: {e}");
+        }
+        status.klines_stored = Some(stored.klines_written);
+    }
     status.finish(&report);
     Ok(status)
+}
+
+/// Symbol names by global index, as the plan placed them.
+fn symbol_names(plan: &Plan) -> Vec<String> {
+    let mut names = Vec::new();
+    for (name, index) in plan.symbol_indices() {
+        let index = index as usize;
+        if names.len() <= index {
+            names.resize(index + 1, String::new());
+        }
+        names[index] = name.to_owned();
+    }
+    names
 }

@@ -21,6 +21,8 @@ pub struct Status {
     last_at: Instant,
     /// Frames per second over the last status interval.
     pub frames_per_s: f64,
+    /// Closed klines written to the database, once the sink has finished.
+    pub klines_stored: Option<u64>,
 }
 
 /// Sums of the io threads' counters.
@@ -58,6 +60,7 @@ impl Status {
             last_frames: 0,
             last_at: Instant::now(),
             frames_per_s: 0.0,
+            klines_stored: None,
         }
     }
 
@@ -112,6 +115,9 @@ impl Status {
             self.io.connect_failures,
             self.io.ring_full_waits,
             self.klines_missed,
-        )
+        ) + &self
+            .klines_stored
+            .map(|n| format!("  stored {n}"))
+            .unwrap_or_default()
     }
 }

@@ -8,6 +8,7 @@
 //! lock or lookup by name ever reaches the io threads' hot path.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use crate::config::{Market, Plan, SymbolSelection};
@@ -42,11 +43,14 @@ pub struct SymbolManager {
     pending: HashSet<String>,
     last_fetch: Option<Instant>,
     next_refresh: Option<Instant>,
+    /// Names by global index, shared with consumers that store or serve klines by name.
+    names: Arc<RwLock<Vec<String>>>,
 }
 
 impl SymbolManager {
-    /// Starts from the symbols a plan placed; new ones get the indices after theirs.
-    pub fn new(plan: &Plan) -> SymbolManager {
+    /// Starts from the symbols a plan placed; new ones get the indices after theirs, and their
+    /// names are added to `names` before the engine is told about them.
+    pub fn new(plan: &Plan, names: Arc<RwLock<Vec<String>>>) -> SymbolManager {
         let settings = &plan.settings;
         let global: HashMap<&str, u32> = plan.symbol_indices().collect();
         let mut active = HashMap::with_capacity(global.len());
@@ -72,6 +76,7 @@ impl SymbolManager {
             next_refresh: settings
                 .exchange_info_refresh
                 .map(|every| Instant::now() + every),
+            names,
         }
     }
 
@@ -173,6 +178,12 @@ impl SymbolManager {
             self.retired.insert(name, index);
             return;
         };
+        if let Ok(mut names) = self.names.write() {
+            if names.len() <= index as usize {
+                names.resize(index as usize + 1, String::new());
+            }
+            names[index as usize].clone_from(&name);
+        }
         if engine.add_symbol(connection, &name, index) {
             log::info!("following new symbol {name} (index {index}) on connection {connection}");
             self.streams[connection] += 1;
