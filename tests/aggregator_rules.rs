@@ -255,3 +255,59 @@ fn a_trade_too_late_to_correct_is_dropped_and_counted() {
         "the hour still absorbs it"
     );
 }
+
+#[test]
+fn a_restored_open_kline_continues_with_live_trades_and_closes_whole() {
+    use klagg::aggregator::RestoreError;
+    let mut s = shard("1m", 2);
+    let (mut c, rx) = consumer(&mut s);
+    let mut saved = Kline::empty(T0, T0 + MIN - 1, 0);
+    saved.apply(&trade(1, 10, T0 + 5, 50 * ONE, ONE));
+    saved.apply(&trade(1, 11, T0 + 6, 60 * ONE, 2 * ONE));
+    s.restore_open(1, 0, &saved).unwrap();
+    assert_eq!(s.open_kline(1, 0), Some(saved));
+    assert_eq!(
+        s.restore_open(1, 0, &saved),
+        Err(RestoreError::AlreadyLive),
+        "restored state is live state"
+    );
+    s.process_trade(&trade(1, 20, T0 + 30_000, 40 * ONE, ONE));
+    let mut expected = saved;
+    expected.apply(&trade(1, 20, T0 + 30_000, 40 * ONE, ONE));
+    assert_eq!(s.open_kline(1, 0), Some(expected));
+    s.process_trade(&trade(1, 21, T0 + MIN, 41 * ONE, ONE));
+    let delta = pull(&mut s, &mut c, &rx);
+    assert_eq!(delta.closed.len(), 1);
+    assert_eq!(delta.closed[0].kline, expected);
+    assert_eq!(
+        (expected.count, expected.low, expected.high),
+        (6, 40 * ONE, 60 * ONE)
+    );
+    let next = s.open_kline(1, 0).unwrap();
+    assert_eq!(
+        (next.open_time, next.count, next.volume),
+        (T0 + MIN, 2, i128::from(ONE))
+    );
+}
+
+#[test]
+fn only_a_period_of_the_slot_can_be_restored() {
+    use klagg::aggregator::RestoreError;
+    let mut s = shard("1m", 1);
+    let empty = Kline::empty(T0, T0 + MIN - 1, 7 * ONE);
+    assert_eq!(s.restore_open(1, 0, &empty), Err(RestoreError::OutOfRange));
+    assert_eq!(s.restore_open(0, 1, &empty), Err(RestoreError::OutOfRange));
+    assert_eq!(
+        s.restore_open(0, 0, &Kline::empty(T0 + 1, T0 + MIN, ONE)),
+        Err(RestoreError::NotAPeriod)
+    );
+    assert_eq!(
+        s.restore_open(0, 0, &Kline::empty(T0, T0 + 2 * MIN - 1, ONE)),
+        Err(RestoreError::NotAPeriod)
+    );
+    // An empty period restores as empty: the first live trade sets its open.
+    s.restore_open(0, 0, &empty).unwrap();
+    s.process_trade(&trade(0, 1, T0 + 10, 9 * ONE, ONE));
+    let k = s.open_kline(0, 0).unwrap();
+    assert_eq!((k.open, k.close, k.count), (9 * ONE, 9 * ONE, 2));
+}

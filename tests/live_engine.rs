@@ -188,6 +188,7 @@ fn spec(url: String, symbols: &[&str]) -> EngineSpec {
         connection: options(),
         consumers: 1,
         probe: false,
+        restore: Vec::new(),
     }
 }
 
@@ -419,5 +420,33 @@ fn gaps_are_reported_with_global_symbol_indices() {
             lost.payload.agg_id
         )
     );
+    engine.stop();
+}
+
+#[test]
+fn stored_open_klines_are_restored_before_live_trades() {
+    let server = WsServer::start();
+    let interval = Interval::parse("1h").unwrap();
+    let open = interval.open_time(now_ms());
+    let mut saved = Kline::empty(open, interval.close_time(open), 0);
+    saved.apply(&trades(&SYMBOLS, 2, 1)[1].payload);
+    let mut spec = spec(server.url("/market/stream"), &SYMBOLS);
+    spec.restore = vec![(1, 2, saved)];
+    let (engine, mut consumers) = Engine::start(spec).unwrap();
+    let mut found = None;
+    assert!(wait_for(
+        || {
+            if let Ok(delta) = consumers[0].pull(Duration::from_millis(100)) {
+                found = found.or(delta
+                    .open
+                    .iter()
+                    .find(|r| (r.symbol, r.interval) == (1, 2))
+                    .map(|r| r.kline));
+            }
+            found.is_some()
+        },
+        WAIT
+    ));
+    assert_eq!(found, Some(saved));
     engine.stop();
 }

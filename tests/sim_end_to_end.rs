@@ -98,6 +98,7 @@ impl Run {
             connection: options,
             consumers,
             probe: false,
+            restore: Vec::new(),
         };
         let (engine, consumers) = Engine::start(spec).expect("engine");
         let deadline = Instant::now() + Duration::from_secs(10);

@@ -10,6 +10,7 @@ mod closed_log;
 mod config;
 mod consumers;
 mod protocol;
+mod restore;
 mod rollover;
 pub mod routing;
 mod shard;
@@ -21,5 +22,6 @@ pub use config::{MAX_INTERVALS, ShardConfig, ShardConfigError};
 pub use protocol::{
     ConsumerId, Delta, KlineRecord, PullRequest, ShardRequest, Snapshot, SnapshotRequest,
 };
+pub use restore::RestoreError;
 pub use shard::{Shard, TradeOutcome};
 pub use stats::{Gap, ShardStats};

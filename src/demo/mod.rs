@@ -272,6 +272,7 @@ fn engine_spec(sim: &Simulation, intervals: &[Interval]) -> EngineSpec {
         connection: ConnectionOptions::default(),
         consumers: 1,
         probe: true,
+        restore: Vec::new(),
     }
 }
 

@@ -95,7 +95,10 @@ pub fn run(options: &RunOptions, stop: &AtomicBool) -> Result<Status, RunError> 
     let plan = Plan::new(&settings, Some(&symbols)).map_err(RunError::Config)?;
     log::info!("plan:\n{plan}");
     // The status line's consumer, and the SQLite sink's when klines are kept on disk.
-    let spec = engine_spec(&plan, 1 + usize::from(settings.database.is_some()));
+    let mut spec = engine_spec(&plan, 1 + usize::from(settings.database.is_some()));
+    if let Some(path) = &settings.database {
+        spec.restore = stored_open_klines(&plan, path);
+    }
     let (engine, mut consumers) = Engine::start(spec).map_err(RunError::Engine)?;
     let mut consumer = consumers.remove(0);
     let names = Arc::new(RwLock::new(symbol_names(&plan)));
@@ -144,6 +147,37 @@ pub fn run(options: &RunOptions, stop: &AtomicBool) -> Result<Status, RunError> 
     }
     status.finish(&report);
     Ok(status)
+}
+
+/// The open klines a previous run saved whose period is still the current one, so a restart in
+/// mid-period resumes them (trades missed while down are the backfill's job). A database that
+/// cannot be read is logged and the run starts from nothing.
+fn stored_open_klines(plan: &Plan, path: &std::path::Path) -> Vec<(u32, usize, crate::kline::Kline)> {
+    if !path.exists() {
+        return Vec::new();
+    }
+    let store = match crate::store::KlineStore::open(path) {
+        Ok(store) => store,
+        Err(e) => {
+            log::warn!("not restoring open klines: {e}");
+            return Vec::new();
+        }
+    };
+    let now = crate::pipeline::now_ms();
+    let mut restored = Vec::new();
+    for (name, global) in plan.symbol_indices() {
+        for (index, interval) in plan.settings.intervals.iter().enumerate() {
+            if let Ok(Some(kline)) = store.latest(name, *interval)
+                && kline.open_time == interval.open_time(now)
+            {
+                restored.push((global, index, kline));
+            }
+        }
+    }
+    if !restored.is_empty() {
+        log::info!("restored {} open klines from {}", restored.len(), path.display());
+    }
+    restored
 }
 
 /// Symbol names by global index, as the plan placed them.

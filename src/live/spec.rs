@@ -55,6 +55,7 @@ pub fn engine_spec(plan: &Plan, consumers: usize) -> EngineSpec {
         connection: connection_options(&settings.connection),
         consumers,
         probe: false,
+        restore: Vec::new(),
     }
 }
 

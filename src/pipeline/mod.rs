@@ -22,12 +22,13 @@ use std::thread::{self, JoinHandle};
 
 use crossbeam_channel::{Receiver, Sender};
 
-use crate::aggregator::routing::global_index;
+use crate::aggregator::routing::{global_index, shard_of};
 use crate::aggregator::{
     DeltaConsumer, Gap, Shard, ShardConfig, ShardConfigError, ShardRequest, ShardStats,
 };
 use crate::config::trade_stream;
 use crate::idle::IdleStrategy;
+use crate::kline::Kline;
 use crate::ingress::connection::{ConnectionOptions, StreamConnection};
 use crate::ingress::parser::TradeParser;
 use crate::ingress::symbols::SymbolTable;
@@ -76,6 +77,10 @@ pub struct EngineSpec {
     pub consumers: usize,
     /// Measure socket-to-kline latency (see [`Engine::take_probe`]).
     pub probe: bool,
+    /// Open klines saved by an earlier run, restored before any trade: (global symbol index,
+    /// interval index, kline). Ones that no longer fit (see [`Shard::restore_open`]) are
+    /// skipped and logged.
+    pub restore: Vec<(u32, usize, Kline)>,
 }
 
 /// Why an engine could not start.
@@ -129,6 +134,12 @@ impl Engine {
         let mut shards = Vec::with_capacity(n_shards);
         for _ in 0..n_shards {
             shards.push(Shard::new(spec.shard.clone()).map_err(EngineError::Shard)?);
+        }
+        for (global, interval, kline) in &spec.restore {
+            let (shard, local) = shard_of(*global, n_shards);
+            if let Err(e) = shards[shard].restore_open(local, *interval, kline) {
+                log::warn!("stored open kline of symbol {global} interval {interval} not restored: {e}");
+            }
         }
         let (request_txs, request_rxs): (Vec<_>, Vec<_>) = (0..n_shards)
             .map(|_| crossbeam_channel::bounded::<ShardRequest>(64))
