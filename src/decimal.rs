@@ -15,8 +15,9 @@ pub const SCALE: u32 = 8;
 /// 10^SCALE: the fixed-point value of 1.
 pub const ONE: i64 = 100_000_000;
 
-/// `POW10[k] = 10^k`, to scale a value that had fewer than `SCALE` fractional digits.
-const POW10: [u64; SCALE as usize + 1] = [
+/// `POW10[k] = 10^k` up to 10^SCALE: scales a value that had fewer than `SCALE` fractional
+/// digits, and combines digit groups in the ingress scanner.
+pub(crate) const POW10: [u64; SCALE as usize + 1] = [
     1,
     10,
     100,

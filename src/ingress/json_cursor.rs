@@ -12,6 +12,8 @@
 //! than JSON and say `None`. The hot reads look at 8 or 16 bytes at a time as `u64` words: the
 //! end of a string, the length and value of an integer.
 
+use crate::decimal::POW10;
+
 /// Deepest nesting of unknown values the scanner skips itself (serde_json allows 128); deeper
 /// values fall back instead of recursing further.
 const MAX_SKIP_DEPTH: u32 = 32;
@@ -387,18 +389,6 @@ impl<'a> Cursor<'a> {
 const ONES: u64 = 0x0101_0101_0101_0101;
 /// The high bit of every byte.
 const HIGHS: u64 = 0x8080_8080_8080_8080;
-/// Powers of ten up to 10^8, for combining digit groups.
-const POW10: [u64; 9] = [
-    1,
-    10,
-    100,
-    1_000,
-    10_000,
-    100_000,
-    1_000_000,
-    10_000_000,
-    100_000_000,
-];
 
 /// Flags (high bit set) the bytes of `w` equal to `b`. Borrows can also flag bytes above the
 /// lowest true one, so only the lowest flag is exact: the callers only use that one.
