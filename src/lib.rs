@@ -14,6 +14,7 @@ pub mod decimal;
 pub mod demo;
 pub mod duration_arg;
 pub mod egress;
+pub mod gateway;
 pub mod idle;
 pub mod ingress;
 pub mod interval;

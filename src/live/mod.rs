@@ -152,7 +152,10 @@ pub fn run(options: &RunOptions, stop: &AtomicBool) -> Result<Status, RunError> 
 /// The open klines a previous run saved whose period is still the current one, so a restart in
 /// mid-period resumes them (trades missed while down are the backfill's job). A database that
 /// cannot be read is logged and the run starts from nothing.
-fn stored_open_klines(plan: &Plan, path: &std::path::Path) -> Vec<(u32, usize, crate::kline::Kline)> {
+fn stored_open_klines(
+    plan: &Plan,
+    path: &std::path::Path,
+) -> Vec<(u32, usize, crate::kline::Kline)> {
     if !path.exists() {
         return Vec::new();
     }
@@ -175,7 +178,11 @@ fn stored_open_klines(plan: &Plan, path: &std::path::Path) -> Vec<(u32, usize, c
         }
     }
     if !restored.is_empty() {
-        log::info!("restored {} open klines from {}", restored.len(), path.display());
+        log::info!(
+            "restored {} open klines from {}",
+            restored.len(),
+            path.display()
+        );
     }
     restored
 }

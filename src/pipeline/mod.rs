@@ -28,10 +28,10 @@ use crate::aggregator::{
 };
 use crate::config::trade_stream;
 use crate::idle::IdleStrategy;
-use crate::kline::Kline;
 use crate::ingress::connection::{ConnectionOptions, StreamConnection};
 use crate::ingress::parser::TradeParser;
 use crate::ingress::symbols::SymbolTable;
+use crate::kline::Kline;
 
 pub use clock::now_ms;
 pub use engine_consumer::EngineConsumer;
@@ -138,7 +138,9 @@ impl Engine {
         for (global, interval, kline) in &spec.restore {
             let (shard, local) = shard_of(*global, n_shards);
             if let Err(e) = shards[shard].restore_open(local, *interval, kline) {
-                log::warn!("stored open kline of symbol {global} interval {interval} not restored: {e}");
+                log::warn!(
+                    "stored open kline of symbol {global} interval {interval} not restored: {e}"
+                );
             }
         }
         let (request_txs, request_rxs): (Vec<_>, Vec<_>) = (0..n_shards)

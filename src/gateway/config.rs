@@ -1,0 +1,74 @@
+//! What a gateway is told: where to listen, how often to push, its limits, and the names behind
+//! the engine's dense symbol and interval indices.
+
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::egress::Decimals;
+use crate::interval::Interval;
+
+/// Renders the text served at `GET /metrics` (Prometheus text format).
+pub type MetricsFn = Arc<dyn Fn() -> String + Send + Sync>;
+
+/// How a gateway listens, pushes and bounds its clients.
+#[derive(Clone)]
+pub struct GatewayConfig {
+    /// Address to listen on; `127.0.0.1:0` (loopback, any free port) by default.
+    pub bind: SocketAddr,
+    /// How often the engine is pulled and events pushed; zero pushes as fast as deltas arrive.
+    pub push_interval: Duration,
+    /// Connections (WebSocket and REST) served at once; more are closed on accept.
+    pub max_clients: usize,
+    /// Streams one WebSocket connection may subscribe to (Binance allows 1024).
+    pub max_streams_per_client: usize,
+    /// Bytes of unsent output a client may hold before it is disconnected as too slow.
+    pub max_write_buffer: usize,
+    /// Closed klines kept in memory per (symbol, interval) for `GET /fapi/v1/klines`.
+    pub history_per_slot: usize,
+    /// Text for `GET /metrics`; without it the path answers 404.
+    pub metrics: Option<MetricsFn>,
+    /// Core the gateway thread is pinned to; `None` leaves it to the scheduler.
+    pub core: Option<usize>,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> GatewayConfig {
+        GatewayConfig {
+            bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            push_interval: Duration::from_millis(100),
+            max_clients: 1024,
+            max_streams_per_client: 1024,
+            max_write_buffer: 4 << 20,
+            history_per_slot: 1500,
+            metrics: None,
+            core: None,
+        }
+    }
+}
+
+impl fmt::Debug for GatewayConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GatewayConfig")
+            .field("bind", &self.bind)
+            .field("push_interval", &self.push_interval)
+            .field("max_clients", &self.max_clients)
+            .field("max_streams_per_client", &self.max_streams_per_client)
+            .field("max_write_buffer", &self.max_write_buffer)
+            .field("history_per_slot", &self.history_per_slot)
+            .field("metrics", &self.metrics.is_some())
+            .field("core", &self.core)
+            .finish()
+    }
+}
+
+/// The names behind the engine's indices: `KlineRecord::symbol` indexes `symbols` and
+/// `KlineRecord::interval` indexes `intervals`.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    /// Each global symbol index's exchange name (e.g. `BTCUSDT`) and display precisions.
+    pub symbols: Vec<(String, Decimals)>,
+    /// The engine's interval list, in order.
+    pub intervals: Vec<Interval>,
+}

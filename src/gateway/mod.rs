@@ -1,0 +1,129 @@
+//! The gateway: kline WebSocket streams and REST history served like Binance's, from one thread.
+//!
+//! One mio event loop owns a listener and every client socket. HTTP requests are read with
+//! `httparse`; `Upgrade: websocket` on `/market/ws/<stream>` (raw events) or
+//! `/market/stream?streams=a/b` (combined envelope) becomes a WebSocket connection that can also
+//! `SUBSCRIBE`, `UNSUBSCRIBE` and `LIST_SUBSCRIPTIONS`; other requests are REST
+//! (`GET /fapi/v1/klines`, `/healthz`, `/metrics`). Every `push_interval` the loop pulls the
+//! engine as a delta consumer, encodes each event once per framing and appends the same bytes to
+//! every subscriber's bounded write buffer: a client that cannot keep up is disconnected and
+//! counted, and never slows the loop.
+//!
+//! * [`config`]: [`GatewayConfig`] and the [`Catalog`] of names behind the engine's indices.
+//! * `event_loop`, `http_routes`, `ws_session`, `fanout`: the loop and what it does with
+//!   accepts, HTTP requests, WebSocket frames and pulls.
+//! * [`client`], [`http`], [`ws_frame`]: one connection's buffers, and its two wire protocols.
+//! * [`history`], [`rest`], [`catalog_index`]: the klines kept for REST and snapshots.
+//! * [`stats`]: the counters behind [`GatewayStats`].
+
+pub mod catalog_index;
+pub mod client;
+pub mod config;
+mod event_loop;
+mod fanout;
+pub mod history;
+pub mod http;
+mod http_routes;
+pub mod rest;
+pub mod stats;
+pub mod ws_frame;
+mod ws_session;
+
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::thread::JoinHandle;
+
+use mio::net::TcpListener;
+use mio::{Interest, Poll, Token};
+
+pub use config::{Catalog, GatewayConfig, MetricsFn};
+pub use stats::GatewayStats;
+
+use crate::pipeline::{EngineConsumer, pin_current_thread};
+use catalog_index::CatalogIndex;
+use event_loop::EventLoop;
+use history::History;
+use stats::SharedStats;
+
+/// Starts gateways.
+#[derive(Debug)]
+pub struct Gateway;
+
+impl Gateway {
+    /// Binds `config.bind` and starts the gateway thread, serving until `stop` is set.
+    ///
+    /// # Errors
+    ///
+    /// When the address cannot be bound or the poller created.
+    pub fn spawn(
+        config: GatewayConfig,
+        consumer: EngineConsumer,
+        catalog: Catalog,
+        stop: Arc<AtomicBool>,
+    ) -> io::Result<GatewayHandle> {
+        let poll = Poll::new()?;
+        let mut listener = TcpListener::bind(config.bind)?;
+        let addr = listener.local_addr()?;
+        poll.registry()
+            .register(&mut listener, Token(0), Interest::READABLE)?;
+        let stats = Arc::new(SharedStats::default());
+        let core = config.core;
+        let history = History::new(config.history_per_slot);
+        let event_loop = EventLoop {
+            poll,
+            listener,
+            config,
+            clients: HashMap::new(),
+            next_token: 1,
+            subscribers: HashMap::new(),
+            index: CatalogIndex::new(catalog),
+            history,
+            consumer: Some(consumer),
+            stats: Arc::clone(&stats),
+            stop,
+        };
+        let thread = std::thread::Builder::new()
+            .name("klagg-gateway".to_owned())
+            .spawn(move || {
+                pin_current_thread("gateway", core);
+                event_loop.run();
+            })?;
+        Ok(GatewayHandle {
+            addr,
+            stats,
+            thread,
+        })
+    }
+}
+
+/// A running gateway: its address, its counters, and its thread to join after `stop` is set.
+#[derive(Debug)]
+pub struct GatewayHandle {
+    addr: SocketAddr,
+    stats: Arc<SharedStats>,
+    thread: JoinHandle<()>,
+}
+
+impl GatewayHandle {
+    /// The address the gateway listens on (with the port chosen when binding port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The gateway's counters now.
+    pub fn stats(&self) -> GatewayStats {
+        self.stats.snapshot()
+    }
+
+    /// Waits for the gateway thread to end (after its `stop` flag is set).
+    ///
+    /// # Errors
+    ///
+    /// The thread's panic, if it panicked.
+    pub fn join(self) -> std::thread::Result<()> {
+        self.thread.join()
+    }
+}

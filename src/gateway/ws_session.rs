@@ -1,0 +1,153 @@
+//! A WebSocket client's frames: `SUBSCRIBE`, `UNSUBSCRIBE` and `LIST_SUBSCRIPTIONS` answered as
+//! Binance answers them, pings answered, closes honoured.
+
+use super::client::{Client, Phase};
+use super::event_loop::EventLoop;
+use super::fanout::frame_event;
+use super::history::SlotKey;
+use super::stats::add;
+use super::ws_frame::{
+    Opcode, parse_client_frame, write_close_frame, write_pong_frame, write_text_frame,
+};
+use crate::egress::KlineStream;
+use crate::egress::replies::{write_done, write_error, write_subscriptions};
+use crate::egress::requests::{Command, RequestError, parse_request};
+
+impl EventLoop {
+    /// Handles the next frame in a client's input; false when none is complete yet.
+    pub(super) fn handle_frame(&mut self, token: usize, client: &mut Client) -> bool {
+        let (frame, used) = match parse_client_frame(&client.input) {
+            Ok(Some(parsed)) => parsed,
+            Ok(None) => return false,
+            Err(_) => {
+                write_close_frame(client.output());
+                client.closing = true;
+                return false;
+            }
+        };
+        client.input.drain(..used);
+        match frame.opcode {
+            Opcode::Text | Opcode::Binary => self.request(token, client, &frame.payload),
+            Opcode::Ping => write_pong_frame(client.output(), &frame.payload),
+            Opcode::Pong => {}
+            Opcode::Close => {
+                write_close_frame(client.output());
+                client.closing = true;
+            }
+        }
+        true
+    }
+
+    /// The slot of a stream, or why it cannot be served.
+    pub(super) fn slot_of(&self, stream: &KlineStream) -> Result<SlotKey, String> {
+        let (symbol, _) = self
+            .index
+            .symbol(&stream.symbol)
+            .ok_or_else(|| format!("unknown symbol in stream '{stream}'"))?;
+        let interval = self
+            .index
+            .interval(stream.interval)
+            .ok_or_else(|| format!("interval not served in stream '{stream}'"))?;
+        Ok((symbol, interval))
+    }
+
+    /// Answers one request frame.
+    fn request(&mut self, token: usize, client: &mut Client, payload: &[u8]) {
+        add(&self.stats.ws_requests, 1);
+        let mut reply = Vec::new();
+        let mut added = Vec::new();
+        match parse_request(payload) {
+            Err(error) => write_error(&mut reply, &error),
+            Ok(request) => match request.command {
+                Command::Subscribe(streams) => match self.resolve(client, &streams, request.id) {
+                    Ok(keys) => {
+                        write_done(&mut reply, request.id);
+                        added = streams.into_iter().zip(keys).collect();
+                    }
+                    Err(error) => write_error(&mut reply, &error),
+                },
+                Command::Unsubscribe(streams) => {
+                    for stream in &streams {
+                        self.unsubscribe(token, client, stream);
+                    }
+                    write_done(&mut reply, request.id);
+                }
+                Command::ListSubscriptions => {
+                    write_subscriptions(
+                        &mut reply,
+                        client.streams.iter().map(|(s, _)| s),
+                        request.id,
+                    );
+                }
+            },
+        }
+        write_text_frame(client.output(), &reply);
+        for (stream, key) in added {
+            self.subscribe(token, client, stream, key);
+        }
+    }
+
+    /// The slots of streams to subscribe, checked against the catalog and the stream limit.
+    fn resolve(
+        &self,
+        client: &Client,
+        streams: &[KlineStream],
+        id: u64,
+    ) -> Result<Vec<SlotKey>, RequestError> {
+        let keys = streams
+            .iter()
+            .map(|s| self.slot_of(s))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|msg| RequestError::invalid_request(Some(id), msg))?;
+        let mut total = client.streams.len();
+        for (i, key) in keys.iter().enumerate() {
+            let known = client.streams.iter().any(|(_, k)| k == key) || keys[..i].contains(key);
+            total += usize::from(!known);
+        }
+        if total > self.config.max_streams_per_client {
+            let detail = format!(
+                "more than {} streams on one connection",
+                self.config.max_streams_per_client
+            );
+            return Err(RequestError::invalid_request(Some(id), detail));
+        }
+        Ok(keys)
+    }
+
+    /// Adds a stream to a client (once) and sends it the slot's open kline at once.
+    pub(super) fn subscribe(
+        &mut self,
+        token: usize,
+        client: &mut Client,
+        stream: KlineStream,
+        key: SlotKey,
+    ) {
+        if client.streams.iter().any(|(_, k)| *k == key) {
+            return;
+        }
+        client.streams.push((stream, key));
+        self.subscribers.entry(key).or_default().push(token);
+        let Phase::WebSocket(framing) = client.phase else {
+            return;
+        };
+        let snapshot = self
+            .history
+            .current(key)
+            .and_then(|kline| frame_event(&self.index, key, kline, false, framing));
+        if let Some(frame) = snapshot {
+            client.output().extend_from_slice(&frame);
+            add(&self.stats.events_sent, 1);
+        }
+    }
+
+    /// Removes a stream from a client, if it had it.
+    fn unsubscribe(&mut self, token: usize, client: &mut Client, stream: &KlineStream) {
+        let Ok(key) = self.slot_of(stream) else {
+            return;
+        };
+        client.streams.retain(|(_, k)| *k != key);
+        if let Some(tokens) = self.subscribers.get_mut(&key) {
+            tokens.retain(|t| *t != token);
+        }
+    }
+}
