@@ -32,7 +32,7 @@ fn klagg_run_keeps_every_closed_kline_exact_in_sqlite() {
         format!(
             "[exchange]\nsymbols = \"all\"\nws_url = \"ws://{addr}/market/stream\"\nrest_url = \"http://{addr}\"\nmax_symbols = 16\n\
              [klines]\nintervals = [\"1s\", \"1m\", \"1h\"]\ndatabase = \"{db}\"\n\
-             [threads]\nio_cores = []\naggregator_cores = []\naggregator_shards = 2\nconsumer_cores = []\n",
+             [threads]\nio_cores = []\naggregator_cores = []\naggregator_shards = 2\nconsumer_cores = []\n[gateway]\nbind = \"127.0.0.1:0\"\n",
             addr = sim.addr(),
             db = database.display()
         ),

@@ -16,6 +16,7 @@ mod connection;
 mod cores;
 mod error;
 mod exchange;
+mod gateway;
 mod intervals;
 mod plan;
 mod plan_display;
@@ -37,9 +38,10 @@ pub use plan::{
 };
 pub use resolve::MAX_SYMBOLS;
 pub use schema::{
-    Config, ConnectionConfig, ExchangeConfig, KlinesConfig, StringOrList, ThreadsConfig,
+    Config, ConnectionConfig, ExchangeConfig, GatewayConfig, KlinesConfig, StringOrList,
+    ThreadsConfig,
 };
-pub use settings::{ConnectionSettings, Market, Settings, SymbolSelection};
+pub use settings::{ConnectionSettings, GatewaySettings, Market, Settings, SymbolSelection};
 pub use threads::MAX_SHARDS;
 
 /// Reads and parses the config file at `path` (not yet validated: see [`Config::resolve`]).

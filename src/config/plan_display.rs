@@ -79,6 +79,15 @@ fn write_summary(f: &mut Formatter<'_>, settings: &Settings) -> fmt::Result {
         )?,
         None => writeln!(f, "database   none: closed klines are not kept on disk")?,
     }
+    match &settings.gateway {
+        Some(g) => writeln!(
+            f,
+            "gateway    ws://{0}/market/stream and http://{0}/fapi/v1/klines, push every {1} ms",
+            g.bind,
+            g.push_interval.as_millis()
+        )?,
+        None => writeln!(f, "gateway    none: klines are not served")?,
+    }
     writeln!(f, "idle       {}", settings.idle)?;
     writeln!(
         f,

@@ -6,6 +6,7 @@ use std::time::Duration;
 use super::connection::connection;
 use super::error::{ConfigError, invalid};
 use super::exchange::{market, rest_url, ws_url};
+use super::gateway::gateway;
 use super::intervals::intervals;
 use super::range::in_range;
 use super::schema::Config;
@@ -80,6 +81,7 @@ impl Config {
         )?;
         let threads = threads(&self.threads, available_cores)?;
         let connection = connection(&self.connection)?;
+        let gateway = gateway(&self.gateway)?;
         let mut notes = threads.notes;
         if threads.shard_cores.len() > max_symbols as usize {
             notes.push(format!(
@@ -99,6 +101,7 @@ impl Config {
             exchange_info_refresh,
             intervals,
             database: (!klines.database.trim().is_empty()).then(|| klines.database.trim().into()),
+            gateway,
             close_grace_ms,
             max_backlog,
             io_cores: threads.io_cores,

@@ -22,6 +22,8 @@ pub struct Config {
     pub threads: ThreadsConfig,
     /// `[connection]`: timeouts and limits of each WebSocket connection.
     pub connection: ConnectionConfig,
+    /// `[gateway]`: where klines are served to clients.
+    pub gateway: GatewayConfig,
     /// Where the text came from (a file name), so validation errors can name it; not a key.
     #[serde(skip)]
     pub origin: Option<String>,
@@ -194,5 +196,30 @@ impl<'de> Visitor<'de> for StringOrListVisitor {
             items.push(item);
         }
         Ok(StringOrList::List(items))
+    }
+}
+
+/// `[gateway]` as written.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GatewayConfig {
+    /// Address the kline WebSocket streams and REST are served on; empty serves nothing.
+    pub bind: String,
+    /// Milliseconds between pushes to clients; 0 pushes as fast as klines change.
+    pub push_interval_ms: i64,
+    /// Most clients at once.
+    pub max_clients: i64,
+    /// Most streams one client may subscribe to.
+    pub max_streams_per_client: i64,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        GatewayConfig {
+            bind: "127.0.0.1:8090".to_owned(),
+            push_interval_ms: 100,
+            max_clients: 1_024,
+            max_streams_per_client: 1_024,
+        }
     }
 }

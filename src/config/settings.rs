@@ -121,6 +121,8 @@ pub struct Settings {
     pub ring_capacity: usize,
     /// Per-connection timeouts and limits.
     pub connection: ConnectionSettings,
+    /// Where klines are served; `None` serves nothing.
+    pub gateway: Option<GatewaySettings>,
     /// Things worth knowing that are not errors (ignored keys, risky choices).
     pub notes: Vec<String>,
 }
@@ -154,4 +156,17 @@ impl Settings {
         config.max_backlog = self.max_backlog;
         config
     }
+}
+
+/// The kline gateway's address and limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewaySettings {
+    /// Address to serve on.
+    pub bind: std::net::SocketAddr,
+    /// Time between pushes to clients (zero: as fast as klines change).
+    pub push_interval: Duration,
+    /// Most clients at once.
+    pub max_clients: usize,
+    /// Most streams per client.
+    pub max_streams_per_client: usize,
 }

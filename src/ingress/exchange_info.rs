@@ -18,6 +18,10 @@ pub struct ListedSymbol {
     pub quote_asset: String,
     /// USD-M contract type (`PERPETUAL`, `CURRENT_QUARTER`, ...); empty on spot.
     pub contract_type: String,
+    /// Fractional digits of prices (USD-M `pricePrecision`), when the exchange says.
+    pub price_decimals: Option<u32>,
+    /// Fractional digits of quantities (USD-M `quantityPrecision`), when the exchange says.
+    pub quantity_decimals: Option<u32>,
 }
 
 impl ListedSymbol {
@@ -100,6 +104,10 @@ pub fn parse(body: &str) -> Result<Vec<ListedSymbol>, String> {
         quote_asset: String,
         #[serde(default)]
         contract_type: String,
+        #[serde(default)]
+        price_precision: Option<u32>,
+        #[serde(default)]
+        quantity_precision: Option<u32>,
     }
     let info: Info = serde_json::from_str(body).map_err(|e| e.to_string())?;
     Ok(info
@@ -110,6 +118,8 @@ pub fn parse(body: &str) -> Result<Vec<ListedSymbol>, String> {
             status: e.status,
             quote_asset: e.quote_asset,
             contract_type: e.contract_type,
+            price_decimals: e.price_precision,
+            quantity_decimals: e.quantity_precision,
         })
         .collect())
 }
@@ -119,7 +129,7 @@ mod tests {
     use super::*;
 
     const USDM: &str = r#"{"timezone":"UTC","symbols":[
-        {"symbol":"BTCUSDT","pair":"BTCUSDT","contractType":"PERPETUAL","status":"TRADING","quoteAsset":"USDT","filters":[]},
+        {"symbol":"BTCUSDT","pair":"BTCUSDT","contractType":"PERPETUAL","status":"TRADING","quoteAsset":"USDT","pricePrecision":2,"quantityPrecision":3,"filters":[]},
         {"symbol":"BTCUSDT_250328","contractType":"CURRENT_QUARTER","status":"TRADING","quoteAsset":"USDT"},
         {"symbol":"ETHBUSD","contractType":"PERPETUAL","status":"TRADING","quoteAsset":"BUSD"},
         {"symbol":"OLDUSDT","contractType":"PERPETUAL","status":"SETTLING","quoteAsset":"USDT"}]}"#;
@@ -133,6 +143,11 @@ mod tests {
             .map(|s| s.symbol.as_str())
             .collect();
         assert_eq!(selected, ["BTCUSDT"]);
+        assert_eq!(
+            (listed[0].price_decimals, listed[0].quantity_decimals),
+            (Some(2), Some(3))
+        );
+        assert_eq!(listed[1].price_decimals, None);
     }
 
     #[test]

@@ -5,19 +5,21 @@
 //! consumer (so closed klines are counted and the shards' backlogs stay empty), prints a status
 //! line, and manages symbols that come and go.
 
+mod consumers;
 mod spec;
 mod status;
 mod symbol_manager;
+mod symbols;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use crate::config::{self, ConfigError, Plan, SymbolSelection};
-use crate::ingress::exchange_info::{self, ExchangeInfoError};
+use crate::config::{self, ConfigError, Plan};
+use crate::ingress::exchange_info::ExchangeInfoError;
 use crate::pipeline::{Engine, EngineError};
-use crate::store::{SinkOptions, StoreError, spawn_sink};
+use crate::store::StoreError;
 
 pub use spec::engine_spec;
 pub use status::Status;
@@ -47,6 +49,8 @@ pub enum RunError {
     Engine(EngineError),
     /// The kline database could not be opened.
     Store(StoreError),
+    /// The gateway could not bind its address.
+    Gateway(std::io::Error),
 }
 
 impl std::fmt::Display for RunError {
@@ -57,14 +61,12 @@ impl std::fmt::Display for RunError {
             RunError::NoSymbols(why) => write!(f, "no symbols to follow: {why}"),
             RunError::Engine(e) => write!(f, "{e}"),
             RunError::Store(e) => write!(f, "{e}"),
+            RunError::Gateway(e) => write!(f, "cannot serve klines (gateway.bind): {e}"),
         }
     }
 }
 
 impl std::error::Error for RunError {}
-
-/// Timeout of REST calls made at start-up and on refreshes.
-const REST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Runs the engine until `stop` is set (Ctrl-C) or the duration passes; returns the final
 /// status.
@@ -72,51 +74,26 @@ pub fn run(options: &RunOptions, stop: &AtomicBool) -> Result<Status, RunError> 
     let settings = config::load(&options.config)
         .and_then(|c| c.resolve(&config::available_cores()))
         .map_err(RunError::Config)?;
-    let symbols = match &settings.symbols {
-        SymbolSelection::List(list) => list.clone(),
-        SymbolSelection::All => {
-            log::info!("resolving symbols = \"all\" from {}", settings.rest_url);
-            let listed = exchange_info::fetch(&settings.rest_url, settings.market, REST_TIMEOUT)
-                .map_err(RunError::ExchangeInfo)?;
-            let selected: Vec<String> = listed
-                .into_iter()
-                .filter(|s| s.is_selected(settings.market, &settings.quote_asset))
-                .map(|s| s.symbol)
-                .collect();
-            if selected.is_empty() {
-                return Err(RunError::NoSymbols(format!(
-                    "exchangeInfo lists no TRADING {} symbol quoted in {}",
-                    settings.market, settings.quote_asset
-                )));
-            }
-            selected
-        }
-    };
+    let (symbols, decimals) = symbols::resolve(&settings)?;
     let plan = Plan::new(&settings, Some(&symbols)).map_err(RunError::Config)?;
     log::info!("plan:\n{plan}");
-    // The status line's consumer, and the SQLite sink's when klines are kept on disk.
-    let mut spec = engine_spec(&plan, 1 + usize::from(settings.database.is_some()));
+    // The status line's consumer first, then the sink's and the gateway's if configured.
+    let mut spec = engine_spec(&plan, 1 + consumers::wanted(&settings));
     if let Some(path) = &settings.database {
         spec.restore = stored_open_klines(&plan, path);
     }
-    let (engine, mut consumers) = Engine::start(spec).map_err(RunError::Engine)?;
-    let mut consumer = consumers.remove(0);
-    let names = Arc::new(RwLock::new(symbol_names(&plan)));
-    let sink_stop = Arc::new(AtomicBool::new(false));
-    let sink = match (&settings.database, consumers.pop()) {
-        (Some(path), Some(sink_consumer)) => Some(
-            spawn_sink(
-                sink_consumer,
-                path.clone(),
-                Arc::clone(&names),
-                settings.intervals.clone(),
-                SinkOptions::default(),
-                Arc::clone(&sink_stop),
-            )
-            .map_err(RunError::Store)?,
-        ),
-        _ => None,
-    };
+    let (engine, mut engine_consumers) = Engine::start(spec).map_err(RunError::Engine)?;
+    let mut consumer = engine_consumers.remove(0);
+    let names = Arc::new(RwLock::new(symbols::names(&plan)));
+    let consumers_stop = Arc::new(AtomicBool::new(false));
+    let threads = consumers::start(
+        &settings,
+        &engine,
+        engine_consumers,
+        &names,
+        &decimals,
+        &consumers_stop,
+    )?;
     let mut manager = SymbolManager::new(&plan, Arc::clone(&names));
     let mut status = Status::new();
     let started = Instant::now();
@@ -137,8 +114,13 @@ pub fn run(options: &RunOptions, stop: &AtomicBool) -> Result<Status, RunError> 
         std::thread::sleep(Duration::from_millis(100));
     }
     let report = engine.stop();
-    sink_stop.store(true, Ordering::Release);
-    if let Some(sink) = sink {
+    consumers_stop.store(true, Ordering::Release);
+    if let Some(gateway) = threads.gateway
+        && gateway.join().is_err()
+    {
+        log::error!("the gateway thread panicked");
+    }
+    if let Some(sink) = threads.sink {
         let stored = sink.join();
         if let Some(e) = &stored.error {
             log::error!("klines not written: {e}");
@@ -185,17 +167,4 @@ fn stored_open_klines(
         );
     }
     restored
-}
-
-/// Symbol names by global index, as the plan placed them.
-fn symbol_names(plan: &Plan) -> Vec<String> {
-    let mut names = Vec::new();
-    for (name, index) in plan.symbol_indices() {
-        let index = index as usize;
-        if names.len() <= index {
-            names.resize(index + 1, String::new());
-        }
-        names[index] = name.to_owned();
-    }
-    names
 }

@@ -299,6 +299,11 @@ impl Engine {
         all
     }
 
+    /// Where each shard publishes its counters, for readers that outlive this borrow.
+    pub fn shard_stats_handles(&self) -> Vec<Arc<SharedShardStats>> {
+        self.shard_stats.clone()
+    }
+
     /// Counters of each shard, as last published by its thread.
     pub fn shard_stats(&self) -> Vec<ShardStats> {
         self.shard_stats.iter().map(|s| s.get()).collect()

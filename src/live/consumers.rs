@@ -1,0 +1,112 @@
+//! The consumer threads `klagg run` starts besides its status line: the SQLite sink and the
+//! kline gateway, each a delta consumer of its own.
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, RwLock};
+
+use crate::aggregator::ShardStats;
+use crate::config::Settings;
+use crate::egress::Decimals;
+use crate::gateway::{Catalog, Gateway, GatewayConfig, GatewayHandle, MetricsFn};
+use crate::pipeline::{Engine, EngineConsumer};
+use crate::store::{SinkHandle, SinkOptions, spawn_sink};
+
+use super::RunError;
+use super::symbols::FALLBACK_DECIMALS;
+
+/// How many consumers the settings ask for besides the status line's.
+pub fn wanted(settings: &Settings) -> usize {
+    usize::from(settings.database.is_some()) + usize::from(settings.gateway.is_some())
+}
+
+/// The running consumer threads.
+pub struct Consumers {
+    /// The SQLite sink, when klines are kept on disk.
+    pub sink: Option<SinkHandle>,
+    /// The gateway, when klines are served.
+    pub gateway: Option<GatewayHandle>,
+}
+
+/// Starts the sink and the gateway the settings ask for, from `consumers` (as many as
+/// [`wanted`] says). They stop when `stop` is set.
+pub fn start(
+    settings: &Settings,
+    engine: &Engine,
+    mut consumers: Vec<EngineConsumer>,
+    names: &Arc<RwLock<Vec<String>>>,
+    decimals: &HashMap<String, Decimals>,
+    stop: &Arc<AtomicBool>,
+) -> Result<Consumers, RunError> {
+    let sink = match &settings.database {
+        Some(path) => {
+            let consumer = consumers.pop().expect("a consumer for the sink");
+            let options = SinkOptions::default();
+            Some(
+                spawn_sink(
+                    consumer,
+                    path.clone(),
+                    Arc::clone(names),
+                    settings.intervals.clone(),
+                    options,
+                    Arc::clone(stop),
+                )
+                .map_err(RunError::Store)?,
+            )
+        }
+        None => None,
+    };
+    let gateway = match &settings.gateway {
+        Some(g) => {
+            let consumer = consumers.pop().expect("a consumer for the gateway");
+            let symbols = names
+                .read()
+                .map(|names| {
+                    names
+                        .iter()
+                        .map(|n| {
+                            (
+                                n.clone(),
+                                decimals.get(n).copied().unwrap_or(FALLBACK_DECIMALS),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let catalog = Catalog {
+                symbols,
+                intervals: settings.intervals.clone(),
+            };
+            let config = GatewayConfig {
+                bind: g.bind,
+                push_interval: g.push_interval,
+                max_clients: g.max_clients,
+                max_streams_per_client: g.max_streams_per_client,
+                metrics: Some(metrics(engine)),
+                core: settings.consumer_cores.first().copied(),
+                ..GatewayConfig::default()
+            };
+            let handle = Gateway::spawn(config, consumer, catalog, Arc::clone(stop))
+                .map_err(RunError::Gateway)?;
+            log::info!(
+                "serving klines on ws://{0}/market/stream and http://{0}/fapi/v1/klines",
+                handle.addr()
+            );
+            Some(handle)
+        }
+        None => None,
+    };
+    Ok(Consumers { sink, gateway })
+}
+
+/// `/metrics`: the engine's counters as the threads last published them.
+fn metrics(engine: &Engine) -> MetricsFn {
+    let io = engine.io_stats().to_vec();
+    let shards = engine.shard_stats_handles();
+    Arc::new(move || {
+        let stats: Vec<ShardStats> = shards.iter().map(|s| s.get()).collect();
+        let mut out = String::new();
+        crate::metrics::render(&mut out, &io, &stats);
+        out
+    })
+}

@@ -1,0 +1,79 @@
+//! Which symbols `klagg run` follows at start, and how their numbers are written.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::config::{Plan, Settings, SymbolSelection};
+use crate::egress::Decimals;
+use crate::ingress::exchange_info::{self, ListedSymbol};
+
+use super::RunError;
+
+/// Timeout of REST calls made at start-up.
+const REST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Fractional digits used for a symbol the exchange did not describe: exact, if long.
+pub const FALLBACK_DECIMALS: Decimals = Decimals {
+    price: 8,
+    quantity: 8,
+};
+
+/// The symbols to follow, and the decimals of every symbol the exchange lists.
+///
+/// `symbols = "all"` needs exchangeInfo; with a list it is only asked for the decimals the
+/// gateway writes, and a failure there is a warning.
+pub fn resolve(settings: &Settings) -> Result<(Vec<String>, HashMap<String, Decimals>), RunError> {
+    log::info!("asking {} for exchangeInfo", settings.rest_url);
+    let listing = exchange_info::fetch(&settings.rest_url, settings.market, REST_TIMEOUT);
+    let listed: Vec<ListedSymbol> = match (&settings.symbols, listing) {
+        (_, Ok(listed)) => listed,
+        (SymbolSelection::All, Err(e)) => return Err(RunError::ExchangeInfo(e)),
+        (SymbolSelection::List(_), Err(e)) => {
+            log::warn!("{e}; klines are served with 8 decimals");
+            Vec::new()
+        }
+    };
+    let decimals = listed
+        .iter()
+        .filter_map(|s| {
+            Some((
+                s.symbol.clone(),
+                Decimals {
+                    price: s.price_decimals?,
+                    quantity: s.quantity_decimals?,
+                },
+            ))
+        })
+        .collect();
+    let symbols = match &settings.symbols {
+        SymbolSelection::List(list) => list.clone(),
+        SymbolSelection::All => {
+            let selected: Vec<String> = listed
+                .into_iter()
+                .filter(|s| s.is_selected(settings.market, &settings.quote_asset))
+                .map(|s| s.symbol)
+                .collect();
+            if selected.is_empty() {
+                return Err(RunError::NoSymbols(format!(
+                    "exchangeInfo lists no TRADING {} symbol quoted in {}",
+                    settings.market, settings.quote_asset
+                )));
+            }
+            selected
+        }
+    };
+    Ok((symbols, decimals))
+}
+
+/// Symbol names by global index, as the plan placed them.
+pub fn names(plan: &Plan) -> Vec<String> {
+    let mut names = Vec::new();
+    for (name, index) in plan.symbol_indices() {
+        let index = index as usize;
+        if names.len() <= index {
+            names.resize(index + 1, String::new());
+        }
+        names[index] = name.to_owned();
+    }
+    names
+}
