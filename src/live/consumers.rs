@@ -10,7 +10,7 @@ use crate::config::Settings;
 use crate::egress::Decimals;
 use crate::gateway::{Catalog, Gateway, GatewayConfig, GatewayHandle, MetricsFn};
 use crate::pipeline::{Engine, EngineConsumer};
-use crate::store::{SinkHandle, SinkOptions, spawn_sink};
+use crate::store::{SinkHandle, SinkOptions, SinkStats, spawn_sink};
 
 use super::RunError;
 use super::symbols::FALLBACK_DECIMALS;
@@ -82,7 +82,7 @@ pub fn start(
                 push_interval: g.push_interval,
                 max_clients: g.max_clients,
                 max_streams_per_client: g.max_streams_per_client,
-                metrics: Some(metrics(engine)),
+                metrics: Some(metrics(engine, sink.as_ref().map(|s| Arc::clone(&s.stats)))),
                 core: settings.consumer_cores.first().copied(),
                 ..GatewayConfig::default()
             };
@@ -99,14 +99,17 @@ pub fn start(
     Ok(Consumers { sink, gateway })
 }
 
-/// `/metrics`: the engine's counters as the threads last published them.
-fn metrics(engine: &Engine) -> MetricsFn {
+/// `/metrics`: the engine's counters as the threads last published them, and the sink's.
+fn metrics(engine: &Engine, sink: Option<Arc<SinkStats>>) -> MetricsFn {
     let io = engine.io_stats().to_vec();
     let shards = engine.shard_stats_handles();
     Arc::new(move || {
         let stats: Vec<ShardStats> = shards.iter().map(|s| s.get()).collect();
         let mut out = String::new();
         crate::metrics::render(&mut out, &io, &stats);
+        if let Some(sink) = &sink {
+            crate::metrics::render_sink(&mut out, sink);
+        }
         out
     })
 }

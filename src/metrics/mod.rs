@@ -9,6 +9,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use crate::aggregator::ShardStats;
 use crate::ingress::bad_input::BadInputReason;
 use crate::pipeline::{Engine, IoStats};
+use crate::store::SinkStats;
 
 pub use prometheus::{Family, Kind, family};
 
@@ -167,6 +168,47 @@ pub fn render(out: &mut String, io: &[std::sync::Arc<IoStats>], shards: &[ShardS
     .sample(&[], total.replies_undelivered);
 }
 
+/// Appends the SQLite sink's metrics to `out`.
+pub fn render_sink(out: &mut String, sink: &SinkStats) {
+    family(
+        out,
+        "klagg_sqlite_batches_total",
+        Kind::Counter,
+        "Transactions written to the kline database.",
+    )
+    .sample(&[], sink.batches());
+    family(
+        out,
+        "klagg_sqlite_klines_written_total",
+        Kind::Counter,
+        "Klines written to the kline database.",
+    )
+    .sample(&[], sink.klines_written());
+    family(
+        out,
+        "klagg_sqlite_unwritten_klines",
+        Kind::Gauge,
+        "Closed klines waiting to be written (held while the database fails).",
+    )
+    .sample(&[], sink.unwritten_backlog());
+    family(
+        out,
+        "klagg_sqlite_errors_total",
+        Kind::Counter,
+        "Failed database writes (retried).",
+    )
+    .sample(&[], sink.errors());
+    if let Some(lag) = sink.lag_ms() {
+        family(
+            out,
+            "klagg_sqlite_lag_milliseconds",
+            Kind::Gauge,
+            "Now minus the end of the newest kline written.",
+        )
+        .sample(&[], lag);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,5 +241,22 @@ mod tests {
         ] {
             assert!(out.lines().any(|l| l == line), "missing {line:?} in\n{out}");
         }
+    }
+
+    #[test]
+    fn sink_counters_are_exported() {
+        let sink = SinkStats::default();
+        sink.record_batch(3, 1, Some(1_000));
+        sink.set_backlog(7);
+        let mut out = String::new();
+        render_sink(&mut out, &sink);
+        for line in [
+            "klagg_sqlite_batches_total 1",
+            "klagg_sqlite_klines_written_total 3",
+            "klagg_sqlite_unwritten_klines 7",
+        ] {
+            assert!(out.lines().any(|l| l == line), "missing {line:?} in\n{out}");
+        }
+        assert!(out.contains("# TYPE klagg_sqlite_lag_milliseconds gauge"));
     }
 }
