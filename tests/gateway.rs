@@ -618,3 +618,44 @@ fn limits_on_clients_and_streams_per_client() {
     assert_eq!(run.gateway.as_ref().unwrap().stats().clients_rejected, 1);
     assert!(next_text(&mut ws, Duration::from_secs(1)).is_some());
 }
+
+#[test]
+fn rest_includes_klines_stored_before_this_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("klines.sqlite");
+    let second = Interval::parse("1s").unwrap();
+    // A kline from an earlier run, an hour ago, of the market's second symbol.
+    let open = second.open_time(now_ms() - 3_600_000);
+    let mut stored = klagg::kline::Kline::empty(open, second.close_time(open), 0);
+    stored.apply(&klagg::trade::AggTradePayload {
+        price: 123_450_000,
+        quantity: 200_000_000,
+        first_trade_id: 7,
+        last_trade_id: 9,
+        ..Default::default()
+    });
+    let mut store = klagg::store::KlineStore::open(&database).unwrap();
+    store.write_batch(&[("ETHUSDT", second, stored)]).unwrap();
+    drop(store);
+    let config = GatewayConfig {
+        database: Some(database),
+        ..fast_config()
+    };
+    let run = Run::start(3, 1_000, config);
+    assert_eq!(run.names[1], "ETHUSDT");
+    std::thread::sleep(Duration::from_millis(1_500));
+    let (status, body) = http_get(
+        run.addr(),
+        &format!("/fapi/v1/klines?symbol=ETHUSDT&interval=1s&startTime={open}&limit=1000"),
+    );
+    assert_eq!(status, 200, "{body}");
+    let rows: Vec<Value> = serde_json::from_str(&body).unwrap();
+    let mut expected = Vec::new();
+    write_rest_kline(&mut expected, &stored, run.decimals[1]);
+    assert_eq!(
+        rows[0],
+        serde_json::from_slice::<Value>(&expected).unwrap(),
+        "the stored kline comes first"
+    );
+    assert!(rows.len() >= 2, "and this run's klines follow: {body}");
+}

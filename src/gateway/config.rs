@@ -31,6 +31,8 @@ pub struct GatewayConfig {
     pub metrics: Option<MetricsFn>,
     /// Core the gateway thread is pinned to; `None` leaves it to the scheduler.
     pub core: Option<usize>,
+    /// The kline database `GET /fapi/v1/klines` also reads, so history survives a restart.
+    pub database: Option<std::path::PathBuf>,
 }
 
 impl Default for GatewayConfig {
@@ -44,6 +46,7 @@ impl Default for GatewayConfig {
             history_per_slot: 1500,
             metrics: None,
             core: None,
+            database: None,
         }
     }
 }
@@ -59,6 +62,7 @@ impl fmt::Debug for GatewayConfig {
             .field("history_per_slot", &self.history_per_slot)
             .field("metrics", &self.metrics.is_some())
             .field("core", &self.core)
+            .field("database", &self.database)
             .finish()
     }
 }

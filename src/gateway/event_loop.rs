@@ -33,6 +33,8 @@ pub(super) struct EventLoop {
     pub(super) subscribers: HashMap<SlotKey, Vec<usize>>,
     pub(super) index: CatalogIndex,
     pub(super) history: History,
+    /// Closed klines from before this run, for REST.
+    pub(super) store: Option<crate::store::KlineStore>,
     /// `None` once the engine is gone (REST and connections are still served).
     pub(super) consumer: Option<EngineConsumer>,
     pub(super) stats: Arc<SharedStats>,

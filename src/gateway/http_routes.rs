@@ -58,7 +58,8 @@ impl EventLoop {
                 None => write_response(out, 404, TEXT, b"metrics are not enabled"),
             },
             "/fapi/v1/klines" => {
-                let (status, body) = rest::klines(query, &self.index, &self.history);
+                let (status, body) =
+                    rest::klines(query, &self.index, &self.history, self.store.as_ref());
                 write_response(out, status, JSON, &body);
             }
             _ => write_response(out, 404, JSON, &error_body(-1, "Not found.")),

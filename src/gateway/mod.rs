@@ -72,6 +72,17 @@ impl Gateway {
         let stats = Arc::new(SharedStats::default());
         let core = config.core;
         let history = History::new(config.history_per_slot);
+        // The sink may create the file later; without it REST serves what this run saw.
+        let store =
+            config.database.as_deref().and_then(|path| {
+                match crate::store::KlineStore::open(path) {
+                    Ok(store) => Some(store),
+                    Err(e) => {
+                        log::warn!("gateway: REST history limited to this run: {e}");
+                        None
+                    }
+                }
+            });
         let event_loop = EventLoop {
             poll,
             listener,
@@ -81,6 +92,7 @@ impl Gateway {
             subscribers: HashMap::new(),
             index: CatalogIndex::new(catalog),
             history,
+            store,
             consumer: Some(consumer),
             stats: Arc::clone(&stats),
             stop,

@@ -1,10 +1,16 @@
-//! `GET /fapi/v1/klines`: parameters checked as Binance checks them, rows from [`History`].
+//! `GET /fapi/v1/klines`: parameters checked as Binance checks them, rows from the kline
+//! database merged with this run's [`History`] (which holds the open kline and any newer
+//! version of a stored one).
+
+use std::collections::BTreeMap;
 
 use super::catalog_index::CatalogIndex;
 use super::history::History;
 use super::http::query_param;
 use crate::egress::write_rest_klines;
 use crate::interval::Interval;
+use crate::kline::Kline;
+use crate::store::KlineStore;
 
 /// Rows returned when `limit` is not given.
 pub const DEFAULT_LIMIT: usize = 500;
@@ -12,8 +18,13 @@ pub const DEFAULT_LIMIT: usize = 500;
 pub const MAX_LIMIT: usize = 1500;
 
 /// Answers a klines request with query `query`: status and JSON body.
-pub fn klines(query: &str, index: &CatalogIndex, history: &History) -> (u16, Vec<u8>) {
-    match answer(query, index, history) {
+pub fn klines(
+    query: &str,
+    index: &CatalogIndex,
+    history: &History,
+    store: Option<&KlineStore>,
+) -> (u16, Vec<u8>) {
+    match answer(query, index, history, store) {
         Ok(body) => (200, body),
         Err((code, msg)) => (400, error_body(code, &msg)),
     }
@@ -26,6 +37,20 @@ pub fn error_body(code: i32, msg: &str) -> Vec<u8> {
     crate::egress::json::write_string(&mut out, msg);
     out.push(b'}');
     out
+}
+
+/// Both sources answered the same query, each limited the Binance way; their union, with this
+/// run's version of a kline winning, limited the same way, is the answer.
+fn merge(stored: Vec<Kline>, live: Vec<Kline>, from_start: bool, limit: usize) -> Vec<Kline> {
+    let mut all: BTreeMap<i64, Kline> = stored.into_iter().map(|k| (k.open_time, k)).collect();
+    all.extend(live.into_iter().map(|k| (k.open_time, k)));
+    let rows: Vec<Kline> = all.into_values().collect();
+    if from_start {
+        rows.into_iter().take(limit).collect()
+    } else {
+        let skip = rows.len().saturating_sub(limit);
+        rows.into_iter().skip(skip).collect()
+    }
 }
 
 fn mandatory(name: &str) -> (i32, String) {
@@ -47,18 +72,24 @@ fn time_param(query: &str, name: &str) -> Result<Option<i64>, (i32, String)> {
     }
 }
 
-fn answer(query: &str, index: &CatalogIndex, history: &History) -> Result<Vec<u8>, (i32, String)> {
+fn answer(
+    query: &str,
+    index: &CatalogIndex,
+    history: &History,
+    store: Option<&KlineStore>,
+) -> Result<Vec<u8>, (i32, String)> {
     let symbol = query_param(query, "symbol")
         .filter(|s| !s.is_empty())
         .ok_or_else(|| mandatory("symbol"))?;
     let interval = query_param(query, "interval")
         .filter(|s| !s.is_empty())
         .ok_or_else(|| mandatory("interval"))?;
+    let name = symbol;
     let (symbol, decimals) = index
         .symbol(symbol)
         .ok_or_else(|| (-1121, "Invalid symbol.".to_owned()))?;
-    let interval = Interval::parse(interval)
-        .ok()
+    let parsed = Interval::parse(interval).ok();
+    let interval = parsed
         .and_then(|i| index.interval(i))
         .ok_or_else(|| (-1120, "Invalid interval.".to_owned()))?;
     let start = time_param(query, "startTime")?;
@@ -80,8 +111,39 @@ fn answer(query: &str, index: &CatalogIndex, history: &History) -> Result<Vec<u8
     {
         return Err((-1023, "Start time is greater than end time.".to_owned()));
     }
-    let rows = history.query((symbol, interval), start, end, limit);
+    let mut rows = history.query((symbol, interval), start, end, limit);
+    if let (Some(store), Some(parsed)) = (store, parsed) {
+        match store.klines(name, parsed, start, end, limit) {
+            Ok(stored) => rows = merge(stored, rows, start.is_some(), limit),
+            Err(e) => {
+                log::warn!("gateway: klines from the database failed, serving this run's: {e}")
+            }
+        }
+    }
     let mut body = Vec::with_capacity(rows.len() * 160 + 2);
     write_rest_klines(&mut body, &rows, decimals);
     Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn k(open_time: i64, close: i64) -> Kline {
+        Kline::empty(open_time, open_time + 59_999, close)
+    }
+
+    #[test]
+    fn merge_prefers_this_runs_version_and_limits_like_binance() {
+        let stored = vec![k(0, 1), k(60_000, 2), k(120_000, 3)];
+        let live = vec![k(120_000, 30), k(180_000, 4)];
+        let latest = merge(stored.clone(), live.clone(), false, 3);
+        let closes: Vec<(i64, i64)> = latest.iter().map(|k| (k.open_time, k.close)).collect();
+        assert_eq!(closes, [(60_000, 2), (120_000, 30), (180_000, 4)]);
+        let first = merge(stored, live, true, 2);
+        assert_eq!(
+            first.iter().map(|k| k.open_time).collect::<Vec<_>>(),
+            [0, 60_000]
+        );
+    }
 }

@@ -84,6 +84,7 @@ pub fn start(
                 max_streams_per_client: g.max_streams_per_client,
                 metrics: Some(metrics(engine, sink.as_ref().map(|s| Arc::clone(&s.stats)))),
                 core: settings.consumer_cores.first().copied(),
+                database: settings.database.clone(),
                 ..GatewayConfig::default()
             };
             let handle = Gateway::spawn(config, consumer, catalog, Arc::clone(stop))
