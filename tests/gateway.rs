@@ -16,7 +16,7 @@ use klagg::gateway::{Catalog, Gateway, GatewayConfig, GatewayHandle};
 use klagg::idle::IdleStrategy;
 use klagg::ingress::connection::ConnectionOptions;
 use klagg::interval::Interval;
-use klagg::pipeline::{ConnectionSpec, Engine, EngineSpec, now_ms};
+use klagg::pipeline::{Engine, EngineSpec, now_ms};
 use klagg::sim::MarketSource;
 use klagg::sim::market::{SyntheticConfig, SyntheticMarket};
 use klagg::sim::server::ServerConfig;
@@ -59,16 +59,7 @@ impl Run {
             shard: ShardConfig::new(intervals.clone(), specs.len() as u32),
             max_symbols: specs.len() as u32,
             shard_cores: vec![None],
-            connections: vec![ConnectionSpec {
-                core: None,
-                url: format!("ws://{}/market/stream", sim.addr()),
-                symbols: specs
-                    .iter()
-                    .enumerate()
-                    .map(|(i, s)| (s.name.clone(), i as u32))
-                    .collect(),
-                extra_streams: Vec::new(),
-            }],
+            connections: klagg::demo::sim_connections(&sim, 1_024),
             idle: IdleStrategy::Park(Duration::from_micros(200)),
             ring_capacity: 4096,
             connection: ConnectionOptions::default(),
@@ -77,10 +68,10 @@ impl Run {
             restore: Vec::new(),
         };
         let (engine, mut consumers) = Engine::start(spec).expect("engine");
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while sim.stats().connections_accepted == 0 && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        assert!(
+            sim.wait_for_clients(1, Duration::from_secs(5)),
+            "the engine connects"
+        );
         market.start_ms = now_ms();
         sim.start_market(Box::new(SyntheticMarket::new(market)), None, true)
             .unwrap();

@@ -3,7 +3,7 @@
 //! kline in the SQLite database equal to the kline rebuilt from the simulator's trades.
 
 use std::sync::atomic::AtomicBool;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use klagg::aggregator::KlineRecord;
 use klagg::demo::verify;
@@ -44,10 +44,10 @@ fn klagg_run_keeps_every_closed_kline_exact_in_sqlite() {
         duration: Some(Duration::from_secs(5)),
     };
     let run = std::thread::spawn(move || live::run(&options, &AtomicBool::new(false)));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while sim.stats().connections_accepted == 0 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    assert!(
+        sim.wait_for_clients(1, Duration::from_secs(10)),
+        "the engine connects"
+    );
     market.start_ms = now_ms();
     sim.start_market(Box::new(SyntheticMarket::new(market)), None, true)
         .unwrap();

@@ -12,7 +12,7 @@ use klagg::demo::verify;
 use klagg::idle::IdleStrategy;
 use klagg::ingress::connection::ConnectionOptions;
 use klagg::interval::Interval;
-use klagg::pipeline::{ConnectionSpec, Engine, EngineConsumer, EngineSpec, now_ms};
+use klagg::pipeline::{Engine, EngineConsumer, EngineSpec, now_ms};
 use klagg::sim::market::{SyntheticConfig, SyntheticMarket};
 use klagg::sim::server::{ServerConfig, SimServerStats};
 use klagg::sim::simulation::Simulation;
@@ -83,16 +83,7 @@ impl Run {
             shard: ShardConfig::new(Interval::parse_list(INTERVALS).unwrap(), specs.len() as u32),
             max_symbols: specs.len() as u32,
             shard_cores: vec![None, None],
-            connections: vec![ConnectionSpec {
-                core: None,
-                url: format!("ws://{}/market/stream", sim.addr()),
-                symbols: specs
-                    .iter()
-                    .enumerate()
-                    .map(|(i, s)| (s.name.clone(), i as u32))
-                    .collect(),
-                extra_streams: Vec::new(),
-            }],
+            connections: klagg::demo::sim_connections(&sim, 1_024),
             idle: IdleStrategy::Park(Duration::from_micros(100)),
             ring_capacity: 4096,
             connection: options,
@@ -101,10 +92,10 @@ impl Run {
             restore: Vec::new(),
         };
         let (engine, consumers) = Engine::start(spec).expect("engine");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while sim.stats().connections_accepted == 0 && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        assert!(
+            sim.wait_for_clients(1, Duration::from_secs(10)),
+            "the engine connects"
+        );
         market.start_ms = now_ms();
         sim.start_market(Box::new(SyntheticMarket::new(market)), None, true)
             .unwrap();
@@ -427,9 +418,10 @@ fn a_symbol_listed_mid_run_is_followed_from_its_first_seen_trade() {
     spec.connection = connection_options();
     let (engine, mut consumers) = Engine::start(spec).expect("engine");
     let mut manager = klagg::live::SymbolManager::new(&plan, Default::default());
-    while sim.stats().connections_accepted == 0 {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    assert!(
+        sim.wait_for_clients(1, Duration::from_secs(10)),
+        "the engine connects"
+    );
     market.start_ms = now_ms();
     sim.start_market(Box::new(SyntheticMarket::new(market)), None, true)
         .unwrap();

@@ -146,10 +146,7 @@ pub fn run(options: &DemoOptions, stop: &AtomicBool) -> Result<DemoSummary, Demo
     let mut probe = engine.take_probe();
     // Trades start once every connection has subscribed, so the engine sees the market whole.
     let connections = symbols.len().div_ceil(SYMBOLS_PER_CONNECTION) as u64;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while sim.stats().connections_accepted < connections && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    sim.wait_for_clients(connections, Duration::from_secs(10));
     market.start_ms = now_ms();
     sim.start_market(Box::new(SyntheticMarket::new(market)), None, true)
         .map_err(DemoError::Simulator)?;
@@ -247,21 +244,7 @@ pub fn run(options: &DemoOptions, stop: &AtomicBool) -> Result<DemoSummary, Demo
 /// 20,000 trades/s), yet short enough that the latency shown is the engine's, not the sleep's.
 fn engine_spec(sim: &Simulation, intervals: &[Interval]) -> EngineSpec {
     let symbols = sim.symbols();
-    let url = format!("ws://{}/market/stream", sim.addr());
-    let connections = symbols
-        .chunks(SYMBOLS_PER_CONNECTION)
-        .enumerate()
-        .map(|(chunk, specs)| ConnectionSpec {
-            core: None,
-            url: url.clone(),
-            symbols: specs
-                .iter()
-                .enumerate()
-                .map(|(i, s)| (s.name.clone(), (chunk * SYMBOLS_PER_CONNECTION + i) as u32))
-                .collect(),
-            extra_streams: Vec::new(),
-        })
-        .collect();
+    let connections = sim_connections(sim, SYMBOLS_PER_CONNECTION);
     EngineSpec {
         shard: ShardConfig::new(intervals.to_vec(), symbols.len() as u32),
         max_symbols: symbols.len() as u32,
@@ -274,6 +257,26 @@ fn engine_spec(sim: &Simulation, intervals: &[Interval]) -> EngineSpec {
         probe: true,
         restore: Vec::new(),
     }
+}
+
+/// Connections carrying every symbol of the simulator, `per_connection` to a connection, global
+/// index = the simulator's symbol index.
+pub fn sim_connections(sim: &Simulation, per_connection: usize) -> Vec<ConnectionSpec> {
+    let url = format!("ws://{}/market/stream", sim.addr());
+    sim.symbols()
+        .chunks(per_connection)
+        .enumerate()
+        .map(|(chunk, specs)| ConnectionSpec {
+            core: None,
+            url: url.clone(),
+            symbols: specs
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.name.clone(), (chunk * per_connection + i) as u32))
+                .collect(),
+            extra_streams: Vec::new(),
+        })
+        .collect()
 }
 
 fn status_line(engine: &Engine, started: Instant, klines_closed: u64) -> StatusLine {

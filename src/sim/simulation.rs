@@ -152,6 +152,19 @@ impl Simulation {
             .map_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)), SimServer::addr)
     }
 
+    /// Waits (sleeping, up to `timeout`) until `clients` WebSocket clients have connected, so
+    /// the market can start once they subscribed; returns whether they did.
+    pub fn wait_for_clients(&self, clients: u64, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while self.stats().connections_accepted < clients {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+        true
+    }
+
     /// Every symbol the market trades or will list.
     pub fn symbols(&self) -> &[SymbolSpec] {
         &self.symbols
