@@ -8,24 +8,14 @@ use crate::interval::Interval;
 /// `klines.intervals`: the 16 Binance intervals for `"all"`, else the list in config order.
 pub(crate) fn intervals(raw: &StringOrList) -> Result<Vec<Interval>, ConfigError> {
     const KEY: &str = "klines.intervals";
-    let items = match raw {
-        StringOrList::Keyword(word) if word == "all" => return Ok(Interval::standard().to_vec()),
-        StringOrList::Keyword(word) => {
-            return Err(invalid(
-                KEY,
-                quoted(word),
-                "must be \"all\" (the 16 Binance intervals) or a list such as [\"1m\", \"1h\"]",
-            ));
-        }
-        StringOrList::List(items) => items,
+    let Some(items) = raw.all_or_list(
+        KEY,
+        "must be \"all\" (the 16 Binance intervals) or a list such as [\"1m\", \"1h\"]",
+        "list at least one interval, e.g. [\"1m\"], or use \"all\"",
+    )?
+    else {
+        return Ok(Interval::standard().to_vec());
     };
-    if items.is_empty() {
-        return Err(invalid(
-            KEY,
-            "[]",
-            "list at least one interval, e.g. [\"1m\"], or use \"all\"",
-        ));
-    }
     if items.len() > MAX_INTERVALS {
         return Err(invalid(
             KEY,

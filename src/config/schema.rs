@@ -8,6 +8,8 @@
 use std::fmt;
 
 use serde::Deserialize;
+
+use super::error::{ConfigError, invalid, quoted};
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 
 /// The whole config file (`klagg run --config FILE`).
@@ -169,6 +171,24 @@ pub enum StringOrList {
     Keyword(String),
     /// A list of strings.
     List(Vec<String>),
+}
+
+impl StringOrList {
+    /// `None` for the keyword `"all"`, else the non-empty list. Another keyword is an error for
+    /// `key` saying `other_keyword`; an empty list one saying `empty_list` (both say what is valid).
+    pub(crate) fn all_or_list(
+        &self,
+        key: &str,
+        other_keyword: &str,
+        empty_list: &str,
+    ) -> Result<Option<&[String]>, ConfigError> {
+        match self {
+            StringOrList::Keyword(word) if word == "all" => Ok(None),
+            StringOrList::Keyword(word) => Err(invalid(key, quoted(word), other_keyword)),
+            StringOrList::List(items) if items.is_empty() => Err(invalid(key, "[]", empty_list)),
+            StringOrList::List(items) => Ok(Some(items)),
+        }
+    }
 }
 
 impl<'de> Deserialize<'de> for StringOrList {

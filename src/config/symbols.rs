@@ -12,24 +12,14 @@ const MAX_ASSET_LEN: usize = 16;
 /// `exchange.symbols`: `"all"` or a non-empty list of distinct symbols, upper-cased.
 pub(crate) fn symbols(raw: &StringOrList) -> Result<SymbolSelection, ConfigError> {
     const KEY: &str = "exchange.symbols";
-    let items = match raw {
-        StringOrList::Keyword(word) if word == "all" => return Ok(SymbolSelection::All),
-        StringOrList::Keyword(word) => {
-            return Err(invalid(
-                KEY,
-                quoted(word),
-                "must be \"all\" or a list such as [\"BTCUSDT\", \"ETHUSDT\"]",
-            ));
-        }
-        StringOrList::List(items) => items,
+    let Some(items) = raw.all_or_list(
+        KEY,
+        "must be \"all\" or a list such as [\"BTCUSDT\", \"ETHUSDT\"]",
+        "list at least one symbol, e.g. [\"BTCUSDT\"], or use \"all\"",
+    )?
+    else {
+        return Ok(SymbolSelection::All);
     };
-    if items.is_empty() {
-        return Err(invalid(
-            KEY,
-            "[]",
-            "list at least one symbol, e.g. [\"BTCUSDT\"], or use \"all\"",
-        ));
-    }
     let mut list: Vec<String> = Vec::with_capacity(items.len());
     let mut seen = std::collections::HashMap::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
