@@ -19,6 +19,7 @@ pub mod idle;
 pub mod ingress;
 pub mod interval;
 pub mod kline;
+pub mod latency;
 pub mod live;
 pub mod metrics;
 pub mod pipeline;
