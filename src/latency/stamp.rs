@@ -2,22 +2,24 @@
 
 use super::Stage;
 
-/// A trade, by symbol index and agg id, passing `stage` at `at_ns` on [`super::monotonic_ns`].
+/// A trade, by symbol index and trade id, passing `stage` at `at_ns` on [`super::monotonic_ns`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stamp {
     /// Where the trade was.
     pub stage: Stage,
     /// Symbol index, in the numbering of whoever took the stamp.
     pub symbol: u32,
-    /// Agg trade id.
-    pub agg_id: i64,
+    /// The aggregate trade's *last raw trade id* (aggTrade field `l`), not its agg id (`a`):
+    /// it is as unique per aggregate trade, and it is what a kline carries (`L`), so a
+    /// delivered kline names the trade that last updated it. Stamps join on (symbol, this).
+    pub trade_id: i64,
     /// Nanoseconds on `CLOCK_MONOTONIC`.
     pub at_ns: u64,
     /// The exchange's event time (`E`, ms since the Unix epoch) where the stage knows it.
     pub event_ms: i64,
 }
 
-/// Which trades get stamped: those whose agg id is a multiple of a power of two. Every stage
+/// Which trades get stamped: those whose trade id (`l`) is a multiple of a power of two. Every stage
 /// and every process applies the same rule, so a sampled trade is stamped everywhere and the
 /// stamps join; the check is one AND on the hot path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,10 +39,10 @@ impl Sampling {
         }
     }
 
-    /// True when the trade with this agg id is stamped.
+    /// True when the trade with this last raw trade id (`l`) is stamped.
     #[inline]
-    pub fn picks(self, agg_id: i64) -> bool {
-        agg_id & self.mask == 0
+    pub fn picks(self, trade_id: i64) -> bool {
+        trade_id & self.mask == 0
     }
 
     /// How many trades one stamped trade stands for.

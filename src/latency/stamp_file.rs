@@ -6,7 +6,7 @@
 //! ```text
 //! # dropped=0
 //! # trades=1
-//! stage,symbol,agg_id,at_ns,event_ms
+//! stage,symbol,trade_id,at_ns,event_ms
 //! frame_read,BTCUSDT,1001,84467440737,1700000000000
 //! ```
 
@@ -31,7 +31,7 @@ pub struct StampFile {
     pub trades: u64,
 }
 
-const HEADER: &str = "stage,symbol,agg_id,at_ns,event_ms";
+const HEADER: &str = "stage,symbol,trade_id,at_ns,event_ms";
 
 impl StampFile {
     /// Writes the file. Stamps whose symbol has no name are written with the name `#<index>`.
@@ -46,7 +46,7 @@ impl StampFile {
                 Some(name) => write!(out, "{stage},{name},")?,
                 None => write!(out, "{stage},#{},", s.symbol)?,
             }
-            writeln!(out, "{},{},{}", s.agg_id, s.at_ns, s.event_ms)?;
+            writeln!(out, "{},{},{}", s.trade_id, s.at_ns, s.event_ms)?;
         }
         out.flush()
     }
@@ -90,13 +90,13 @@ impl StampFile {
                     i
                 }
             };
-            let agg_id = next()?.parse().map_err(|_| bad("bad agg_id"))?;
+            let trade_id = next()?.parse().map_err(|_| bad("bad trade_id"))?;
             let at_ns = next()?.parse().map_err(|_| bad("bad at_ns"))?;
             let event_ms = next()?.parse().map_err(|_| bad("bad event_ms"))?;
             result.stamps.push(Stamp {
                 stage,
                 symbol,
-                agg_id,
+                trade_id,
                 at_ns,
                 event_ms,
             });
@@ -122,14 +122,14 @@ mod tests {
                 Stamp {
                     stage: Stage::FrameRead,
                     symbol: 1,
-                    agg_id: 7,
+                    trade_id: 7,
                     at_ns: 123,
                     event_ms: 1_700_000_000_000,
                 },
                 Stamp {
                     stage: Stage::Delivered,
                     symbol: 1,
-                    agg_id: 8,
+                    trade_id: 8,
                     at_ns: 456,
                     event_ms: 0,
                 },
