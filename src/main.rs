@@ -66,6 +66,9 @@ struct RunArgs {
     /// Stop after this long instead of at Ctrl-C, e.g. 10m.
     #[arg(long, value_parser = parse_duration)]
     duration: Option<Duration>,
+    /// Write the latency stamps of the run to this file when it stops (see scripts/latency.sh).
+    #[arg(long, value_name = "FILE")]
+    stamps: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -224,6 +227,7 @@ fn run_live(args: &RunArgs) -> Result<(), Box<dyn std::error::Error>> {
         config: args.config.clone(),
         status_every: args.status_every.max(Duration::from_secs(1)),
         duration: args.duration,
+        stamps: args.stamps.clone(),
     };
     let status = live::run(&options, &stop)?;
     println!("stopped: {}", status.line());

@@ -187,7 +187,7 @@ fn spec(url: String, symbols: &[&str]) -> EngineSpec {
         ring_capacity: 64,
         connection: options(),
         consumers: 1,
-        probe: false,
+        probe: None,
         restore: Vec::new(),
     }
 }

@@ -88,7 +88,7 @@ impl Run {
             ring_capacity: 4096,
             connection: options,
             consumers,
-            probe: false,
+            probe: None,
             restore: Vec::new(),
         };
         let (engine, consumers) = Engine::start(spec).expect("engine");

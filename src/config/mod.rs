@@ -18,6 +18,7 @@ mod error;
 mod exchange;
 mod gateway;
 mod intervals;
+mod latency;
 mod plan;
 mod plan_display;
 mod plan_notes;

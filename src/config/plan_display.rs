@@ -88,6 +88,14 @@ fn write_summary(f: &mut Formatter<'_>, settings: &Settings) -> fmt::Result {
         )?,
         None => writeln!(f, "gateway    none: klines are not served")?,
     }
+    match settings.latency_sampling {
+        Some(s) => writeln!(
+            f,
+            "latency    one trade in {} stamped (/metrics)",
+            s.every()
+        )?,
+        None => writeln!(f, "latency    not measured")?,
+    }
     writeln!(f, "idle       {}", settings.idle)?;
     writeln!(
         f,

@@ -8,6 +8,7 @@ use super::error::{ConfigError, invalid};
 use super::exchange::{market, rest_url, ws_url};
 use super::gateway::gateway;
 use super::intervals::intervals;
+use super::latency::latency;
 use super::range::in_range;
 use super::schema::Config;
 use super::settings::{Settings, SymbolSelection};
@@ -82,6 +83,7 @@ impl Config {
         let threads = threads(&self.threads, available_cores)?;
         let connection = connection(&self.connection)?;
         let gateway = gateway(&self.gateway)?;
+        let latency_sampling = latency(&self.latency)?;
         let mut notes = threads.notes;
         if threads.shard_cores.len() > max_symbols as usize {
             notes.push(format!(
@@ -102,6 +104,7 @@ impl Config {
             intervals,
             database: (!klines.database.trim().is_empty()).then(|| klines.database.trim().into()),
             gateway,
+            latency_sampling,
             close_grace_ms,
             max_backlog,
             io_cores: threads.io_cores,

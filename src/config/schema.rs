@@ -26,6 +26,8 @@ pub struct Config {
     pub connection: ConnectionConfig,
     /// `[gateway]`: where klines are served to clients.
     pub gateway: GatewayConfig,
+    /// `[latency]`: which trades are stamped for the latency histograms.
+    pub latency: LatencyConfig,
     /// Where the text came from (a file name), so validation errors can name it; not a key.
     #[serde(skip)]
     pub origin: Option<String>,
@@ -216,6 +218,20 @@ impl<'de> Visitor<'de> for StringOrListVisitor {
             items.push(item);
         }
         Ok(StringOrList::List(items))
+    }
+}
+
+/// `[latency]` as written.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LatencyConfig {
+    /// Stamp one trade in this many (a power of two); 0 stamps none.
+    pub sample_every: i64,
+}
+
+impl Default for LatencyConfig {
+    fn default() -> Self {
+        LatencyConfig { sample_every: 64 }
     }
 }
 

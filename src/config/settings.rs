@@ -123,6 +123,8 @@ pub struct Settings {
     pub connection: ConnectionSettings,
     /// Where klines are served; `None` serves nothing.
     pub gateway: Option<GatewaySettings>,
+    /// Which trades are stamped for the latency histograms; `None` stamps none.
+    pub latency_sampling: Option<crate::latency::Sampling>,
     /// Things worth knowing that are not errors (ignored keys, risky choices).
     pub notes: Vec<String>,
 }

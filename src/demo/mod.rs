@@ -12,7 +12,8 @@ use crate::aggregator::{KlineRecord, ShardConfig, ShardStats};
 use crate::idle::IdleStrategy;
 use crate::ingress::connection::ConnectionOptions;
 use crate::interval::Interval;
-use crate::pipeline::{ConnectionSpec, Engine, EngineSpec, LatencyProbe, now_ms, quantile};
+use crate::latency::{Latencies, Sampling, Span};
+use crate::pipeline::{ConnectionSpec, Engine, EngineError, EngineSpec, ProbeCollector, now_ms};
 use crate::sim::MarketSource;
 use crate::sim::market::{SyntheticConfig, SyntheticMarket};
 use crate::sim::server::ServerConfig;
@@ -143,7 +144,11 @@ pub fn run(options: &DemoOptions, stop: &AtomicBool) -> Result<DemoSummary, Demo
     let (mut engine, mut consumers) =
         Engine::start(engine_spec(&sim, &intervals)).map_err(DemoError::Engine)?;
     let mut consumer = consumers.pop().expect("one consumer was asked for");
-    let mut probe = engine.take_probe();
+    let collector = engine
+        .take_probe()
+        .map(|probe| ProbeCollector::spawn(probe, 0))
+        .transpose()
+        .map_err(|e| DemoError::Engine(EngineError::Spawn(e)))?;
     // Trades start once every connection has subscribed, so the engine sees the market whole.
     let connections = symbols.len().div_ceil(SYMBOLS_PER_CONNECTION) as u64;
     sim.wait_for_clients(connections, Duration::from_secs(10));
@@ -162,7 +167,7 @@ pub fn run(options: &DemoOptions, stop: &AtomicBool) -> Result<DemoSummary, Demo
     let (minute, hour) = (1u16, 6u16);
     let mut rows = vec![Row::default(); symbols.len()];
     let mut closed: Vec<KlineRecord> = Vec::new();
-    let mut all_latencies: Vec<u64> = Vec::new();
+    let mut all_latencies = Latencies::new(&[]);
     let started = Instant::now();
     let mut last_frames = 0u64;
     let mut last_refresh = Instant::now();
@@ -192,11 +197,14 @@ pub fn run(options: &DemoOptions, stop: &AtomicBool) -> Result<DemoSummary, Demo
             .sum();
         status.msgs_per_s = frames.saturating_sub(last_frames) as f64 / seconds.max(1e-3);
         last_frames = frames;
-        if let Some(probe) = &mut probe {
-            let window = latencies(probe);
-            status.p50_us = quantile(&window, 0.50).map(us);
-            status.p99_us = quantile(&window, 0.99).map(us);
-            all_latencies.extend_from_slice(&window);
+        if let Some(collector) = &collector {
+            let window = take_window(&collector.latencies());
+            let socket_to_kline = window.summary(Span::FrameToKline);
+            if socket_to_kline.count > 0 {
+                status.p50_us = Some(us(socket_to_kline.p50));
+                status.p99_us = Some(us(socket_to_kline.p99));
+            }
+            all_latencies.merge(&window);
         }
         if options.terminal {
             print!("{}", view::screen(&title, &symbols, &rows, &status));
@@ -214,20 +222,22 @@ pub fn run(options: &DemoOptions, stop: &AtomicBool) -> Result<DemoSummary, Demo
     if let Ok(delta) = consumer.pull(Duration::from_millis(500)) {
         closed.extend_from_slice(&delta.closed);
     }
-    if let Some(probe) = &mut probe {
-        all_latencies.extend(latencies(probe));
-    }
     let engine_report = engine.stop();
+    if let Some(collector) = collector {
+        let latencies = collector.latencies();
+        collector.stop();
+        all_latencies.merge(&take_window(&latencies));
+    }
     let report = sim.stop();
     let shards = engine_report.shards.iter().sum::<ShardStats>();
     let verification = verify(&intervals, symbols.len() as u32, &report.trades, &closed);
-    all_latencies.sort_unstable();
-    let latency_us = quantile(&all_latencies, 0.5).and_then(|p50| {
-        Some((
-            us(p50),
-            us(quantile(&all_latencies, 0.99)?),
-            us(quantile(&all_latencies, 0.999)?),
-        ))
+    let socket_to_kline = all_latencies.summary(Span::FrameToKline);
+    let latency_us = (socket_to_kline.count > 0).then(|| {
+        (
+            us(socket_to_kline.p50),
+            us(socket_to_kline.p99),
+            us(socket_to_kline.p999),
+        )
     });
     Ok(DemoSummary {
         published,
@@ -254,7 +264,7 @@ fn engine_spec(sim: &Simulation, intervals: &[Interval]) -> EngineSpec {
         ring_capacity: 1 << 16,
         connection: ConnectionOptions::default(),
         consumers: 1,
-        probe: true,
+        probe: Some(Sampling::EVERY_TRADE),
         restore: Vec::new(),
     }
 }
@@ -301,9 +311,12 @@ fn applied(engine: &Engine) -> u64 {
     engine.shard_stats().iter().sum::<ShardStats>().trades
 }
 
-fn latencies(probe: &mut LatencyProbe) -> Vec<u64> {
-    probe.collect();
-    probe.take_sorted()
+/// The latencies recorded since the last window.
+fn take_window(latencies: &std::sync::Mutex<Latencies>) -> Latencies {
+    latencies
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take_window()
 }
 
 fn us(ns: u64) -> f64 {

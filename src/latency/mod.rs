@@ -4,11 +4,15 @@
 //! tokio baseline alike).
 
 mod clock;
+mod latencies;
+mod span;
 mod stage;
 mod stamp;
 mod stamp_file;
 
 pub use clock::monotonic_ns;
+pub use latencies::{Latencies, SpanSummary};
+pub use span::Span;
 pub use stage::Stage;
 pub use stamp::{Sampling, Stamp};
 pub use stamp_file::StampFile;

@@ -54,7 +54,7 @@ pub fn engine_spec(plan: &Plan, consumers: usize) -> EngineSpec {
         ring_capacity: settings.ring_capacity,
         connection: connection_options(&settings.connection),
         consumers,
-        probe: false,
+        probe: settings.latency_sampling,
         restore: Vec::new(),
     }
 }

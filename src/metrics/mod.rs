@@ -2,6 +2,7 @@
 //! threads already publish (io threads' [`IoStats`], shards' [`ShardStats`]), so exporting
 //! costs the hot path nothing.
 
+mod latency;
 mod prometheus;
 
 use std::sync::atomic::Ordering::Relaxed;
@@ -11,6 +12,7 @@ use crate::ingress::bad_input::BadInputReason;
 use crate::pipeline::{Engine, IoStats};
 use crate::store::SinkStats;
 
+pub use latency::render_latencies;
 pub use prometheus::{Family, Kind, family};
 
 /// Appends every engine metric to `out`.

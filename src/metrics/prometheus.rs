@@ -15,6 +15,8 @@ pub enum Kind {
     Counter,
     /// Goes up and down.
     Gauge,
+    /// Quantiles (samples labelled `quantile`) plus `_sum` and `_count` samples.
+    Summary,
 }
 
 /// Starts a family: writes its `# HELP` and `# TYPE` lines.
@@ -22,6 +24,7 @@ pub fn family<'a>(out: &'a mut String, name: &'a str, kind: Kind, help: &str) ->
     let kind = match kind {
         Kind::Counter => "counter",
         Kind::Gauge => "gauge",
+        Kind::Summary => "summary",
     };
     let _ = writeln!(out, "# HELP {name} {}", escape_help(help));
     let _ = writeln!(out, "# TYPE {name} {kind}");
@@ -29,6 +32,12 @@ pub fn family<'a>(out: &'a mut String, name: &'a str, kind: Kind, help: &str) ->
 }
 
 impl Family<'_> {
+    /// One sample of the family's `<name><suffix>` series, e.g. a summary's `_sum`.
+    pub fn suffixed(&mut self, suffix: &str, value: impl std::fmt::Display) -> &mut Self {
+        let _ = writeln!(self.out, "{}{suffix} {value}", self.name);
+        self
+    }
+
     /// One sample with the given labels (values escaped as the format requires).
     pub fn sample(&mut self, labels: &[(&str, &str)], value: impl std::fmt::Display) -> &mut Self {
         self.out.push_str(self.name);

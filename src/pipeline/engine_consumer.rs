@@ -4,7 +4,9 @@ use std::time::{Duration, Instant};
 
 use crate::aggregator::{Delta, DeltaConsumer, KlineRecord, PullError};
 
+use super::probe::StampWriter;
 use crate::aggregator::routing::global_index;
+use crate::latency::Stage;
 
 /// One registered consumer on every shard. Records come back with *global* symbol indices.
 ///
@@ -14,6 +16,8 @@ use crate::aggregator::routing::global_index;
 pub struct EngineConsumer {
     shards: Vec<DeltaConsumer>,
     merged: Delta,
+    /// Stamps each delivered kline's last trade when latency is being measured.
+    deliveries: Option<StampWriter>,
 }
 
 impl EngineConsumer {
@@ -22,7 +26,21 @@ impl EngineConsumer {
         EngineConsumer {
             shards,
             merged: Delta::default(),
+            deliveries: None,
         }
+    }
+
+    /// Measures latency from now on: every kline this consumer receives stamps the trade that
+    /// last updated it as delivered (one interval's klines suffice: each trade updates all).
+    pub(super) fn stamp_deliveries(&mut self, writer: StampWriter) {
+        self.deliveries = Some(writer);
+    }
+
+    /// The per-shard consumers, shard `i` at position `i` (records they return carry the
+    /// shard's own symbol indices), for a caller that must never wait for a shard: it sends
+    /// requests and picks up answers on its own schedule, as the gateway's event loop does.
+    pub fn into_shards(self) -> Vec<DeltaConsumer> {
+        self.shards
     }
 
     /// Pulls from every shard, waiting up to `timeout` in all, and returns what changed since
@@ -54,6 +72,15 @@ impl EngineConsumer {
             let left = deadline.saturating_duration_since(Instant::now());
             if let Ok(delta) = self.shards[shard].receive(left) {
                 self.absorb(shard, delta);
+            }
+        }
+        if let Some(writer) = &mut self.deliveries {
+            let at = writer.now_ns();
+            let merged = &self.merged;
+            for r in merged.closed.iter().chain(&merged.open) {
+                if r.interval == 0 && r.kline.count > 0 {
+                    writer.stamp(Stage::Delivered, r.symbol, r.kline.last_trade_id, at, 0);
+                }
             }
         }
         Ok(&self.merged)

@@ -16,6 +16,7 @@ use crate::idle::IdleStrategy;
 use crate::ingress::connection::{ConnectionEvent, Control, FrameHandler, SubscriptionRequests};
 use crate::ingress::mini_ticker;
 use crate::ingress::parser::{ParsedFrame, TradeParser};
+use crate::latency::Stage;
 use crate::trade::AggTradePayload;
 
 use super::io_stats::IoStats;
@@ -104,7 +105,8 @@ impl IoWorker {
         }
     }
 
-    /// Measures latency from now on: every trade's frame-read time is stamped.
+    /// Measures latency from now on: the frame read and the ring push of each trade the probe
+    /// picks are stamped.
     pub fn with_probe(mut self, probe: StampWriter) -> IoWorker {
         self.probe = Some(probe);
         self
@@ -137,6 +139,20 @@ impl IoWorker {
         let waited = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
         self.local.longest_wait_ns = self.local.longest_wait_ns.max(waited);
         self.local.trades += 1;
+    }
+
+    /// Stamps a trade (global symbol index) passing `stage` now.
+    fn stamp(&mut self, stage: Stage, trade: &AggTradePayload) {
+        if let Some(probe) = &mut self.probe {
+            let at = probe.now_ns();
+            probe.stamp(
+                stage,
+                trade.symbol,
+                trade.last_trade_id,
+                at,
+                trade.event_time_ms,
+            );
+        }
     }
 
     fn report_new_symbols(&mut self, frame: &[u8]) {
@@ -179,13 +195,19 @@ impl FrameHandler for IoWorker {
     #[inline]
     fn on_text(&mut self, payload: &[u8]) {
         self.local.frames += 1;
-        let read_at = self.probe.as_ref().map(StampWriter::now_ns);
         match self.parser.parse(payload, self.now) {
             ParsedFrame::Trade(trade) => {
-                if let (Some(probe), Some(at)) = (&mut self.probe, read_at) {
-                    probe.stamp_at(trade.symbol, trade.agg_id, at);
+                let stamped = self
+                    .probe
+                    .as_ref()
+                    .is_some_and(|p| p.picks(trade.last_trade_id));
+                if stamped {
+                    self.stamp(Stage::FrameRead, &trade);
                 }
                 self.push(trade);
+                if stamped {
+                    self.stamp(Stage::Pushed, &trade);
+                }
             }
             ParsedFrame::MiniTickers => self.report_new_symbols(payload),
             _ => {}

@@ -13,6 +13,7 @@ mod io_stats;
 mod io_worker;
 mod pinning;
 mod probe;
+mod probe_collector;
 mod shard_stats;
 mod shard_worker;
 
@@ -32,12 +33,15 @@ use crate::ingress::connection::{ConnectionOptions, StreamConnection};
 use crate::ingress::parser::TradeParser;
 use crate::ingress::symbols::SymbolTable;
 use crate::kline::Kline;
+use crate::latency::Sampling;
 
 pub use clock::now_ms;
 pub use engine_consumer::EngineConsumer;
 pub use io_stats::IoStats;
 pub use io_worker::{IoCommand, IoEvent, IoWorker};
-pub use probe::{LatencyProbe, Stamp, StampWriter, quantile};
+use probe::probe_writers;
+pub use probe::{LatencyProbe, StampWriter};
+pub use probe_collector::{Collected, ProbeCollector};
 pub use shard_stats::SharedShardStats;
 
 pub use pinning::pin_current_thread;
@@ -75,8 +79,10 @@ pub struct EngineSpec {
     pub connection: ConnectionOptions,
     /// How many [`EngineConsumer`]s to register.
     pub consumers: usize,
-    /// Measure socket-to-kline latency (see [`Engine::take_probe`]).
-    pub probe: bool,
+    /// Stamp the trades this picks on their way through (see [`Engine::take_probe`]): frame
+    /// read and pushed in the io threads, updated in the shards, delivered to the last
+    /// consumer.
+    pub probe: Option<Sampling>,
     /// Open klines saved by an earlier run, restored before any trade: (global symbol index,
     /// interval index, kline). Ones that no longer fit (see [`Shard::restore_open`]) are
     /// skipped and logged.
@@ -146,7 +152,7 @@ impl Engine {
         let (request_txs, request_rxs): (Vec<_>, Vec<_>) = (0..n_shards)
             .map(|_| crossbeam_channel::bounded::<ShardRequest>(64))
             .unzip();
-        let consumers = (0..spec.consumers)
+        let mut consumers: Vec<EngineConsumer> = (0..spec.consumers)
             .map(|_| {
                 EngineConsumer::new(
                     shards
@@ -171,14 +177,19 @@ impl Engine {
             }
         }
 
-        let (probe, read_stamps, update_stamps) = if spec.probe {
-            let (probe, reads, updates) = LatencyProbe::new(spec.connections.len(), n_shards);
-            (Some(probe), reads, updates)
-        } else {
-            (None, Vec::new(), Vec::new())
+        let (probe, mut read_stamps, mut update_stamps) = match spec.probe {
+            Some(sampling) => {
+                let (probe, read, update, deliver) =
+                    probe_writers(sampling, spec.connections.len(), n_shards, spec.consumers);
+                if let (Some(writer), Some(last)) = (deliver, consumers.last_mut()) {
+                    last.stamp_deliveries(writer);
+                }
+                (Some(probe), read, update)
+            }
+            None => (None, Vec::new(), Vec::new()),
         };
-        let mut read_stamps = read_stamps.into_iter();
-        let mut update_stamps = update_stamps.into_iter();
+        read_stamps.reverse();
+        update_stamps.reverse();
 
         let mut shard_threads = Vec::with_capacity(n_shards);
         let mut shard_stats = Vec::with_capacity(n_shards);
@@ -199,7 +210,7 @@ impl Engine {
                 stop: Arc::clone(&stop),
                 stats,
                 position: (index, n_shards),
-                probe: update_stamps.next(),
+                probe: update_stamps.pop(),
                 pending_gaps: Vec::new(),
             };
             let name = format!("klagg-shard-{index}");
@@ -243,7 +254,7 @@ impl Engine {
                 event_tx.clone(),
                 Arc::clone(&stats),
             );
-            if let Some(stamps) = read_stamps.next() {
+            if let Some(stamps) = read_stamps.pop() {
                 worker = worker.with_probe(stamps);
             }
             let mut link = StreamConnection::new(&connection.url, streams, spec.connection.clone());

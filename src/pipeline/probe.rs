@@ -1,170 +1,149 @@
-//! An optional latency probe: each io thread stamps when it read a trade's frame, each shard
-//! when it applied the trade, and a reader joins the two by (symbol, agg id).
+//! The engine's latency probe: io threads stamp frame reads and ring pushes, shards stamp
+//! kline updates and one consumer stamps deliveries, each into a preallocated ring of its own
+//! (never a lock, never an allocation); a collector drains the rings.
 //!
-//! Stamps go into preallocated per-thread rings (never a lock, never an allocation); when the
-//! reader falls behind, stamps are dropped and counted, since they are measurements, not data.
+//! Only the trades [`Sampling`] picks are stamped, the same ones in every thread, so their
+//! stamps join. When the collector falls behind, stamps are dropped and counted: they are
+//! measurements, not data.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::time::Instant;
 
 use rtrb::{Consumer, Producer, RingBuffer};
 
-/// One stamp: a trade, by global symbol index and agg id, at a time since the probe's epoch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stamp {
-    /// Global symbol index.
-    pub symbol: u32,
-    /// Agg trade id.
-    pub agg_id: i64,
-    /// Nanoseconds since the probe's epoch.
-    pub at_ns: u64,
-}
+use crate::latency::{Sampling, Stage, Stamp, monotonic_ns};
 
-/// The clock every stamp of one probe is taken on.
-#[derive(Debug, Clone, Copy)]
-pub struct ProbeClock(Instant);
-
-impl ProbeClock {
-    /// Nanoseconds since the probe started.
-    #[inline]
-    pub fn now_ns(&self) -> u64 {
-        u64::try_from(self.0.elapsed().as_nanos()).unwrap_or(u64::MAX)
-    }
-}
-
-/// The writing end a thread owns.
+/// The writing end one thread owns.
 #[derive(Debug)]
 pub struct StampWriter {
-    clock: ProbeClock,
+    sampling: Sampling,
     ring: Producer<Stamp>,
     dropped: Arc<AtomicU64>,
 }
 
 impl StampWriter {
-    /// Stamps a trade now.
+    /// True when the trade with this last raw trade id is one to stamp.
     #[inline]
-    pub fn stamp(&mut self, symbol: u32, agg_id: i64) {
-        let at_ns = self.clock.now_ns();
-        self.stamp_at(symbol, agg_id, at_ns);
+    pub fn picks(&self, trade_id: i64) -> bool {
+        self.sampling.picks(trade_id)
     }
 
-    /// Stamps a trade at a time already read from [`StampWriter::now_ns`].
+    /// Stamps a trade (by global symbol index) at `at_ns`; see [`StampWriter::picks`].
     #[inline]
-    pub fn stamp_at(&mut self, symbol: u32, agg_id: i64, at_ns: u64) {
-        if self
-            .ring
-            .push(Stamp {
-                symbol,
-                agg_id,
-                at_ns,
-            })
-            .is_err()
-        {
+    pub fn stamp(&mut self, stage: Stage, symbol: u32, trade_id: i64, at_ns: u64, event_ms: i64) {
+        let stamp = Stamp {
+            stage,
+            symbol,
+            trade_id,
+            at_ns,
+            event_ms,
+        };
+        if self.ring.push(stamp).is_err() {
             self.dropped.fetch_add(1, Relaxed);
         }
     }
 
-    /// The probe clock's time now.
+    /// The stamp clock now.
     #[inline]
     pub fn now_ns(&self) -> u64 {
-        self.clock.now_ns()
+        monotonic_ns()
     }
 }
 
-/// Joins frame-read stamps with kline-updated stamps into latencies.
+/// The reading end of every thread's stamps.
 #[derive(Debug)]
 pub struct LatencyProbe {
-    read: Vec<Consumer<Stamp>>,
-    updated: Vec<Consumer<Stamp>>,
+    rings: Vec<Consumer<Stamp>>,
     dropped: Arc<AtomicU64>,
-    pending: HashMap<(u32, i64), u64>,
-    samples: Vec<u64>,
+    sampling: Sampling,
+    stages: Vec<Stage>,
 }
 
-/// Capacity of each stamp ring.
+/// Capacity of each stamp ring: at 1 ms between drains, room for 64k stamps a millisecond.
 const STAMPS_PER_RING: usize = 1 << 16;
 
-/// Read stamps kept waiting for their update stamp; past this the oldest are forgotten.
-const MAX_PENDING: usize = 1 << 20;
-
 impl LatencyProbe {
-    /// A probe with `io_threads` read-stamp writers and `shards` update-stamp writers.
+    /// A probe with `writers` stamp writers, picking trades by `sampling`, whose trades pass
+    /// `stages`. Give the writers out in path order (the earliest stage's threads first):
+    /// [`LatencyProbe::drain`] reads the latest stage first, so that the stamps of a kline's
+    /// updates are drained no later than the stamp of its delivery.
     pub fn new(
-        io_threads: usize,
-        shards: usize,
-    ) -> (LatencyProbe, Vec<StampWriter>, Vec<StampWriter>) {
-        let clock = ProbeClock(Instant::now());
+        sampling: Sampling,
+        writers: usize,
+        stages: &[Stage],
+    ) -> (LatencyProbe, Vec<StampWriter>) {
         let dropped = Arc::new(AtomicU64::new(0));
-        let make = |n: usize| -> (Vec<StampWriter>, Vec<Consumer<Stamp>>) {
-            (0..n)
-                .map(|_| {
-                    let (ring, reader) = RingBuffer::new(STAMPS_PER_RING);
-                    (
-                        StampWriter {
-                            clock,
-                            ring,
-                            dropped: Arc::clone(&dropped),
-                        },
-                        reader,
-                    )
-                })
-                .unzip()
-        };
-        let (read_writers, read) = make(io_threads);
-        let (update_writers, updated) = make(shards);
+        let (writers, rings) = (0..writers)
+            .map(|_| {
+                let (ring, reader) = RingBuffer::new(STAMPS_PER_RING);
+                let writer = StampWriter {
+                    sampling,
+                    ring,
+                    dropped: Arc::clone(&dropped),
+                };
+                (writer, reader)
+            })
+            .unzip();
         let probe = LatencyProbe {
-            read,
-            updated,
+            rings,
             dropped,
-            pending: HashMap::new(),
-            samples: Vec::new(),
+            sampling,
+            stages: stages.to_vec(),
         };
-        (probe, read_writers, update_writers)
+        (probe, writers)
     }
 
-    /// Joins every stamp written so far; returns how many latencies were added.
-    pub fn collect(&mut self) -> usize {
-        for ring in &mut self.read {
-            while let Ok(s) = ring.pop() {
-                self.pending.insert((s.symbol, s.agg_id), s.at_ns);
+    /// Hands every stamp written so far to `f`, last writer first; returns how many.
+    pub fn drain(&mut self, mut f: impl FnMut(&Stamp)) -> usize {
+        let mut n = 0;
+        for ring in self.rings.iter_mut().rev() {
+            while let Ok(stamp) = ring.pop() {
+                f(&stamp);
+                n += 1;
             }
         }
-        let before = self.samples.len();
-        for ring in &mut self.updated {
-            while let Ok(s) = ring.pop() {
-                if let Some(read) = self.pending.remove(&(s.symbol, s.agg_id)) {
-                    self.samples.push(s.at_ns.saturating_sub(read));
-                }
-            }
-        }
-        if self.pending.len() > MAX_PENDING {
-            self.pending.clear();
-        }
-        self.samples.len() - before
-    }
-
-    /// Latencies collected since the last call, in ns, sorted; clears them.
-    pub fn take_sorted(&mut self) -> Vec<u64> {
-        let mut samples = std::mem::take(&mut self.samples);
-        samples.sort_unstable();
-        samples
+        n
     }
 
     /// Stamps dropped because a ring was full.
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Relaxed)
     }
+
+    /// Which trades are stamped.
+    pub fn sampling(&self) -> Sampling {
+        self.sampling
+    }
+
+    /// The stages a stamped trade passes.
+    pub fn stages(&self) -> &[Stage] {
+        &self.stages
+    }
 }
 
-/// The `q`-quantile (0..=1) of sorted samples, by nearest rank.
-pub fn quantile(sorted: &[u64], q: f64) -> Option<u64> {
-    if sorted.is_empty() {
-        return None;
+/// An engine's probe and its writers, in path order: one per io thread (frame read, pushed),
+/// one per shard (updated), and one for a consumer (delivered), if there is one.
+pub(super) fn probe_writers(
+    sampling: Sampling,
+    io_threads: usize,
+    shards: usize,
+    consumers: usize,
+) -> (
+    LatencyProbe,
+    Vec<StampWriter>,
+    Vec<StampWriter>,
+    Option<StampWriter>,
+) {
+    let mut stages = vec![Stage::FrameRead, Stage::Pushed, Stage::Updated];
+    let delivering = usize::from(consumers > 0);
+    if delivering == 1 {
+        stages.push(Stage::Delivered);
     }
-    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    Some(sorted[rank - 1])
+    let (probe, mut writers) =
+        LatencyProbe::new(sampling, io_threads + shards + delivering, &stages);
+    let deliver = (delivering == 1).then(|| writers.pop()).flatten();
+    let update = writers.split_off(io_threads);
+    (probe, writers, update, deliver)
 }
 
 #[cfg(test)]
@@ -172,24 +151,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn joins_read_and_update_stamps_by_symbol_and_agg_id() {
-        let (mut probe, mut reads, mut updates) = LatencyProbe::new(1, 2);
-        reads[0].stamp_at(3, 10, 1_000);
-        reads[0].stamp_at(4, 10, 1_500);
-        updates[1].stamp_at(4, 10, 2_000);
-        updates[0].stamp_at(3, 10, 4_000);
-        updates[0].stamp_at(9, 1, 5_000);
-        assert_eq!(probe.collect(), 2);
-        assert_eq!(probe.take_sorted(), vec![500, 3_000]);
-        assert!(probe.take_sorted().is_empty());
-    }
-
-    #[test]
-    fn quantiles_by_nearest_rank() {
-        let sorted: Vec<u64> = (1..=100).collect();
-        assert_eq!(quantile(&sorted, 0.5), Some(50));
-        assert_eq!(quantile(&sorted, 0.99), Some(99));
-        assert_eq!(quantile(&sorted, 1.0), Some(100));
-        assert_eq!(quantile(&[], 0.5), None);
+    fn drains_every_writer_and_counts_overflow() {
+        let (mut probe, mut writers) =
+            LatencyProbe::new(Sampling::one_in(4), 2, &[Stage::FrameRead, Stage::Updated]);
+        assert!(writers[0].picks(8) && !writers[0].picks(9));
+        writers[0].stamp(Stage::FrameRead, 3, 8, 100, 7);
+        writers[1].stamp(Stage::Updated, 3, 8, 200, 0);
+        let mut seen = Vec::new();
+        assert_eq!(probe.drain(|s| seen.push(*s)), 2);
+        assert_eq!(seen[0].stage, Stage::Updated, "the latest stage first");
+        assert_eq!(seen[1].at_ns, 100);
+        for _ in 0..=STAMPS_PER_RING {
+            writers[0].stamp(Stage::Pushed, 0, 0, 1, 0);
+        }
+        assert_eq!(probe.dropped(), 1);
     }
 }

@@ -14,6 +14,7 @@ use super::clock::now_ms;
 use super::probe::StampWriter;
 use super::shard_stats::SharedShardStats;
 use crate::aggregator::routing::global_index;
+use crate::latency::Stage;
 
 /// Trades taken from one ring before looking at the others, the clock and the requests, so a
 /// busy io thread cannot starve pulls.
@@ -88,7 +89,10 @@ impl ShardWorker {
                 let at = probe.now_ns();
                 let (shard, shards) = self.position;
                 for trade in first.iter().chain(second) {
-                    probe.stamp_at(global_index(shard, trade.symbol, shards), trade.agg_id, at);
+                    if probe.picks(trade.last_trade_id) {
+                        let symbol = global_index(shard, trade.symbol, shards);
+                        probe.stamp(Stage::Updated, symbol, trade.last_trade_id, at, 0);
+                    }
                 }
             }
             chunk.commit_all();
