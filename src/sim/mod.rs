@@ -10,6 +10,8 @@ mod run;
 pub mod server;
 pub mod simulation;
 mod types;
+mod write_stamps;
 
 pub use run::{SimError, SimOptions, SourceOptions, run};
 pub use types::{Faults, MarketSource, SimTrade, SymbolSpec};
+pub use write_stamps::WriteStamps;

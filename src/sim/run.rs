@@ -10,8 +10,10 @@ use super::market::{
     FileInput, FileReplay, FileReplayConfig, Speed, SyntheticConfig, SyntheticMarket,
 };
 use super::server::ServerConfig;
-use super::simulation::{Simulation, SimulationConfig, SimulationReport};
+use super::simulation::{Simulation, SimulationReport};
 use super::types::{Faults, MarketSource};
+use super::write_stamps::WriteStamps;
+use crate::latency::Sampling;
 use crate::pipeline::now_ms;
 
 /// Where the trades come from.
@@ -60,6 +62,14 @@ pub struct SimOptions {
     pub duration: Option<Duration>,
     /// Cores to pin the simulator's threads to (empty: not pinned).
     pub cores: Vec<usize>,
+    /// Start trading only once this many WebSocket clients have connected (0: at once).
+    pub wait_for_clients: u64,
+    /// Stop once this many trades were sent to connections.
+    pub count: Option<u64>,
+    /// Write when each trade was sent to this stamp file at the end (latency scripts).
+    pub stamps: Option<PathBuf>,
+    /// With `stamps`: stamp one trade in this many (a power of two; 1 = every trade).
+    pub sample_every: u64,
 }
 
 /// Why the simulator could not run.
@@ -98,13 +108,7 @@ pub fn run(options: &SimOptions, stop: &AtomicBool) -> Result<SimulationReport, 
         cores: options.cores.clone(),
         ..ServerConfig::default()
     };
-    let sim = Simulation::start(SimulationConfig {
-        server,
-        source,
-        record: options.record.clone(),
-        keep_trades: false,
-    })
-    .map_err(SimError::Io)?;
+    let mut sim = Simulation::serve(server, source.symbols().to_vec()).map_err(SimError::Io)?;
     let addr = sim.addr();
     println!("klagg sim listening on {addr}");
     println!(
@@ -122,6 +126,24 @@ pub fn run(options: &SimOptions, stop: &AtomicBool) -> Result<SimulationReport, 
             .collect::<Vec<_>>()
             .join(" ")
     );
+    let source = if options.wait_for_clients > 0 {
+        wait_for_clients(&sim, options.wait_for_clients, stop)?;
+        // A market made now starts trading now, not with the backlog of the wait.
+        self::source(&options.source)?
+    } else {
+        source
+    };
+    if options.stamps.is_some() {
+        sim.stamp_writes(WriteStamps::new(
+            Sampling::one_in(options.sample_every),
+            MAX_WRITE_STAMPS,
+        ));
+    }
+    if let Some(count) = options.count {
+        sim.stop_after_sent(count);
+    }
+    sim.start_market(source, options.record.clone(), false)
+        .map_err(SimError::Io)?;
     let started = Instant::now();
     let mut last_status = Instant::now();
     while !stop.load(Ordering::Acquire)
@@ -134,7 +156,58 @@ pub fn run(options: &SimOptions, stop: &AtomicBool) -> Result<SimulationReport, 
             println!("{:>6.0}s  {}", started.elapsed().as_secs_f64(), sim.stats());
         }
     }
-    Ok(sim.stop())
+    let market = sim.stop_market();
+    if !sim.wait_until_written(Duration::from_secs(10)) {
+        log::warn!("frames still queued to slow connections were not written");
+    }
+    let names: Vec<String> = sim.symbols().iter().map(|s| s.name.clone()).collect();
+    let mut report = sim.stop();
+    report.market = market;
+    if let Some(path) = &options.stamps {
+        let file = report
+            .market
+            .write_stamps
+            .take()
+            .unwrap_or_default()
+            .into_file(names);
+        file.write(path).map_err(|e| {
+            SimError::Options(format!("cannot write stamps to {}: {e}", path.display()))
+        })?;
+        println!(
+            "wrote {} write stamps of {} trades sent to {} ({} dropped)",
+            file.stamps.len(),
+            file.trades,
+            path.display(),
+            file.dropped
+        );
+    }
+    Ok(report)
+}
+
+/// Most write stamps kept (32 bytes each, reserved up front and touched only as used).
+const MAX_WRITE_STAMPS: usize = 8_000_000;
+
+/// How long `--wait-for-clients` waits before giving up.
+const CLIENT_WAIT: Duration = Duration::from_secs(120);
+
+/// After the clients connected, time for their SUBSCRIBE requests to land.
+const SUBSCRIBE_GRACE: Duration = Duration::from_secs(1);
+
+/// Waits until `clients` WebSocket clients connected (plus time to subscribe), or fails.
+fn wait_for_clients(sim: &Simulation, clients: u64, stop: &AtomicBool) -> Result<(), SimError> {
+    println!("waiting for {clients} client(s) to connect before trading");
+    let deadline = Instant::now() + CLIENT_WAIT;
+    while !sim.wait_for_clients(clients, Duration::from_millis(200)) {
+        if stop.load(Ordering::Acquire) || Instant::now() >= deadline {
+            return Err(SimError::Options(format!(
+                "--wait-for-clients {clients}: only {} connected within {} s",
+                sim.stats().connections_accepted,
+                CLIENT_WAIT.as_secs()
+            )));
+        }
+    }
+    std::thread::sleep(SUBSCRIBE_GRACE);
+    Ok(())
 }
 
 fn source(options: &SourceOptions) -> Result<Box<dyn MarketSource>, SimError> {

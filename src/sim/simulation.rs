@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use super::market::Recorder;
 use super::server::{ServerConfig, SimServer, SimServerStats};
 use super::types::{MarketSource, SimTrade, SymbolSpec};
+use super::write_stamps::WriteStamps;
 use crate::pipeline::now_ms;
 
 /// How often the market thread wakes to publish what is due. Sleeping this long between polls
@@ -38,6 +39,10 @@ pub struct Simulation {
     stop: Arc<AtomicBool>,
     trades: Arc<Mutex<Vec<SimTrade>>>,
     symbols: Vec<SymbolSpec>,
+    /// Given to the next market thread.
+    write_stamps: Option<WriteStamps>,
+    /// Given to the next market thread.
+    stop_after_sent: Option<u64>,
 }
 
 /// What the market thread did.
@@ -49,8 +54,11 @@ pub struct MarketOutcome {
     pub recorded: Vec<PathBuf>,
     /// A recorder error, if writing failed (publishing went on).
     pub record_error: Option<String>,
-    /// True when the source ran out before the simulation was stopped.
+    /// True when the source ran out (or the trade limit was reached) before the simulation
+    /// was stopped.
     pub exhausted: bool,
+    /// The write stamps, when they were asked for.
+    pub write_stamps: Option<WriteStamps>,
 }
 
 /// Everything a simulation did, returned when it stops.
@@ -99,7 +107,20 @@ impl Simulation {
             stop: Arc::new(AtomicBool::new(false)),
             trades: Arc::new(Mutex::new(Vec::new())),
             symbols,
+            write_stamps: None,
+            stop_after_sent: None,
         })
+    }
+
+    /// Makes the next market thread stamp when it sends each trade (see [`WriteStamps`]).
+    pub fn stamp_writes(&mut self, stamps: WriteStamps) {
+        self.write_stamps = Some(stamps);
+    }
+
+    /// Makes the next market thread stop once it has sent this many trades to connections
+    /// (trades no connection subscribed to do not count).
+    pub fn stop_after_sent(&mut self, trades: u64) {
+        self.stop_after_sent = Some(trades);
     }
 
     /// Starts publishing the trades of `source` (whose symbols must be the served ones).
@@ -124,6 +145,8 @@ impl Simulation {
             keep: keep_trades.then(|| Arc::clone(&self.trades)),
             stop: Arc::clone(&self.stop),
             symbols: self.symbols.clone(),
+            write_stamps: self.write_stamps.take(),
+            stop_after_sent: self.stop_after_sent.take(),
         };
         self.market = Some(
             thread::Builder::new()
@@ -157,6 +180,24 @@ impl Simulation {
     pub fn wait_for_clients(&self, clients: u64, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
         while self.stats().connections_accepted < clients {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+        true
+    }
+
+    /// Waits (sleeping, up to `timeout`) until every frame queued to a connection has been
+    /// written, so stopping the server then cuts off nothing that was sent; returns whether
+    /// it got there.
+    pub fn wait_until_written(&self, timeout: Duration) -> bool {
+        let Some(server) = &self.server else {
+            return true;
+        };
+        let publisher = server.publisher();
+        let deadline = Instant::now() + timeout;
+        while publisher.backlog() > 0 {
             if Instant::now() >= deadline {
                 return false;
             }
@@ -229,6 +270,8 @@ struct MarketThread {
     keep: Option<Arc<Mutex<Vec<SimTrade>>>>,
     stop: Arc<AtomicBool>,
     symbols: Vec<SymbolSpec>,
+    write_stamps: Option<WriteStamps>,
+    stop_after_sent: Option<u64>,
 }
 
 impl MarketThread {
@@ -244,7 +287,9 @@ impl MarketThread {
             self.publisher.list_symbol(index as u32);
         }
         let mut last_tickers = Instant::now();
-        while !self.stop.load(Ordering::Acquire) {
+        let mut sent = 0u64;
+        let limit = self.stop_after_sent.unwrap_or(u64::MAX);
+        while !self.stop.load(Ordering::Acquire) && sent < limit {
             let now = now_ms();
             for (index, spec) in self.symbols.iter().enumerate() {
                 if !listed[index] && spec.listed_at_ms.is_some_and(|at| now >= at) {
@@ -254,30 +299,41 @@ impl MarketThread {
             }
             due.clear();
             let more = self.source.poll(now, &mut due);
+            let mut published = 0;
             for trade in &due {
-                self.publisher.publish(trade, now);
+                if sent >= limit {
+                    break;
+                }
+                published += 1;
+                if self.publisher.publish(trade, now) {
+                    sent += 1;
+                    if let Some(stamps) = &mut self.write_stamps {
+                        stamps.sent(trade, now);
+                    }
+                }
                 if let Some(recorder) = &mut self.recorder
                     && let Err(e) = recorder.record(trade)
                 {
                     outcome.record_error.get_or_insert_with(|| e.to_string());
                 }
             }
-            outcome.published += due.len() as u64;
+            outcome.published += published as u64;
             if let Some(keep) = &self.keep
                 && let Ok(mut kept) = keep.lock()
             {
-                kept.extend_from_slice(&due);
+                kept.extend_from_slice(&due[..published]);
             }
             if last_tickers.elapsed() >= TICKERS_EVERY {
                 last_tickers = Instant::now();
                 self.publisher.publish_mini_tickers(now);
             }
-            if !more {
+            if !more || sent >= limit {
                 outcome.exhausted = true;
                 break;
             }
             thread::sleep(POLL_EVERY);
         }
+        outcome.write_stamps = self.write_stamps.take();
         if let Some(recorder) = self.recorder {
             match recorder.finish() {
                 Ok(paths) => outcome.recorded = paths,

@@ -26,14 +26,15 @@ impl Publisher {
     /// combined) and shared between subscribers; a subscriber whose queue is full is marked
     /// too slow and dropped by its own thread, never blocking this call. A trade of a symbol
     /// not yet listed lists it. A symbol index the server does not know is logged and ignored.
-    pub fn publish(&self, trade: &SimTrade, event_time_ms: i64) {
+    /// Returns whether any connection was sent the trade.
+    pub fn publish(&self, trade: &SimTrade, event_time_ms: i64) -> bool {
         let hub = &*self.hub;
         let Some(symbol) = hub.symbols.get(trade.symbol) else {
             log::warn!(
                 "sim: trade of unknown symbol index {} ignored",
                 trade.symbol
             );
-            return;
+            return false;
         };
         Counters::bump(&hub.counters.trades_published);
         lock(&hub.market).record(trade, event_time_ms);
@@ -42,7 +43,7 @@ impl Publisher {
                 frame(form, &symbol.agg_trade_stream, |out| {
                     write_agg_trade(out, symbol, trade, event_time_ms);
                 })
-            });
+            })
     }
 
     /// Marks symbol `index` listed: it then appears in exchangeInfo and in tickers once it has

@@ -129,18 +129,26 @@ impl Routes {
 
     /// Queues a frame to every subscriber of `stream`. `encode` builds the frame of a form;
     /// it runs at most once per form, and the frame is shared (refcounted) between subscribers.
-    pub(crate) fn deliver(&self, stream: StreamId, mut encode: impl FnMut(Form) -> Utf8Bytes) {
+    /// Returns whether any subscriber was offered it.
+    pub(crate) fn deliver(
+        &self,
+        stream: StreamId,
+        mut encode: impl FnMut(Form) -> Utf8Bytes,
+    ) -> bool {
         let Some(list) = self.list(stream) else {
-            return;
+            return false;
         };
         let mut frames: [Option<Utf8Bytes>; 2] = [None, None];
+        let mut offered = false;
         for outbox in lock(list).iter() {
             if outbox.is_too_slow() {
                 continue;
             }
             let frame = frames[outbox.form.index()].get_or_insert_with(|| encode(outbox.form));
             outbox.offer(frame.clone());
+            offered = true;
         }
+        offered
     }
 }
 
