@@ -163,6 +163,18 @@ struct SimArgs {
     /// Pin the simulator's threads to these cores, e.g. 2,3 [default: not pinned].
     #[arg(long, value_delimiter = ',')]
     cores: Vec<usize>,
+    /// Start trading only once this many WebSocket clients have connected.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    wait_for_clients: u64,
+    /// Stop once this many trades have been sent to connections.
+    #[arg(long, value_name = "N")]
+    count: Option<u64>,
+    /// Write when each trade was sent to this stamp file at the end (see scripts/latency.sh).
+    #[arg(long, value_name = "FILE")]
+    stamps: Option<PathBuf>,
+    /// With --stamps: stamp one trade in this many (rounded up to a power of two).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    sample_every: u64,
 }
 
 fn main() -> ExitCode {
@@ -279,6 +291,10 @@ fn run_sim(args: SimArgs) -> Result<(), Box<dyn std::error::Error>> {
         },
         duration: args.duration,
         cores: args.cores,
+        wait_for_clients: args.wait_for_clients,
+        count: args.count,
+        stamps: args.stamps,
+        sample_every: args.sample_every,
     };
     let report = sim::run(&options, &stop)?;
     println!("{report}");
