@@ -3,13 +3,14 @@
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use crate::egress::Decimals;
 use crate::interval::Interval;
 
-/// Renders the text served at `GET /metrics` (Prometheus text format).
+/// Renders the engine's part of the text served at `GET /metrics` (Prometheus text format);
+/// the gateway appends its own counters.
 pub type MetricsFn = Arc<dyn Fn() -> String + Send + Sync>;
 
 /// How a gateway listens, pushes and bounds its clients.
@@ -27,7 +28,8 @@ pub struct GatewayConfig {
     pub max_write_buffer: usize,
     /// Closed klines kept in memory per (symbol, interval) for `GET /fapi/v1/klines`.
     pub history_per_slot: usize,
-    /// Text for `GET /metrics`; without it the path answers 404.
+    /// The engine's text for `GET /metrics`; without it the path serves the gateway's own
+    /// counters only.
     pub metrics: Option<MetricsFn>,
     /// Core the gateway thread is pinned to; `None` leaves it to the scheduler.
     pub core: Option<usize>,
@@ -75,4 +77,29 @@ pub struct Catalog {
     pub symbols: Vec<(String, Decimals)>,
     /// The engine's interval list, in order.
     pub intervals: Vec<Interval>,
+    /// Where symbols the engine adds while it runs are named; `None` serves `symbols` only.
+    pub live: Option<LiveSymbols>,
+}
+
+/// Precisions of a symbol, by name, for symbols named after the gateway started.
+pub type DecimalsFn = Arc<dyn Fn(&str) -> Decimals + Send + Sync>;
+
+/// The engine's list of symbol names by global index, which grows as symbols are listed (the
+/// list `klagg run`'s symbol manager writes a name to before the engine trades it). The gateway
+/// looks at its length once per pull and per request, never per event, and serves the new names.
+#[derive(Clone)]
+pub struct LiveSymbols {
+    /// Names by global index; an empty name is an index not in use.
+    pub names: Arc<RwLock<Vec<String>>>,
+    /// The precisions of a name found there.
+    pub decimals: DecimalsFn,
+}
+
+impl fmt::Debug for LiveSymbols {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let known = self.names.try_read().map(|names| names.len()).ok();
+        f.debug_struct("LiveSymbols")
+            .field("names", &known)
+            .finish()
+    }
 }

@@ -1,5 +1,6 @@
-//! The gateway thread: one mio `Poll` over the listener and every client socket, with a delta
-//! pull and push every `push_interval` in between.
+//! The gateway thread: one mio `Poll` over the listener and every client socket. Every
+//! `push_interval` the shards are asked what changed; their answers are picked up on the turns
+//! of the loop that follow, so the loop never waits for the engine.
 
 use std::collections::HashMap;
 use std::io;
@@ -11,16 +12,23 @@ use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
 
 use super::catalog_index::CatalogIndex;
-use super::client::{Client, Phase};
+use super::client::{Client, MAX_INPUT, Phase, ReadState};
 use super::config::GatewayConfig;
+use super::event_frames::EventFrames;
 use super::history::{History, SlotKey};
+use super::pull::EnginePull;
 use super::stats::{SharedStats, add, sub};
-use crate::pipeline::EngineConsumer;
 
 /// The listener's token; clients get 1, 2, ...
 const LISTENER: Token = Token(0);
 /// Longest poll wait, so a stop request is seen promptly.
 const MAX_WAIT: Duration = Duration::from_millis(50);
+/// Shortest time between two pulls (what `push_interval = 0` means) and first wait for an
+/// answer: the poll's resolution, so that awaiting the shards never spins.
+const MIN_WAIT: Duration = Duration::from_millis(1);
+/// Full input buffers one client gets answered per turn of the loop; a client with more
+/// waiting is served again on the next turn, so one busy client cannot hold up the others.
+const READS_PER_TURN: usize = 4;
 
 /// Everything the gateway thread owns.
 pub(super) struct EventLoop {
@@ -29,6 +37,9 @@ pub(super) struct EventLoop {
     pub(super) config: GatewayConfig,
     pub(super) clients: HashMap<usize, Client>,
     pub(super) next_token: usize,
+    /// Clients with input left unread when their turn ended (readiness is edge-triggered, so
+    /// no new event would come for it).
+    pub(super) unfinished: Vec<usize>,
     /// Client tokens subscribed to each slot.
     pub(super) subscribers: HashMap<SlotKey, Vec<usize>>,
     pub(super) index: CatalogIndex,
@@ -36,7 +47,9 @@ pub(super) struct EventLoop {
     /// Closed klines from before this run, for REST.
     pub(super) store: Option<crate::store::KlineStore>,
     /// `None` once the engine is gone (REST and connections are still served).
-    pub(super) consumer: Option<EngineConsumer>,
+    pub(super) pull: Option<EnginePull>,
+    /// The event being fanned out (or sent as a snapshot), with its frames.
+    pub(super) frames: EventFrames,
     pub(super) stats: Arc<SharedStats>,
     pub(super) stop: Arc<AtomicBool>,
 }
@@ -46,20 +59,22 @@ impl EventLoop {
     pub(super) fn run(mut self) {
         let mut events = Events::with_capacity(1024);
         let mut next_push = Instant::now();
+        let push_every = self.config.push_interval.max(MIN_WAIT);
         while !self.stop.load(Ordering::Relaxed) {
-            if Instant::now() >= next_push {
-                self.push();
-                next_push = Instant::now() + self.config.push_interval;
+            let now = Instant::now();
+            if now >= next_push {
+                self.request_pull(now);
+                next_push = now + push_every;
             }
-            let wait = next_push
-                .saturating_duration_since(Instant::now())
-                .min(MAX_WAIT);
-            if let Err(e) = self.poll.poll(&mut events, Some(wait)) {
+            if let Err(e) = self.poll.poll(&mut events, Some(self.wait(now, next_push))) {
                 if e.kind() != io::ErrorKind::Interrupted {
                     log::error!("gateway: poll failed: {e}");
                     std::thread::sleep(Duration::from_millis(10));
                 }
                 continue;
+            }
+            for token in std::mem::take(&mut self.unfinished) {
+                self.serve(token, true, false);
             }
             for event in &events {
                 if event.token() == LISTENER {
@@ -68,7 +83,23 @@ impl EventLoop {
                     self.serve(event.token().0, event.is_readable(), event.is_writable());
                 }
             }
+            self.collect_pulls();
         }
+    }
+
+    /// How long the next poll may sleep: until the next push, or, while an answer is awaited,
+    /// about as long as it has been awaited (1 ms, then 1, 2, 4 ms...), so an answer is picked
+    /// up within a few milliseconds of its arrival however long the shard took.
+    fn wait(&self, now: Instant, next_push: Instant) -> Duration {
+        if !self.unfinished.is_empty() {
+            return Duration::ZERO;
+        }
+        let awaited = self.pull.as_ref().and_then(EnginePull::waiting_since);
+        let wait = match awaited {
+            Some(since) => now.saturating_duration_since(since).max(MIN_WAIT),
+            None => next_push.saturating_duration_since(now),
+        };
+        wait.min(MAX_WAIT)
     }
 
     /// Accepts every waiting connection, closing those past `max_clients`.
@@ -111,27 +142,60 @@ impl EventLoop {
         let Some(mut client) = self.clients.remove(&token) else {
             return;
         };
-        let mut alive = true;
-        if readable && !client.closing {
-            match client.read_available() {
-                Ok(open) => {
-                    self.handle_input(token, &mut client);
-                    alive = open;
+        let mut open = true;
+        let mut error = false;
+        let mut reads = 0;
+        while readable && !client.closing && !client.slow {
+            let state = match client.read_available() {
+                Ok(state) => state,
+                Err(_) => {
+                    error = true;
+                    open = false;
+                    break;
                 }
-                Err(_) => alive = false,
+            };
+            self.handle_input(token, &mut client);
+            reads += 1;
+            match state {
+                ReadState::Drained => break,
+                ReadState::Closed => {
+                    open = false;
+                    break;
+                }
+                // A whole buffer and not one complete request or frame in it.
+                ReadState::Full if client.input.len() >= MAX_INPUT => {
+                    client.protocol_error = true;
+                    open = false;
+                    break;
+                }
+                ReadState::Full if reads == READS_PER_TURN => {
+                    self.unfinished.push(token);
+                    break;
+                }
+                ReadState::Full => {}
             }
         }
-        if alive && (writable || client.pending() > 0) {
-            alive = client.flush().is_ok();
+        // A peer that shut its side down may still read what it asked for.
+        if !error && !client.slow && (writable || client.pending() > 0) {
+            match client.flush() {
+                Ok(n) => add(&self.stats.bytes_sent, n as u64),
+                Err(_) if open => {
+                    error = true;
+                    open = false;
+                }
+                // The peer had closed: that, not the failed write, is why it goes.
+                Err(_) => {}
+            }
         }
-        if alive && !client.finished() {
+        if open && !client.slow && !client.finished() {
             self.clients.insert(token, client);
         } else {
-            self.forget(token, client);
+            self.forget(token, client, error);
         }
     }
 
-    /// Consumes complete requests or frames from a client's input.
+    /// Consumes complete requests or frames from a client's input, as long as the answers stay
+    /// within the client's write-buffer bound.
     fn handle_input(&mut self, token: usize, client: &mut Client) {
         loop {
             if client.closing {
@@ -142,20 +206,42 @@ impl EventLoop {
                 Phase::Http => self.handle_http(token, client),
                 Phase::WebSocket(_) => self.handle_frame(token, client),
             };
+            let written = client.enforce_bound(self.config.max_write_buffer);
+            add(&self.stats.bytes_sent, written as u64);
+            if client.slow {
+                client.input.clear();
+                return;
+            }
             if !progressed {
                 return;
             }
         }
     }
 
-    /// Closes a client that is no longer in `clients` and removes its subscriptions.
-    pub(super) fn forget(&mut self, token: usize, mut client: Client) {
+    /// Closes a client that is no longer in `clients`, removes its subscriptions and counts
+    /// why it went (`error`: a socket error).
+    pub(super) fn forget(&mut self, token: usize, mut client: Client, error: bool) {
         let _ = self.poll.registry().deregister(&mut client.stream);
         for (_, key) in &client.streams {
             if let Some(tokens) = self.subscribers.get_mut(key) {
                 tokens.retain(|t| *t != token);
             }
         }
-        sub(&self.stats.clients);
+        let stats = &self.stats;
+        sub(&stats.subscriptions, client.streams.len() as u64);
+        if matches!(client.phase, Phase::WebSocket(_)) {
+            sub(&stats.ws_clients, 1);
+        }
+        sub(&stats.clients, 1);
+        let cause = if client.slow {
+            &stats.clients_dropped_slow
+        } else if client.protocol_error {
+            &stats.clients_dropped_protocol
+        } else if error {
+            &stats.clients_dropped_error
+        } else {
+            &stats.clients_closed
+        };
+        add(cause, 1);
     }
 }

@@ -3,14 +3,23 @@
 
 use super::client::{Client, Phase};
 use super::event_loop::EventLoop;
-use super::http::{self, HttpRequest, write_response};
+use super::http::{self, HttpRequest};
 use super::rest::{self, error_body};
-use super::stats::add;
+use super::stats::{SharedStats, add};
 use super::ws_frame::write_handshake_response;
 use crate::egress::stream_path::StreamPath;
 
 const JSON: &str = "application/json";
 const TEXT: &str = "text/plain; charset=utf-8";
+const PROMETHEUS: &str = "text/plain; version=0.0.4";
+
+/// Writes a response, counting error statuses as rejected requests.
+fn respond(stats: &SharedStats, out: &mut Vec<u8>, status: u16, content_type: &str, body: &[u8]) {
+    if status >= 400 {
+        add(&stats.http_requests_rejected, 1);
+    }
+    http::write_response(out, status, content_type, body);
+}
 
 impl EventLoop {
     /// Answers the next request in a client's input; false when none is complete yet.
@@ -21,13 +30,15 @@ impl EventLoop {
             Err(http::BadRequest) => {
                 add(&self.stats.http_requests, 1);
                 let body = error_body(-1, "Malformed HTTP request.");
-                write_response(client.output(), 400, JSON, &body);
-                client.closing = true;
+                respond(&self.stats, client.output(), 400, JSON, &body);
+                client.close_for_protocol();
                 return false;
             }
         };
         client.input.drain(..used);
         add(&self.stats.http_requests, 1);
+        // A symbol listed since the last pull is served (REST, handshake) at once.
+        self.index.refresh();
         if request.close {
             client.closing = true;
         }
@@ -44,32 +55,42 @@ impl EventLoop {
             .target
             .split_once('?')
             .unwrap_or((&request.target, ""));
+        let stats = &self.stats;
         let out = client.output();
         if request.method != "GET" {
-            write_response(out, 405, JSON, &error_body(-1, "Only GET is served."));
+            let body = error_body(-1, "Only GET is served.");
+            respond(stats, out, 405, JSON, &body);
             return;
         }
         match path {
-            "/healthz" => write_response(out, 200, TEXT, b"ok"),
-            "/metrics" => match &self.config.metrics {
-                Some(render) => {
-                    write_response(out, 200, "text/plain; version=0.0.4", render().as_bytes());
-                }
-                None => write_response(out, 404, TEXT, b"metrics are not enabled"),
-            },
+            "/healthz" => respond(stats, out, 200, TEXT, b"ok"),
+            "/metrics" => respond(stats, out, 200, PROMETHEUS, self.metrics().as_bytes()),
             "/fapi/v1/klines" => {
                 let (status, body) =
                     rest::klines(query, &self.index, &self.history, self.store.as_ref());
-                write_response(out, status, JSON, &body);
+                respond(stats, out, status, JSON, &body);
             }
-            _ => write_response(out, 404, JSON, &error_body(-1, "Not found.")),
+            _ => respond(stats, out, 404, JSON, &error_body(-1, "Not found.")),
         }
+    }
+
+    /// The `/metrics` text: the engine's (when configured), then the gateway's own counters.
+    fn metrics(&self) -> String {
+        let mut text = self
+            .config
+            .metrics
+            .as_ref()
+            .map(|f| f())
+            .unwrap_or_default();
+        crate::metrics::render_gateway(&mut text, &self.stats.snapshot());
+        text
     }
 
     /// Makes the WebSocket handshake on a stream path, or refuses it with 400/404.
     fn upgrade(&mut self, token: usize, client: &mut Client, request: &HttpRequest, key: &[u8]) {
+        let stats = &self.stats;
         let refuse = |client: &mut Client, status: u16, msg: &str| {
-            write_response(client.output(), status, TEXT, msg.as_bytes());
+            respond(stats, client.output(), status, TEXT, msg.as_bytes());
             client.closing = true;
         };
         if request.method != "GET" || key.is_empty() {
@@ -100,6 +121,7 @@ impl EventLoop {
         }
         write_handshake_response(client.output(), key);
         client.phase = Phase::WebSocket(path.framing);
+        add(&self.stats.ws_clients, 1);
         for (stream, key) in path.streams.into_iter().zip(keys) {
             self.subscribe(token, client, stream, key);
         }

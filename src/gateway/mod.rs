@@ -4,26 +4,32 @@
 //! `httparse`; `Upgrade: websocket` on `/market/ws/<stream>` (raw events) or
 //! `/market/stream?streams=a/b` (combined envelope) becomes a WebSocket connection that can also
 //! `SUBSCRIBE`, `UNSUBSCRIBE` and `LIST_SUBSCRIPTIONS`; other requests are REST
-//! (`GET /fapi/v1/klines`, `/healthz`, `/metrics`). Every `push_interval` the loop pulls the
-//! engine as a delta consumer, encodes each event once per framing and appends the same bytes to
-//! every subscriber's bounded write buffer: a client that cannot keep up is disconnected and
-//! counted, and never slows the loop.
+//! (`GET /fapi/v1/klines`, `/healthz`, `/metrics`). Every `push_interval` the loop asks the
+//! engine's shards what changed, as a delta consumer, and picks their answers up on later turns
+//! (it never waits for a shard). It encodes each event once per framing and appends the same
+//! bytes to every subscriber's bounded write buffer: a client whose unsent output (events,
+//! replies or snapshots) would pass the bound is disconnected and counted, and never slows the
+//! loop. Symbols the engine lists while it runs are served from the next pull or request on.
 //!
 //! * [`config`]: [`GatewayConfig`] and the [`Catalog`] of names behind the engine's indices.
 //! * `event_loop`, `http_routes`, `ws_session`, `fanout`: the loop and what it does with
-//!   accepts, HTTP requests, WebSocket frames and pulls.
-//! * [`client`], [`http`], [`ws_frame`]: one connection's buffers, and its two wire protocols.
+//!   accepts, HTTP requests, WebSocket frames and pulls; [`pull`]: pulls that never wait.
+//! * [`client`], [`output`], [`http`], [`ws_frame`]: one connection's buffers, and its two wire
+//!   protocols; [`event_frames`]: an event encoded once for all its subscribers.
 //! * [`history`], [`rest`], [`catalog_index`]: the klines kept for REST and snapshots.
-//! * [`stats`]: the counters behind [`GatewayStats`].
+//! * [`stats`]: the counters behind [`GatewayStats`], also served at `/metrics`.
 
 pub mod catalog_index;
 pub mod client;
 pub mod config;
+pub mod event_frames;
 mod event_loop;
 mod fanout;
 pub mod history;
 pub mod http;
 mod http_routes;
+pub mod output;
+pub mod pull;
 pub mod rest;
 pub mod stats;
 pub mod ws_frame;
@@ -39,13 +45,15 @@ use std::thread::JoinHandle;
 use mio::net::TcpListener;
 use mio::{Interest, Poll, Token};
 
-pub use config::{Catalog, GatewayConfig, MetricsFn};
+pub use config::{Catalog, DecimalsFn, GatewayConfig, LiveSymbols, MetricsFn};
 pub use stats::GatewayStats;
 
 use crate::pipeline::{EngineConsumer, pin_current_thread};
 use catalog_index::CatalogIndex;
+use event_frames::EventFrames;
 use event_loop::EventLoop;
 use history::History;
+use pull::EnginePull;
 use stats::SharedStats;
 
 /// Starts gateways.
@@ -89,11 +97,13 @@ impl Gateway {
             config,
             clients: HashMap::new(),
             next_token: 1,
+            unfinished: Vec::new(),
             subscribers: HashMap::new(),
             index: CatalogIndex::new(catalog),
             history,
             store,
-            consumer: Some(consumer),
+            pull: Some(EnginePull::new(consumer)),
+            frames: EventFrames::new(),
             stats: Arc::clone(&stats),
             stop,
         };

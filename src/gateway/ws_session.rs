@@ -3,15 +3,15 @@
 
 use super::client::{Client, Phase};
 use super::event_loop::EventLoop;
-use super::fanout::frame_event;
 use super::history::SlotKey;
-use super::stats::add;
+use super::stats::{add, sub};
 use super::ws_frame::{
     Opcode, parse_client_frame, write_close_frame, write_pong_frame, write_text_frame,
 };
 use crate::egress::KlineStream;
 use crate::egress::replies::{write_done, write_error, write_subscriptions};
 use crate::egress::requests::{Command, RequestError, parse_request};
+use crate::pipeline::now_ms;
 
 impl EventLoop {
     /// Handles the next frame in a client's input; false when none is complete yet.
@@ -21,7 +21,7 @@ impl EventLoop {
             Ok(None) => return false,
             Err(_) => {
                 write_close_frame(client.output());
-                client.closing = true;
+                client.close_for_protocol();
                 return false;
             }
         };
@@ -54,17 +54,23 @@ impl EventLoop {
     /// Answers one request frame.
     fn request(&mut self, token: usize, client: &mut Client, payload: &[u8]) {
         add(&self.stats.ws_requests, 1);
+        // A symbol listed since the last pull can be subscribed at once.
+        self.index.refresh();
         let mut reply = Vec::new();
         let mut added = Vec::new();
+        let refused = |reply: &mut Vec<u8>, error: &RequestError| {
+            add(&self.stats.ws_requests_rejected, 1);
+            write_error(reply, error);
+        };
         match parse_request(payload) {
-            Err(error) => write_error(&mut reply, &error),
+            Err(error) => refused(&mut reply, &error),
             Ok(request) => match request.command {
                 Command::Subscribe(streams) => match self.resolve(client, &streams, request.id) {
                     Ok(keys) => {
                         write_done(&mut reply, request.id);
                         added = streams.into_iter().zip(keys).collect();
                     }
-                    Err(error) => write_error(&mut reply, &error),
+                    Err(error) => refused(&mut reply, &error),
                 },
                 Command::Unsubscribe(streams) => {
                     for stream in &streams {
@@ -114,7 +120,8 @@ impl EventLoop {
         Ok(keys)
     }
 
-    /// Adds a stream to a client (once) and sends it the slot's open kline at once.
+    /// Adds a stream to a client (once) and sends it the slot's open kline at once (bounded
+    /// with the request's other answers, see `handle_input`).
     pub(super) fn subscribe(
         &mut self,
         token: usize,
@@ -127,15 +134,16 @@ impl EventLoop {
         }
         client.streams.push((stream, key));
         self.subscribers.entry(key).or_default().push(token);
+        add(&self.stats.subscriptions, 1);
         let Phase::WebSocket(framing) = client.phase else {
             return;
         };
-        let snapshot = self
-            .history
-            .current(key)
-            .and_then(|kline| frame_event(&self.index, key, kline, false, framing));
-        if let Some(frame) = snapshot {
-            client.output().extend_from_slice(&frame);
+        let Some(kline) = self.history.current(key) else {
+            return;
+        };
+        if self.frames.encode(&self.index, key, kline, false, now_ms()) {
+            let frame = self.frames.frame(&self.index, framing);
+            client.output().extend_from_slice(frame);
             add(&self.stats.events_sent, 1);
         }
     }
@@ -145,7 +153,12 @@ impl EventLoop {
         let Ok(key) = self.slot_of(stream) else {
             return;
         };
+        let before = client.streams.len();
         client.streams.retain(|(_, k)| *k != key);
+        sub(
+            &self.stats.subscriptions,
+            (before - client.streams.len()) as u64,
+        );
         if let Some(tokens) = self.subscribers.get_mut(&key) {
             tokens.retain(|t| *t != token);
         }

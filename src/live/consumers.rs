@@ -8,7 +8,7 @@ use std::sync::{Arc, RwLock};
 use crate::aggregator::ShardStats;
 use crate::config::Settings;
 use crate::egress::Decimals;
-use crate::gateway::{Catalog, Gateway, GatewayConfig, GatewayHandle, MetricsFn};
+use crate::gateway::{Catalog, Gateway, GatewayConfig, GatewayHandle, LiveSymbols, MetricsFn};
 use crate::pipeline::{Engine, EngineConsumer};
 use crate::store::{SinkHandle, SinkOptions, SinkStats, spawn_sink};
 
@@ -59,23 +59,18 @@ pub fn start(
     let gateway = match &settings.gateway {
         Some(g) => {
             let consumer = consumers.pop().expect("a consumer for the gateway");
-            let symbols = names
-                .read()
-                .map(|names| {
-                    names
-                        .iter()
-                        .map(|n| {
-                            (
-                                n.clone(),
-                                decimals.get(n).copied().unwrap_or(FALLBACK_DECIMALS),
-                            )
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
+            // The gateway follows the names the symbol manager adds, so a symbol listed while
+            // klagg runs is served like the others.
+            let decimals = decimals.clone();
             let catalog = Catalog {
-                symbols,
+                symbols: Vec::new(),
                 intervals: settings.intervals.clone(),
+                live: Some(LiveSymbols {
+                    names: Arc::clone(names),
+                    decimals: Arc::new(move |name: &str| {
+                        decimals.get(name).copied().unwrap_or(FALLBACK_DECIMALS)
+                    }),
+                }),
             };
             let config = GatewayConfig {
                 bind: g.bind,

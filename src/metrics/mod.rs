@@ -2,6 +2,7 @@
 //! threads already publish (io threads' [`IoStats`], shards' [`ShardStats`]), so exporting
 //! costs the hot path nothing.
 
+mod gateway;
 mod latency;
 mod prometheus;
 
@@ -12,6 +13,7 @@ use crate::ingress::bad_input::BadInputReason;
 use crate::pipeline::{Engine, IoStats};
 use crate::store::SinkStats;
 
+pub use gateway::render_gateway;
 pub use latency::render_latencies;
 pub use prometheus::{Family, Kind, family};
 
