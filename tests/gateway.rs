@@ -1,268 +1,52 @@
 //! The gateway on loopback, fed by the real engine reading the simulator: WebSocket clients
 //! (raw, combined, `SUBSCRIBE`) get kline events equal to what another consumer of the same
 //! engine pulls, bad requests get errors, a slow client is dropped while a fast one keeps
-//! receiving, and REST serves the klines seen.
+//! receiving, `/metrics` counts it, REST serves the klines seen, and a symbol the engine starts
+//! following after the gateway started is served like the others.
 
+#[path = "support/gateway_run.rs"]
+mod gateway_run;
+
+use std::collections::HashMap;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::net::TcpStream;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use klagg::aggregator::{KlineRecord, ShardConfig};
-use klagg::egress::{Decimals, write_kline_event, write_rest_kline};
-use klagg::gateway::{Catalog, Gateway, GatewayConfig, GatewayHandle};
-use klagg::idle::IdleStrategy;
-use klagg::ingress::connection::ConnectionOptions;
+use gateway_run::{Run, http_get, next_reply, next_text, send};
+use klagg::egress::write_rest_kline;
+use klagg::gateway::GatewayConfig;
 use klagg::interval::Interval;
-use klagg::pipeline::{Engine, EngineSpec, now_ms};
-use klagg::sim::MarketSource;
-use klagg::sim::market::{SyntheticConfig, SyntheticMarket};
-use klagg::sim::server::ServerConfig;
-use klagg::sim::simulation::Simulation;
+use klagg::pipeline::now_ms;
 use serde_json::Value;
-use tungstenite::stream::MaybeTlsStream;
-use tungstenite::{Message, WebSocket};
-
-type Client = WebSocket<MaybeTlsStream<TcpStream>>;
-
-const INTERVALS: &str = "1s,1m";
-
-/// One simulator, engine and gateway at a time: several at once on a small machine would
-/// measure the scheduler.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-/// A simulator feeding an engine whose consumers are the gateway and a recorder.
-struct Run {
-    sim: Simulation,
-    engine: Option<Engine>,
-    gateway: Option<GatewayHandle>,
-    stop: Arc<AtomicBool>,
-    recorder: Option<JoinHandle<()>>,
-    /// Closed klines pulled by the second consumer.
-    closed: Arc<Mutex<Vec<KlineRecord>>>,
-    names: Vec<String>,
-    decimals: Vec<Decimals>,
-    _guard: std::sync::MutexGuard<'static, ()>,
-}
-
-impl Run {
-    fn start(symbols: usize, rate: u32, config: GatewayConfig) -> Run {
-        let guard = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
-        let mut market = SyntheticConfig::new(symbols, rate, 11, now_ms());
-        market.quiet_fraction = 0.0;
-        let specs = SyntheticMarket::new(market.clone()).symbols().to_vec();
-        let mut sim = Simulation::serve(ServerConfig::default(), specs.clone()).expect("simulator");
-        let intervals = Interval::parse_list(INTERVALS).unwrap();
-        let spec = EngineSpec {
-            shard: ShardConfig::new(intervals.clone(), specs.len() as u32),
-            max_symbols: specs.len() as u32,
-            shard_cores: vec![None],
-            connections: klagg::demo::sim_connections(&sim, 1_024),
-            idle: IdleStrategy::Park(Duration::from_micros(200)),
-            ring_capacity: 4096,
-            connection: ConnectionOptions::default(),
-            consumers: 2,
-            probe: false,
-            restore: Vec::new(),
-        };
-        let (engine, mut consumers) = Engine::start(spec).expect("engine");
-        assert!(
-            sim.wait_for_clients(1, Duration::from_secs(5)),
-            "the engine connects"
-        );
-        market.start_ms = now_ms();
-        sim.start_market(Box::new(SyntheticMarket::new(market)), None, true)
-            .unwrap();
-        let mut recorder_consumer = consumers.pop().unwrap();
-        let gateway_consumer = consumers.pop().unwrap();
-        let names: Vec<String> = specs.iter().map(|s| s.name.clone()).collect();
-        let decimals: Vec<Decimals> = specs
-            .iter()
-            .map(|s| Decimals {
-                price: s.price_decimals,
-                quantity: s.quantity_decimals,
-            })
-            .collect();
-        let catalog = Catalog {
-            symbols: names
-                .iter()
-                .cloned()
-                .zip(decimals.iter().copied())
-                .collect(),
-            intervals,
-        };
-        let stop = Arc::new(AtomicBool::new(false));
-        let gateway =
-            Gateway::spawn(config, gateway_consumer, catalog, Arc::clone(&stop)).expect("gateway");
-        let closed = Arc::new(Mutex::new(Vec::new()));
-        let recorder = {
-            let closed = Arc::clone(&closed);
-            let stop = Arc::clone(&stop);
-            std::thread::spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    if let Ok(delta) = recorder_consumer.pull(Duration::from_millis(50)) {
-                        closed.lock().unwrap().extend_from_slice(&delta.closed);
-                    }
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-            })
-        };
-        Run {
-            sim,
-            engine: Some(engine),
-            gateway: Some(gateway),
-            stop,
-            recorder: Some(recorder),
-            closed,
-            names,
-            decimals,
-            _guard: guard,
-        }
-    }
-
-    fn addr(&self) -> SocketAddr {
-        self.gateway.as_ref().unwrap().addr()
-    }
-
-    fn stream(&self, symbol: usize, interval: &str) -> String {
-        format!("{}@kline_{interval}", self.names[symbol].to_lowercase())
-    }
-
-    fn connect(&self, path: &str) -> Client {
-        let (ws, _) = tungstenite::connect(format!("ws://{}{path}", self.addr())).expect("connect");
-        if let MaybeTlsStream::Plain(stream) = ws.get_ref() {
-            stream
-                .set_read_timeout(Some(Duration::from_millis(100)))
-                .unwrap();
-        }
-        ws
-    }
-
-    /// The closed kline the recorder pulled for a slot and open time.
-    fn engine_closed(&self, symbol: usize, interval: u16, open_time: i64) -> Option<KlineRecord> {
-        self.closed
-            .lock()
-            .unwrap()
-            .iter()
-            .rev()
-            .find(|r| {
-                r.symbol == symbol as u32
-                    && r.interval == interval
-                    && r.kline.open_time == open_time
-            })
-            .copied()
-    }
-
-    /// Waits (bounded) until the recorder has pulled the closed kline.
-    fn wait_engine_closed(&self, symbol: usize, interval: u16, open_time: i64) -> KlineRecord {
-        let deadline = Instant::now() + Duration::from_secs(3);
-        loop {
-            if let Some(record) = self.engine_closed(symbol, interval, open_time) {
-                return record;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "engine never closed {symbol}/{interval}/{open_time}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Run {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(gateway) = self.gateway.take() {
-            let _ = gateway.join();
-        }
-        if let Some(recorder) = self.recorder.take() {
-            let _ = recorder.join();
-        }
-        self.sim.stop_market();
-        if let Some(engine) = self.engine.take() {
-            engine.stop();
-        }
-    }
-}
-
-/// The next text message, or `None` after `wait` without one.
-fn next_text(ws: &mut Client, wait: Duration) -> Option<Value> {
-    let deadline = Instant::now() + wait;
-    while Instant::now() < deadline {
-        match ws.read() {
-            Ok(Message::Text(text)) => return Some(serde_json::from_str(&text).expect("json")),
-            Ok(_) => {}
-            Err(tungstenite::Error::Io(e))
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) => {}
-            Err(e) => panic!("read failed: {e}"),
-        }
-    }
-    None
-}
-
-/// The next message that is not a kline event (a reply), skipping events.
-fn next_reply(ws: &mut Client) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(3);
-    while Instant::now() < deadline {
-        if let Some(value) = next_text(ws, Duration::from_millis(200))
-            && value.get("e").is_none()
-            && value.get("stream").is_none()
-        {
-            return value;
-        }
-    }
-    panic!("no reply");
-}
-
-fn send(ws: &mut Client, text: &str) {
-    ws.send(Message::text(text)).expect("send");
-}
-
-/// What the engine's kline encodes to, as a parsed event, with the received event's `E`.
-fn expected_event(run: &Run, record: &KlineRecord, event_ms: i64, closed: bool) -> Value {
-    let mut out = Vec::new();
-    let interval = Interval::parse_list(INTERVALS).unwrap()[record.interval as usize];
-    let symbol = record.symbol as usize;
-    write_kline_event(
-        &mut out,
-        event_ms,
-        &run.names[symbol],
-        interval,
-        &record.kline,
-        closed,
-        run.decimals[symbol],
-    );
-    serde_json::from_slice(&out).unwrap()
-}
-
-/// A plain HTTP GET: status and body.
-fn http_get(addr: SocketAddr, target: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(3)))
-        .unwrap();
-    write!(
-        stream,
-        "GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").expect("response head");
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, body.to_owned())
-}
 
 fn fast_config() -> GatewayConfig {
     GatewayConfig {
         push_interval: Duration::from_millis(20),
         ..GatewayConfig::default()
     }
+}
+
+/// The HTTP status a refused WebSocket handshake on `path` gets.
+fn refused(run: &Run, path: &str) -> u16 {
+    match tungstenite::connect(format!("ws://{}{path}", run.addr())) {
+        Err(tungstenite::Error::Http(response)) => response.status().as_u16(),
+        other => panic!(
+            "{path}: expected an HTTP refusal, got {:?}",
+            other.map(|_| ())
+        ),
+    }
+}
+
+/// The samples of a Prometheus text body, by name with labels (`name{a="b"}`).
+fn samples(text: &str) -> HashMap<String, u64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .filter_map(|l| {
+            let (name, value) = l.rsplit_once(' ')?;
+            Some((name.to_owned(), value.parse().ok()?))
+        })
+        .collect()
 }
 
 #[test]
@@ -296,7 +80,7 @@ fn raw_stream_delivers_snapshot_updates_and_closed_klines_equal_to_the_engine() 
     for event in &closed {
         let open_time = event["k"]["t"].as_i64().unwrap();
         let record = run.wait_engine_closed(0, 0, open_time);
-        let expected = expected_event(&run, &record, event["E"].as_i64().unwrap(), true);
+        let expected = run.expected_event(&record, event["E"].as_i64().unwrap(), true);
         assert_eq!(event, &expected, "closed kline differs from the engine's");
     }
     // Every second between the first and last closed event was delivered, none twice.
@@ -311,7 +95,7 @@ fn raw_stream_delivers_snapshot_updates_and_closed_klines_equal_to_the_engine() 
             "closed klines missing or repeated: {times:?}"
         );
     }
-    let stats = run.gateway.as_ref().unwrap().stats();
+    let stats = run.gateway().stats();
     assert_eq!(stats.clients, 1);
     assert!(stats.events_sent >= (updates + closed.len() + 1) as u64);
 }
@@ -423,16 +207,12 @@ fn subscribe_on_a_bare_path_and_bad_requests_get_errors() {
     assert_eq!(event["s"], run.names[1].as_str());
 
     // Refused handshakes: unknown path, unknown symbol.
-    let refused = |path: &str| match tungstenite::connect(format!("ws://{}{path}", run.addr())) {
-        Err(tungstenite::Error::Http(response)) => response.status().as_u16(),
-        other => panic!(
-            "{path}: expected an HTTP refusal, got {:?}",
-            other.map(|_| ())
-        ),
-    };
-    assert_eq!(refused("/ws/btcusdt@kline_1m"), 404);
-    assert_eq!(refused("/market/ws/nosuchusdt@kline_1m"), 400);
-    assert_eq!(refused("/market/stream?streams=btcusdt@aggTrade"), 400);
+    assert_eq!(refused(&run, "/ws/btcusdt@kline_1m"), 404);
+    assert_eq!(refused(&run, "/market/ws/nosuchusdt@kline_1m"), 400);
+    assert_eq!(
+        refused(&run, "/market/stream?streams=btcusdt@aggTrade"),
+        400
+    );
 
     // Garbage on the socket gets a 400, and the gateway keeps serving.
     let mut raw = TcpStream::connect(run.addr()).unwrap();
@@ -462,7 +242,7 @@ fn a_slow_client_is_dropped_while_a_fast_one_keeps_receiving() {
     let path = format!("/market/stream?streams={}", all.join("/"));
     let slow = run.connect(&path);
     let mut fast = run.connect(&path);
-    let gateway = run.gateway.as_ref().unwrap();
+    let gateway = run.gateway();
     let deadline = Instant::now() + Duration::from_secs(8);
     let mut received = 0;
     while gateway.stats().clients_dropped_slow == 0 {
@@ -553,10 +333,10 @@ fn rest_serves_the_klines_seen_healthz_and_metrics() {
     );
     assert_eq!(bad("/fapi/v1/klines?interval=1s"), (400, -1102));
     assert_eq!(http_get(run.addr(), "/healthz"), (200, "ok".to_owned()));
-    assert_eq!(
-        http_get(run.addr(), "/metrics"),
-        (200, "klagg_up 1\n".to_owned())
-    );
+    let (status, metrics) = http_get(run.addr(), "/metrics");
+    assert_eq!(status, 200);
+    assert!(metrics.starts_with("klagg_up 1\n"), "{metrics}");
+    assert!(metrics.contains("\nklagg_gateway_clients_accepted_total "));
     assert_eq!(http_get(run.addr(), "/nowhere").0, 404);
 }
 
@@ -606,7 +386,7 @@ fn limits_on_clients_and_streams_per_client() {
     let mut response = Vec::new();
     let _ = second.read_to_end(&mut response);
     assert!(response.is_empty());
-    assert_eq!(run.gateway.as_ref().unwrap().stats().clients_rejected, 1);
+    assert_eq!(run.gateway().stats().clients_rejected, 1);
     assert!(next_text(&mut ws, Duration::from_secs(1)).is_some());
 }
 
@@ -649,4 +429,145 @@ fn rest_includes_klines_stored_before_this_run() {
         "the stored kline comes first"
     );
     assert!(rows.len() >= 2, "and this run's klines follow: {body}");
+}
+
+#[test]
+fn metrics_count_the_clients_the_drops_and_the_events() {
+    let config = GatewayConfig {
+        push_interval: Duration::from_millis(5),
+        max_write_buffer: 64 * 1024,
+        metrics: Some(Arc::new(|| "klagg_up 1\n".to_owned())),
+        ..GatewayConfig::default()
+    };
+    let run = Run::start(40, 20_000, config);
+    let all: Vec<String> = (0..40)
+        .flat_map(|s| [run.stream(s, "1s"), run.stream(s, "1m")])
+        .collect();
+    let path = format!("/market/stream?streams={}", all.join("/"));
+    let slow = run.connect(&path);
+    let mut fast = run.connect(&path);
+    let deadline = Instant::now() + Duration::from_secs(8);
+    while run.gateway().stats().clients_dropped_slow == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the slow client was never dropped"
+        );
+        next_text(&mut fast, Duration::from_millis(10));
+    }
+    let before = run.gateway().stats();
+    let (status, body) = http_get(run.addr(), "/metrics");
+    let after = run.gateway().stats();
+    assert_eq!(status, 200);
+    assert!(body.starts_with("klagg_up 1\n"), "the engine's part first");
+    let got = samples(&body);
+    let value = |name: &str| {
+        *got.get(name)
+            .unwrap_or_else(|| panic!("no {name} in\n{body}"))
+    };
+    // Exact: two WebSocket clients and this request were accepted; the slow one was dropped;
+    // the fast one is connected with its 80 streams, and this request is the HTTP client.
+    assert_eq!(value("klagg_gateway_clients_accepted_total"), 3);
+    assert_eq!(value("klagg_gateway_disconnects_total{cause=\"slow\"}"), 1);
+    assert_eq!(value("klagg_gateway_disconnects_total{cause=\"error\"}"), 0);
+    assert_eq!(value("klagg_gateway_clients{protocol=\"websocket\"}"), 1);
+    assert_eq!(value("klagg_gateway_clients{protocol=\"http\"}"), 1);
+    assert_eq!(value("klagg_gateway_subscriptions"), 80);
+    assert_eq!(value("klagg_gateway_clients_rejected_total"), 0);
+    assert_eq!(value("klagg_gateway_requests_total{protocol=\"http\"}"), 3);
+    assert_eq!(
+        value("klagg_gateway_requests_rejected_total{protocol=\"http\"}"),
+        0
+    );
+    // Moving: what was rendered lies between the counters read just before and just after.
+    for (name, low, high) in [
+        (
+            "klagg_gateway_events_sent_total",
+            before.events_sent,
+            after.events_sent,
+        ),
+        (
+            "klagg_gateway_events_encoded_total",
+            before.events_encoded,
+            after.events_encoded,
+        ),
+        (
+            "klagg_gateway_bytes_sent_total",
+            before.bytes_sent,
+            after.bytes_sent,
+        ),
+        ("klagg_gateway_pulls_total", before.pulls, after.pulls),
+    ] {
+        let v = value(name);
+        assert!(
+            (low..=high).contains(&v),
+            "{name} {v} not in {low}..={high}"
+        );
+    }
+    assert!(before.events_sent > 80, "events flowed: {before:?}");
+    drop(slow);
+}
+
+#[test]
+fn a_symbol_listed_after_the_gateway_started_is_served() {
+    let run = Run::start_holding_back(4, 2_000, fast_config(), 1);
+    let new = 3;
+    let name = run.names[new].clone();
+    let stream = run.stream(new, "1s");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(refused(&run, &format!("/market/ws/{stream}")), 400);
+    let rest = format!("/fapi/v1/klines?symbol={name}&interval=1s&limit=1000");
+    let (status, body) = http_get(run.addr(), &rest);
+    assert_eq!(status, 400, "{body}");
+
+    run.list(new);
+    // Subscribed at once, by SUBSCRIBE on a connection opened before and by handshake after.
+    let mut old = run.connect(&format!("/market/ws/{}", run.stream(0, "1s")));
+    send(
+        &mut old,
+        &format!(r#"{{"method":"SUBSCRIBE","params":["{stream}"],"id":1}}"#),
+    );
+    assert_eq!(
+        next_reply(&mut old),
+        serde_json::json!({"result": null, "id": 1})
+    );
+    let mut ws = run.connect(&format!("/market/ws/{stream}"));
+    let mut closed = Vec::new();
+    let end = Instant::now() + Duration::from_millis(3_500);
+    while Instant::now() < end {
+        let Some(event) = next_text(&mut ws, Duration::from_millis(200)) else {
+            continue;
+        };
+        assert_eq!(event["s"], name.as_str());
+        if event["k"]["x"] == true {
+            closed.push(event);
+        }
+    }
+    assert!(closed.len() >= 2, "only {} closed klines", closed.len());
+    for event in &closed {
+        let record = run.wait_engine_closed(new, 0, event["k"]["t"].as_i64().unwrap());
+        let expected = run.expected_event(&record, event["E"].as_i64().unwrap(), true);
+        assert_eq!(event, &expected, "closed kline differs from the engine's");
+    }
+    let mut on_old = 0;
+    let end = Instant::now() + Duration::from_millis(500);
+    while Instant::now() < end {
+        if let Some(event) = next_text(&mut old, Duration::from_millis(100)) {
+            on_old += usize::from(event["s"] == name.as_str());
+        }
+    }
+    assert!(
+        on_old > 0,
+        "the earlier connection got the new symbol's events"
+    );
+
+    let (status, body) = http_get(run.addr(), &rest);
+    assert_eq!(status, 200, "{body}");
+    let rows: Vec<Value> = serde_json::from_str(&body).unwrap();
+    assert!(rows.len() >= 2, "{body}");
+    for row in &rows[..rows.len() - 1] {
+        let record = run.wait_engine_closed(new, 0, row[0].as_i64().unwrap());
+        let mut expected = Vec::new();
+        write_rest_kline(&mut expected, &record.kline, run.decimals[new]);
+        assert_eq!(row, &serde_json::from_slice::<Value>(&expected).unwrap());
+    }
 }
