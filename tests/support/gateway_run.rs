@@ -175,6 +175,11 @@ impl Run {
         );
     }
 
+    /// Every trade the simulator has published so far.
+    pub fn trades(&self) -> Vec<klagg::sim::SimTrade> {
+        self.sim.trades()
+    }
+
     /// The gateway's address.
     pub fn addr(&self) -> SocketAddr {
         self.gateway().addr()

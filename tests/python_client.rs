@@ -1,0 +1,226 @@
+//! Off-the-shelf Binance client code against the gateway: `tests/python/binance_client.py`
+//! uses Python's `websocket-client` from PyPI exactly as code written for Binance's streams does
+//! (a raw stream, a combined stream, `SUBSCRIBE`, `LIST_SUBSCRIPTIONS`), on loopback, with the
+//! simulator feeding the real engine. Every event it received must be the engine's kline, field
+//! for field and decimal string for decimal string.
+//!
+//! Python 3 and the `websocket` module are required: without them this test fails and says to
+//! run `pip install websocket-client` (`.ci/run` installs it).
+
+#[path = "support/gateway_run.rs"]
+mod gateway_run;
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use gateway_run::{INTERVALS, Run};
+use klagg::gateway::GatewayConfig;
+use klagg::interval::Interval;
+use klagg::kline::Kline;
+use klagg::sim::SimTrade;
+use klagg::trade::AggTradePayload;
+use serde_json::Value;
+
+/// How long the Python client reads, and how long it may take in all.
+const CLIENT_SECONDS: f64 = 4.0;
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(40);
+
+/// The client script, next to this test.
+fn script() -> String {
+    format!(
+        "{}/tests/python/binance_client.py",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+/// Fails, saying what to install, unless `python3` can import `websocket`.
+fn require_websocket_client() {
+    let probe = Command::new("python3")
+        .args(["-c", "import websocket"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    match probe {
+        Err(e) => panic!(
+            "python3 cannot be run ({e}): install Python 3, then run `pip install websocket-client` \
+             (.ci/run does both checks)"
+        ),
+        Ok(status) if !status.success() => panic!(
+            "the Python module `websocket` is missing: run `pip install websocket-client` \
+             (or `python3 -m pip install websocket-client`); .ci/run installs it"
+        ),
+        Ok(_) => {}
+    }
+}
+
+/// Runs the client with `args`, bounded by [`CLIENT_TIMEOUT`]: its exit status, stdout, stderr.
+fn run_client(args: &[String]) -> (std::process::ExitStatus, String, String) {
+    let mut child = Command::new("python3")
+        .arg(script())
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 starts");
+    // Read both pipes while it runs, so a full pipe never stalls it.
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stdout.read_to_string(&mut text);
+        text
+    });
+    let err = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    let deadline = Instant::now() + CLIENT_TIMEOUT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for python3") {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the Python client did not finish within {CLIENT_TIMEOUT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    (status, out.join().unwrap(), err.join().unwrap())
+}
+
+/// The kline of a slot rebuilt from the simulator's trades: the period of `open_time` up to and
+/// including raw trade `last_trade_id` (-1: none), as the engine builds it.
+fn rebuilt(
+    trades: &[SimTrade],
+    symbol: usize,
+    interval: Interval,
+    open_time: i64,
+    last_trade_id: i64,
+) -> Kline {
+    let close_time = interval.close_time(open_time);
+    let symbol_trades = || trades.iter().filter(|t| t.symbol as usize == symbol);
+    let previous_close = symbol_trades()
+        .filter(|t| t.time_ms < open_time)
+        .max_by_key(|t| t.agg_id)
+        .map_or(0, |t| t.price);
+    let mut period: Vec<&SimTrade> = symbol_trades()
+        .filter(|t| (open_time..=close_time).contains(&t.time_ms))
+        .filter(|t| t.last_trade_id <= last_trade_id)
+        .collect();
+    period.sort_by_key(|t| t.agg_id);
+    let mut kline = Kline::empty(open_time, close_time, previous_close);
+    for t in period {
+        kline.apply(&AggTradePayload {
+            symbol: t.symbol,
+            is_buyer_maker: t.is_buyer_maker,
+            price: t.price,
+            quantity: t.quantity,
+            agg_id: t.agg_id,
+            first_trade_id: t.first_trade_id,
+            last_trade_id: t.last_trade_id,
+            trade_time_ms: t.time_ms,
+            event_time_ms: t.time_ms,
+        });
+    }
+    kline
+}
+
+#[test]
+fn python_websocket_client_receives_the_engines_klines() {
+    require_websocket_client();
+    let run = Run::start(4, 2_000, GatewayConfig::default());
+    std::thread::sleep(Duration::from_millis(300));
+    let raw = run.stream(0, "1m");
+    let combined = [run.stream(1, "1m"), run.stream(2, "5m")];
+    // 1s streams close klines while the client reads, to compare with the engine's own.
+    let subscribe = [run.stream(0, "1s"), run.stream(3, "1s")];
+    let args = vec![
+        "--port".to_owned(),
+        run.addr().port().to_string(),
+        "--raw".to_owned(),
+        raw.clone(),
+        "--combined".to_owned(),
+        combined.join("/"),
+        "--subscribe".to_owned(),
+        subscribe.join(","),
+        "--seconds".to_owned(),
+        CLIENT_SECONDS.to_string(),
+    ];
+    let (status, stdout, stderr) = run_client(&args);
+    assert!(
+        status.success(),
+        "the Python client failed ({status}):\n{stderr}"
+    );
+
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    let replies: Vec<&Value> = lines.iter().filter_map(|l| l.get("reply")).collect();
+    let listed: Vec<&String> = combined.iter().chain(&subscribe).collect();
+    assert_eq!(
+        replies,
+        [
+            &serde_json::json!({"result": null, "id": 1}),
+            &serde_json::json!({"result": listed, "id": 2}),
+        ]
+    );
+
+    let trades = run.trades();
+    let intervals = Interval::parse_list(INTERVALS).unwrap();
+    let mut closed = 0;
+    let mut per_stream = std::collections::HashMap::<String, usize>::new();
+    for line in &lines {
+        let Some(event) = line.get("event") else {
+            continue;
+        };
+        let stream = match line["conn"].as_str() {
+            Some("raw") => raw.clone(),
+            _ => line["stream"].as_str().unwrap().to_owned(),
+        };
+        *per_stream.entry(stream).or_default() += 1;
+        let k = &event["k"];
+        let (symbol, interval) =
+            run.slot_of(event["s"].as_str().unwrap(), k["i"].as_str().unwrap());
+        let open_time = k["t"].as_i64().unwrap();
+        let is_closed = k["x"].as_bool().unwrap();
+        let kline = rebuilt(
+            &trades,
+            symbol,
+            intervals[usize::from(interval)],
+            open_time,
+            k["L"].as_i64().unwrap(),
+        );
+        let record = klagg::aggregator::KlineRecord {
+            symbol: symbol as u32,
+            interval,
+            correction: false,
+            kline,
+        };
+        let event_ms = event["E"].as_i64().unwrap();
+        assert_eq!(
+            event,
+            &run.expected_event(&record, event_ms, is_closed),
+            "an event the Python client received is not the kline of the simulator's trades"
+        );
+        if is_closed {
+            closed += 1;
+            let engine = run.wait_engine_closed(symbol, interval, open_time);
+            assert_eq!(
+                event,
+                &run.expected_event(&engine, event_ms, true),
+                "a closed kline the Python client received differs from the engine's"
+            );
+        }
+    }
+    for stream in std::iter::once(&raw).chain(&combined).chain(&subscribe) {
+        assert!(
+            per_stream.get(stream).is_some_and(|n| *n > 0),
+            "no event on {stream}: {per_stream:?}"
+        );
+    }
+    assert!(closed >= 4, "only {closed} closed klines reached Python");
+}
