@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 use klagg::demo::{self, DemoOptions};
 use klagg::duration_arg::parse_duration;
 use klagg::interval::Interval;
+use klagg::latency::{self, RUN_FORM, RunSpec};
 use klagg::live::{self, RunOptions};
 use klagg::replay::{self, ReplayOptions};
 use klagg::sim::{self, Faults, SimOptions, SourceOptions};
@@ -40,6 +41,10 @@ enum Command {
     /// Run a Binance-compatible market-data exchange on loopback (WebSocket streams and REST),
     /// with a synthetic market or replayed files, and faults on demand.
     Sim(Box<SimArgs>),
+    /// Join the stamp files of measured runs (a simulator's and an engine's each) into latency
+    /// percentiles, a CSV and an SVG plot, or with --throughput into msgs/s; ends with one
+    /// `RESULT engine=...` line per run (see scripts/latency.sh, scripts/throughput.sh).
+    LatencyReport(LatencyReportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -69,6 +74,20 @@ struct RunArgs {
     /// Write the latency stamps of the run to this file when it stops (see scripts/latency.sh).
     #[arg(long, value_name = "FILE")]
     stamps: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct LatencyReportArgs {
+    /// One engine's run: its name and the stamp files of its simulator and of itself, e.g.
+    /// klagg=/tmp/sim1.csv,/tmp/klagg.csv. Repeat for each engine.
+    #[arg(long, required = true, value_name = RUN_FORM, value_parser = RunSpec::parse)]
+    run: Vec<RunSpec>,
+    /// Directory for latency.csv and latency.svg; created if missing.
+    #[arg(long, value_name = "DIR", default_value = "target/latency")]
+    out: PathBuf,
+    /// Report sustained msgs/s and lost trades instead of latency percentiles.
+    #[arg(long)]
+    throughput: bool,
 }
 
 #[derive(Debug, Args)]
@@ -188,6 +207,7 @@ fn main() -> ExitCode {
             .map_err(Into::into),
         Command::Replay(args) => run_replay(args),
         Command::Sim(args) => run_sim(*args),
+        Command::LatencyReport(args) => run_latency_report(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -298,5 +318,16 @@ fn run_sim(args: SimArgs) -> Result<(), Box<dyn std::error::Error>> {
     };
     let report = sim::run(&options, &stop)?;
     println!("{report}");
+    Ok(())
+}
+
+fn run_latency_report(args: &LatencyReportArgs) -> Result<(), Box<dyn std::error::Error>> {
+    latency::check_unique_names(&args.run)?;
+    let report = if args.throughput {
+        latency::throughput_report(&args.run)?
+    } else {
+        latency::latency_report(&args.run, &args.out)?
+    };
+    print!("{report}");
     Ok(())
 }
