@@ -87,19 +87,19 @@ impl EventLoop {
         }
     }
 
-    /// How long the next poll may sleep: until the next push, or, while an answer is awaited,
-    /// about as long as it has been awaited (1 ms, then 1, 2, 4 ms...), so an answer is picked
-    /// up within a few milliseconds of its arrival however long the shard took.
+    /// How long the next poll may sleep: until the next push (at least 1 ms away, as the loop
+    /// just pushed if one was due) and, while an answer is awaited, no longer than it has been
+    /// awaited (1 ms, then 1, 2, 4 ms...), so an answer is picked up within a few milliseconds
+    /// of its arrival however long the shard took.
     fn wait(&self, now: Instant, next_push: Instant) -> Duration {
         if !self.unfinished.is_empty() {
             return Duration::ZERO;
         }
-        let awaited = self.pull.as_ref().and_then(EnginePull::waiting_since);
-        let wait = match awaited {
-            Some(since) => now.saturating_duration_since(since).max(MIN_WAIT),
-            None => next_push.saturating_duration_since(now),
-        };
-        wait.min(MAX_WAIT)
+        let mut wait = next_push.saturating_duration_since(now).min(MAX_WAIT);
+        if let Some(since) = self.pull.as_ref().and_then(EnginePull::waiting_since) {
+            wait = wait.min(now.saturating_duration_since(since).max(MIN_WAIT));
+        }
+        wait
     }
 
     /// Accepts every waiting connection, closing those past `max_clients`.
