@@ -3,13 +3,16 @@
 
 mod common;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
 
 use common::{ONE, T0, consumer, pull, shard, trade};
 use crossbeam_channel::bounded;
 use klagg::aggregator::{
-    Delta, DeltaConsumer, PullError, PullRequest, Shard, ShardConfig, ShardRequest, SnapshotRequest,
+    Delta, DeltaConsumer, PullError, PullRequest, Shard, ShardConfig, ShardRequest,
+    SnapshotRequest, Wake,
 };
 use klagg::interval::Interval;
 
@@ -34,6 +37,7 @@ fn an_undelivered_reply_is_owed_to_the_next_pull() {
         consumer: c.id(),
         buffers: Delta::default(),
         reply: dead_tx,
+        hold: None,
     };
     s.handle_request(ShardRequest::Pull(request));
     assert_eq!(s.stats().replies_undelivered, 1);
@@ -189,6 +193,7 @@ fn missed_count_survives_an_undelivered_reply() {
         consumer: c.id(),
         buffers: Delta::default(),
         reply: dead_tx,
+        hold: None,
     }));
     let delta = pull(&mut s, &mut c, &rx);
     assert_eq!((delta.missed_closed, delta.closed.len()), (3, 2));
@@ -277,4 +282,41 @@ fn a_shard_thread_serves_a_consumer_thread() {
     drop(trades_tx);
     assert_eq!(shard_thread.join().unwrap(), expected as u64);
     assert_eq!(received, expected);
+}
+
+#[test]
+fn a_held_pull_waits_for_news_then_answers_and_wakes() {
+    let mut s = shard("1m", 2);
+    let (mut c, rx) = consumer(&mut s);
+    let wakes = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&wakes);
+    c.hold_until_changed(Wake(Arc::new(move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+    })));
+    // The first pull has news (a trade), the next ones nothing new.
+    s.process_trade(&trade(0, 1, T0, ONE, ONE));
+    c.request().unwrap();
+    s.serve_requests(&rx);
+    assert!(c.take_late().is_some());
+    assert_eq!(wakes.load(Ordering::SeqCst), 1);
+
+    c.request().unwrap();
+    s.serve_requests(&rx);
+    assert!(c.take_late().is_none(), "held: nothing changed");
+    // Asked again while held: the new request replaces the held one, no double answer.
+    c.request().unwrap();
+    s.serve_requests(&rx);
+    s.serve_requests(&rx);
+    assert!(c.take_late().is_none());
+    assert_eq!(wakes.load(Ordering::SeqCst), 1);
+
+    s.process_trade(&trade(1, 1, T0 + 1, ONE, ONE));
+    assert_eq!(s.serve_requests(&rx), 1, "the held pull is answered");
+    let delta = c
+        .take_late()
+        .expect("answered once the trade changed a kline");
+    assert_eq!(delta.open.len(), 1);
+    assert_eq!(delta.open[0].symbol, 1);
+    assert_eq!(wakes.load(Ordering::SeqCst), 2);
+    assert!(c.take_late().is_none(), "one answer only");
 }

@@ -51,7 +51,20 @@ fn samples(text: &str) -> HashMap<String, u64> {
 
 #[test]
 fn raw_stream_delivers_snapshot_updates_and_closed_klines_equal_to_the_engine() {
-    let run = Run::start(4, 2_000, fast_config());
+    raw_stream_matches_the_engine(fast_config());
+}
+
+/// `push_interval = 0`: the shards hold each pull until there is news and wake the loop.
+#[test]
+fn pushing_as_fast_as_klines_change_delivers_the_same() {
+    raw_stream_matches_the_engine(GatewayConfig {
+        push_interval: Duration::ZERO,
+        ..GatewayConfig::default()
+    });
+}
+
+fn raw_stream_matches_the_engine(config: GatewayConfig) {
+    let run = Run::start(4, 2_000, config);
     std::thread::sleep(Duration::from_millis(300));
     let mut ws = run.connect(&format!("/market/ws/{}", run.stream(0, "1s")));
     let connected = Instant::now();

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 
-use super::protocol::{ConsumerId, Delta, PullRequest, ShardRequest};
+use super::protocol::{ConsumerId, Delta, PullRequest, ShardRequest, Wake};
 
 /// Why a pull returned no delta. Nothing is lost either way: what was not delivered is owed
 /// to the next pull.
@@ -39,6 +39,7 @@ pub struct DeltaConsumer {
     reply_tx: Sender<Delta>,
     reply_rx: Receiver<Delta>,
     spare: Option<Delta>,
+    hold: Option<Wake>,
 }
 
 impl DeltaConsumer {
@@ -51,7 +52,14 @@ impl DeltaConsumer {
             reply_tx,
             reply_rx,
             spare: None,
+            hold: None,
         }
+    }
+
+    /// From now on, requests are held by the shard until something changed for this consumer,
+    /// and `wake` is called when the answer has been sent (see [`PullRequest::hold`]).
+    pub fn hold_until_changed(&mut self, wake: Wake) {
+        self.hold = Some(wake);
     }
 
     /// The id the shard knows this consumer by.
@@ -65,6 +73,7 @@ impl DeltaConsumer {
             consumer: self.id,
             buffers: self.spare.take().unwrap_or_default(),
             reply: self.reply_tx.clone(),
+            hold: self.hold.clone(),
         };
         match self.requests.try_send(ShardRequest::Pull(pull)) {
             Ok(()) => Ok(()),

@@ -32,9 +32,10 @@ impl Shard {
         id
     }
 
-    /// Answers every request waiting on `requests` without blocking; returns how many.
+    /// Answers every request waiting on `requests`, and the held pulls that now have news,
+    /// without blocking; returns how many were answered or held.
     pub fn serve_requests(&mut self, requests: &Receiver<ShardRequest>) -> usize {
-        let mut served = 0;
+        let mut served = self.answer_held();
         while let Ok(request) = requests.try_recv() {
             self.handle_request(request);
             served += 1;
@@ -51,13 +52,18 @@ impl Shard {
     }
 
     fn answer_pull(&mut self, pull: PullRequest) {
-        let Some(state) = self.consumers.get_mut(pull.consumer.0 as usize) else {
+        let Some(&standing) = self.consumers.get(pull.consumer.0 as usize) else {
             log::warn!(
                 "pull from unregistered consumer {:?} ignored",
                 pull.consumer
             );
             return;
         };
+        if pull.hold.is_some() && !self.has_news(standing) {
+            self.hold(pull);
+            return;
+        }
+        let state = &mut self.consumers[pull.consumer.0 as usize];
         if state.cursor < self.closed.first_seq() {
             state.missed += self.closed.first_seq() - state.cursor;
             state.cursor = self.closed.first_seq();
@@ -78,6 +84,9 @@ impl Shard {
                 (state.cursor, state.delivered_version) = delivered_to;
                 state.missed = 0;
                 self.release_delivered();
+                if let Some(wake) = &pull.hold {
+                    (wake.0)();
+                }
             }
             Err(undelivered) => {
                 self.stats.replies_undelivered += 1;
@@ -86,6 +95,44 @@ impl Shard {
                 }
             }
         }
+    }
+
+    /// True when a pull by a consumer standing at `state` would not be empty.
+    fn has_news(&self, state: ConsumerState) -> bool {
+        state.cursor < self.closed.end_seq()
+            || state.delivered_version < self.version
+            || state.missed > 0
+            || self.closed.first_seq() > state.cursor
+    }
+
+    /// Keeps `pull` until its consumer has news; it replaces one the consumer had held before
+    /// (asked again after waiting long), which then gets no answer.
+    fn hold(&mut self, pull: PullRequest) {
+        match self.held.iter_mut().find(|h| h.consumer == pull.consumer) {
+            Some(earlier) => *earlier = pull,
+            None => self.held.push(pull),
+        }
+    }
+
+    /// Answers the held pulls whose consumer has news; returns how many.
+    fn answer_held(&mut self) -> usize {
+        let mut answered = 0;
+        let mut i = 0;
+        while i < self.held.len() {
+            let consumer = self.held[i].consumer.0 as usize;
+            if self
+                .consumers
+                .get(consumer)
+                .is_some_and(|s| self.has_news(*s))
+            {
+                let pull = self.held.swap_remove(i);
+                self.answer_pull(pull);
+                answered += 1;
+            } else {
+                i += 1;
+            }
+        }
+        answered
     }
 
     fn answer_snapshot(&mut self, request: SnapshotRequest) {

@@ -20,7 +20,7 @@ mod stats;
 pub use client::{DeltaConsumer, PullError};
 pub use config::{MAX_INTERVALS, ShardConfig, ShardConfigError};
 pub use protocol::{
-    ConsumerId, Delta, KlineRecord, PullRequest, ShardRequest, Snapshot, SnapshotRequest,
+    ConsumerId, Delta, KlineRecord, PullRequest, ShardRequest, Snapshot, SnapshotRequest, Wake,
 };
 pub use restore::RestoreError;
 pub use shard::{Shard, TradeOutcome};

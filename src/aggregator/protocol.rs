@@ -63,6 +63,21 @@ pub struct PullRequest {
     pub buffers: Delta,
     /// Where the answer goes; should be `bounded(1)`.
     pub reply: Sender<Delta>,
+    /// `Some`: hold the request until something changed for this consumer (instead of
+    /// answering an empty delta at once), then answer and call this. A consumer that wants
+    /// every change as it happens then asks again right away without spinning.
+    pub hold: Option<Wake>,
+}
+
+/// Wakes a consumer that waits on something other than its reply channel (the gateway's
+/// event loop waits on its sockets), once a held pull has been answered.
+#[derive(Clone)]
+pub struct Wake(pub std::sync::Arc<dyn Fn() + Send + Sync>);
+
+impl std::fmt::Debug for Wake {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Wake")
+    }
 }
 
 /// "What is open right now?"

@@ -3,7 +3,7 @@
 use super::closed_log::ClosedLog;
 use super::config::{ShardConfig, ShardConfigError};
 use super::consumers::ConsumerState;
-use super::protocol::{Delta, KlineRecord};
+use super::protocol::{Delta, KlineRecord, PullRequest};
 use super::slot::{NO_AGG_ID, Slot, SlotBase, SlotId, SymbolState};
 use super::stats::{Gap, ShardStats};
 use crate::interval::Interval;
@@ -47,6 +47,8 @@ pub struct Shard {
     pub(crate) consumers: Vec<ConsumerState>,
     /// Reply buffers that came back undelivered, reused for later replies.
     pub(crate) spare_deltas: Vec<Delta>,
+    /// Pulls held until something changes for their consumer (at most one per consumer).
+    pub(crate) held: Vec<PullRequest>,
     pub(crate) gaps: Vec<Gap>,
     pub(crate) max_recorded_gaps: usize,
     pub(crate) stats: ShardStats,
@@ -72,6 +74,7 @@ impl Shard {
             closed: ClosedLog::new(config.max_backlog),
             consumers: Vec::new(),
             spare_deltas: Vec::new(),
+            held: Vec::new(),
             gaps: Vec::with_capacity(config.max_recorded_gaps),
             max_recorded_gaps: config.max_recorded_gaps,
             stats: ShardStats::default(),

@@ -21,6 +21,8 @@ use super::stats::{SharedStats, add, sub};
 
 /// The listener's token; clients get 1, 2, ...
 const LISTENER: Token = Token(0);
+/// The token a shard's answer to a held pull wakes the loop with.
+pub(super) const WAKE: Token = Token(usize::MAX);
 /// Longest poll wait, so a stop request is seen promptly.
 const MAX_WAIT: Duration = Duration::from_millis(50);
 /// Shortest time between two pulls (what `push_interval = 0` means) and first wait for an
@@ -60,9 +62,11 @@ impl EventLoop {
         let mut events = Events::with_capacity(1024);
         let mut next_push = Instant::now();
         let push_every = self.config.push_interval.max(MIN_WAIT);
+        let held = self.pull.as_ref().is_some_and(EnginePull::held);
         while !self.stop.load(Ordering::Relaxed) {
             let now = Instant::now();
-            if now >= next_push {
+            // Held pulls are answered when there is news: ask again as soon as answered.
+            if held || now >= next_push {
                 self.request_pull(now);
                 next_push = now + push_every;
             }
@@ -77,6 +81,9 @@ impl EventLoop {
                 self.serve(token, true, false);
             }
             for event in &events {
+                if event.token() == WAKE {
+                    continue;
+                }
                 if event.token() == LISTENER {
                     self.accept();
                 } else {
@@ -96,6 +103,10 @@ impl EventLoop {
             return Duration::ZERO;
         }
         let mut wait = next_push.saturating_duration_since(now).min(MAX_WAIT);
+        if self.pull.as_ref().is_some_and(EnginePull::held) {
+            // An answer wakes the loop.
+            return MAX_WAIT;
+        }
         if let Some(since) = self.pull.as_ref().and_then(EnginePull::waiting_since) {
             wait = wait.min(now.saturating_duration_since(since).max(MIN_WAIT));
         }

@@ -43,15 +43,16 @@ use std::sync::atomic::AtomicBool;
 use std::thread::JoinHandle;
 
 use mio::net::TcpListener;
-use mio::{Interest, Poll, Token};
+use mio::{Interest, Poll, Token, Waker};
 
 pub use config::{Catalog, DecimalsFn, GatewayConfig, LiveSymbols, MetricsFn};
 pub use stats::GatewayStats;
 
+use crate::aggregator::Wake;
 use crate::pipeline::{EngineConsumer, pin_current_thread};
 use catalog_index::CatalogIndex;
 use event_frames::EventFrames;
-use event_loop::EventLoop;
+use event_loop::{EventLoop, WAKE};
 use history::History;
 use pull::EnginePull;
 use stats::SharedStats;
@@ -79,6 +80,16 @@ impl Gateway {
             .register(&mut listener, Token(0), Interest::READABLE)?;
         let stats = Arc::new(SharedStats::default());
         let core = config.core;
+        // Pushing as fast as klines change: the shards hold each pull until there is news and
+        // wake the loop when they answer, so it neither spins nor polls.
+        let wake = if config.push_interval.is_zero() {
+            let waker = Arc::new(Waker::new(poll.registry(), WAKE)?);
+            Some(Wake(Arc::new(move || {
+                let _ = waker.wake();
+            })))
+        } else {
+            None
+        };
         let history = History::new(config.history_per_slot);
         // The sink may create the file later; without it REST serves what this run saw.
         let store =
@@ -102,7 +113,7 @@ impl Gateway {
             index: CatalogIndex::new(catalog),
             history,
             store,
-            pull: Some(EnginePull::new(consumer)),
+            pull: Some(EnginePull::new(consumer, wake)),
             frames: EventFrames::new(),
             stats: Arc::clone(&stats),
             stop,

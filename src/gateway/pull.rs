@@ -8,8 +8,8 @@
 use std::time::{Duration, Instant};
 
 use crate::aggregator::routing::global_index;
-use crate::aggregator::{Delta, DeltaConsumer, PullError};
-use crate::pipeline::EngineConsumer;
+use crate::aggregator::{Delta, DeltaConsumer, PullError, Wake};
+use crate::pipeline::{DeliveryStamps, EngineConsumer};
 
 /// How long an unanswered request is awaited before it is sent again. A shard answers within
 /// a batch of trades; one that has not after this long may have stopped, and only a new
@@ -29,21 +29,37 @@ struct ShardPull {
 #[derive(Debug)]
 pub struct EnginePull {
     shards: Vec<ShardPull>,
+    /// Given every answer, when latency is being measured.
+    deliveries: Option<DeliveryStamps>,
+    /// True when the shards hold requests until there is news and wake the loop.
+    held: bool,
 }
 
 impl EnginePull {
-    /// Pulls through `consumer`'s per-shard consumers.
-    pub fn new(consumer: EngineConsumer) -> EnginePull {
-        let shards = consumer
-            .into_shards()
+    /// Pulls through `consumer`'s per-shard consumers. With `wake`, each shard holds a
+    /// request until something changed and calls `wake` when it answered.
+    pub fn new(consumer: EngineConsumer, wake: Option<Wake>) -> EnginePull {
+        let (shards, deliveries) = consumer.into_parts();
+        let held = wake.is_some();
+        let shards = shards
             .into_iter()
+            .map(|mut consumer| {
+                if let Some(wake) = &wake {
+                    consumer.hold_until_changed(wake.clone());
+                }
+                consumer
+            })
             .map(|consumer| ShardPull {
                 consumer,
                 asked: None,
                 gone: false,
             })
             .collect();
-        EnginePull { shards }
+        EnginePull {
+            shards,
+            deliveries,
+            held,
+        }
     }
 
     /// Asks every shard that has no request outstanding (or one unanswered for
@@ -77,6 +93,11 @@ impl EnginePull {
         Ok(asked)
     }
 
+    /// True when requests are held by the shards until there is news (see [`EnginePull::new`]).
+    pub fn held(&self) -> bool {
+        self.held
+    }
+
     /// When the oldest unanswered request was sent, if one is.
     pub fn waiting_since(&self) -> Option<Instant> {
         self.shards.iter().filter_map(|s| s.asked).min()
@@ -86,11 +107,16 @@ impl EnginePull {
     /// symbol indices are the shard's own (see [`EnginePull::global`]). Hand it back with
     /// [`EnginePull::recycle`].
     pub fn try_next(&mut self) -> Option<(usize, Delta)> {
-        self.shards.iter_mut().enumerate().find_map(|(i, shard)| {
+        let n = self.shards.len();
+        let (shard, delta) = self.shards.iter_mut().enumerate().find_map(|(i, shard)| {
             let delta = shard.consumer.take_late()?;
             shard.asked = None;
             Some((i, delta))
-        })
+        })?;
+        if let Some(stamps) = &mut self.deliveries {
+            stamps.stamp(&delta, |local| global_index(shard, local, n));
+        }
+        Some((shard, delta))
     }
 
     /// The engine-wide symbol index of shard `shard`'s symbol `local`.
@@ -127,7 +153,10 @@ mod tests {
             consumers.push(DeltaConsumer::new(shard.register_consumer(), tx));
             queues.push(rx);
         }
-        (EnginePull::new(EngineConsumer::new(consumers)), queues)
+        (
+            EnginePull::new(EngineConsumer::new(consumers), None),
+            queues,
+        )
     }
 
     /// Answers the request waiting on `queue` with one open kline of local symbol `symbol`.
