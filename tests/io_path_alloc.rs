@@ -19,7 +19,7 @@ use klagg::ingress::connection::{
 };
 use klagg::ingress::parser::TradeParser;
 use klagg::ingress::symbols::SymbolTable;
-use klagg::pipeline::{IoCommand, IoEvent, IoStats, IoWorker};
+use klagg::pipeline::{IoCommand, IoEvent, IoStats, IoWorker, ShardLink};
 use klagg::trade::AggTradePayload;
 use ws_server::WsServer;
 
@@ -68,9 +68,16 @@ fn harness() -> Harness {
         (0..2).map(|_| rtrb::RingBuffer::new(1 << 16)).unzip();
     let (command_tx, commands) = crossbeam_channel::unbounded();
     let (events, event_rx) = crossbeam_channel::bounded(16);
+    let links = producers
+        .into_iter()
+        .map(|ring| ShardLink {
+            ring,
+            wakeup: Arc::default(),
+        })
+        .collect();
     let worker = IoWorker::new(
         TradeParser::new(table, 1 << 20),
-        producers,
+        links,
         IdleStrategy::Yield,
         Arc::new(AtomicBool::new(false)),
         commands,

@@ -3,12 +3,13 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use crate::aggregator::ShardStats;
 use crate::config::Settings;
 use crate::egress::Decimals;
 use crate::gateway::{Catalog, Gateway, GatewayConfig, GatewayHandle, LiveSymbols, MetricsFn};
+use crate::latency::Latencies;
 use crate::pipeline::{Engine, EngineConsumer};
 use crate::store::{SinkHandle, SinkOptions, SinkStats, spawn_sink};
 
@@ -29,15 +30,22 @@ pub struct Consumers {
 }
 
 /// Starts the sink and the gateway the settings ask for, from `consumers` (as many as
-/// [`wanted`] says). They stop when `stop` is set.
+/// [`wanted`] says). They stop when `stop` is set. `/metrics` includes `latencies` if given.
 pub fn start(
     settings: &Settings,
     engine: &Engine,
     mut consumers: Vec<EngineConsumer>,
     names: &Arc<RwLock<Vec<String>>>,
     decimals: &HashMap<String, Decimals>,
+    latencies: Option<Arc<Mutex<Latencies>>>,
     stop: &Arc<AtomicBool>,
 ) -> Result<Consumers, RunError> {
+    // The gateway takes the last consumer: the one whose deliveries the latency probe stamps,
+    // since the gateway is what delivers klines to users.
+    let gateway_consumer = settings
+        .gateway
+        .is_some()
+        .then(|| consumers.pop().expect("a consumer for the gateway"));
     let sink = match &settings.database {
         Some(path) => {
             let consumer = consumers.pop().expect("a consumer for the sink");
@@ -56,9 +64,8 @@ pub fn start(
         }
         None => None,
     };
-    let gateway = match &settings.gateway {
-        Some(g) => {
-            let consumer = consumers.pop().expect("a consumer for the gateway");
+    let gateway = match (&settings.gateway, gateway_consumer) {
+        (Some(g), Some(consumer)) => {
             // The gateway follows the names the symbol manager adds, so a symbol listed while
             // klagg runs is served like the others.
             let decimals = decimals.clone();
@@ -77,7 +84,11 @@ pub fn start(
                 push_interval: g.push_interval,
                 max_clients: g.max_clients,
                 max_streams_per_client: g.max_streams_per_client,
-                metrics: Some(metrics(engine, sink.as_ref().map(|s| Arc::clone(&s.stats)))),
+                metrics: Some(metrics(
+                    engine,
+                    sink.as_ref().map(|s| Arc::clone(&s.stats)),
+                    latencies,
+                )),
                 core: settings.consumer_cores.first().copied(),
                 database: settings.database.clone(),
                 ..GatewayConfig::default()
@@ -90,13 +101,18 @@ pub fn start(
             );
             Some(handle)
         }
-        None => None,
+        _ => None,
     };
     Ok(Consumers { sink, gateway })
 }
 
-/// `/metrics`: the engine's counters as the threads last published them, and the sink's.
-fn metrics(engine: &Engine, sink: Option<Arc<SinkStats>>) -> MetricsFn {
+/// `/metrics`: the engine's counters as the threads last published them, the sink's, and the
+/// latency histograms.
+fn metrics(
+    engine: &Engine,
+    sink: Option<Arc<SinkStats>>,
+    latencies: Option<Arc<Mutex<Latencies>>>,
+) -> MetricsFn {
     let io = engine.io_stats().to_vec();
     let shards = engine.shard_stats_handles();
     Arc::new(move || {
@@ -105,6 +121,10 @@ fn metrics(engine: &Engine, sink: Option<Arc<SinkStats>>) -> MetricsFn {
         crate::metrics::render(&mut out, &io, &stats);
         if let Some(sink) = &sink {
             crate::metrics::render_sink(&mut out, sink);
+        }
+        if let Some(latencies) = &latencies {
+            let latencies = latencies.lock().unwrap_or_else(PoisonError::into_inner);
+            crate::metrics::render_latencies(&mut out, &latencies);
         }
         out
     })

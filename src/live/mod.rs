@@ -116,6 +116,7 @@ pub fn run(options: &RunOptions, stop: &AtomicBool) -> Result<Status, RunError> 
         engine_consumers,
         &names,
         &decimals,
+        collector.as_ref().map(ProbeCollector::latencies),
         &consumers_stop,
     )?;
     let mut manager = SymbolManager::new(&plan, Arc::clone(&names));

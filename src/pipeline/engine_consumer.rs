@@ -4,9 +4,8 @@ use std::time::{Duration, Instant};
 
 use crate::aggregator::{Delta, DeltaConsumer, KlineRecord, PullError};
 
-use super::probe::StampWriter;
+use super::delivery_stamps::DeliveryStamps;
 use crate::aggregator::routing::global_index;
-use crate::latency::Stage;
 
 /// One registered consumer on every shard. Records come back with *global* symbol indices.
 ///
@@ -17,7 +16,7 @@ pub struct EngineConsumer {
     shards: Vec<DeltaConsumer>,
     merged: Delta,
     /// Stamps each delivered kline's last trade when latency is being measured.
-    deliveries: Option<StampWriter>,
+    deliveries: Option<DeliveryStamps>,
 }
 
 impl EngineConsumer {
@@ -30,17 +29,19 @@ impl EngineConsumer {
         }
     }
 
-    /// Measures latency from now on: every kline this consumer receives stamps the trade that
-    /// last updated it as delivered (one interval's klines suffice: each trade updates all).
-    pub(super) fn stamp_deliveries(&mut self, writer: StampWriter) {
-        self.deliveries = Some(writer);
+    /// Measures latency from now on: every kline this consumer receives is stamped as a
+    /// delivery.
+    pub(super) fn stamp_deliveries(&mut self, stamps: DeliveryStamps) {
+        self.deliveries = Some(stamps);
     }
 
     /// The per-shard consumers, shard `i` at position `i` (records they return carry the
     /// shard's own symbol indices), for a caller that must never wait for a shard: it sends
     /// requests and picks up answers on its own schedule, as the gateway's event loop does.
-    pub fn into_shards(self) -> Vec<DeltaConsumer> {
-        self.shards
+    /// With them, the delivery stamps the caller must give what it receives, if latency is
+    /// being measured.
+    pub fn into_parts(self) -> (Vec<DeltaConsumer>, Option<DeliveryStamps>) {
+        (self.shards, self.deliveries)
     }
 
     /// Pulls from every shard, waiting up to `timeout` in all, and returns what changed since
@@ -74,15 +75,6 @@ impl EngineConsumer {
                 self.absorb(shard, delta);
             }
         }
-        if let Some(writer) = &mut self.deliveries {
-            let at = writer.now_ns();
-            let merged = &self.merged;
-            for r in merged.closed.iter().chain(&merged.open) {
-                if r.interval == 0 && r.kline.count > 0 {
-                    writer.stamp(Stage::Delivered, r.symbol, r.kline.last_trade_id, at, 0);
-                }
-            }
-        }
         Ok(&self.merged)
     }
 
@@ -98,6 +90,9 @@ impl EngineConsumer {
             .extend(delta.closed.iter().map(to_global));
         self.merged.open.extend(delta.open.iter().map(to_global));
         self.merged.missed_closed += delta.missed_closed;
+        if let Some(stamps) = &mut self.deliveries {
+            stamps.stamp(&delta, |local| global_index(shard, local, n));
+        }
         self.shards[shard].recycle(delta);
     }
 }

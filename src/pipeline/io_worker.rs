@@ -21,6 +21,7 @@ use crate::trade::AggTradePayload;
 
 use super::io_stats::IoStats;
 use super::probe::StampWriter;
+use super::shard_wakeup::ShardWakeup;
 use crate::aggregator::routing::shard_of;
 use crate::config::trade_stream;
 
@@ -40,10 +41,18 @@ pub enum IoEvent {
     SymbolSeen(String),
 }
 
+/// An io thread's way into one shard: the ring it pushes to, and how it wakes the shard.
+pub struct ShardLink {
+    /// The ring this io thread alone pushes to.
+    pub ring: Producer<AggTradePayload>,
+    /// Ends the shard's park when a trade was pushed.
+    pub wakeup: Arc<ShardWakeup>,
+}
+
 /// The [`FrameHandler`] of one connection.
 pub struct IoWorker {
     parser: TradeParser,
-    rings: Vec<Producer<AggTradePayload>>,
+    rings: Vec<ShardLink>,
     idle: IdleStrategy,
     stop: Arc<AtomicBool>,
     commands: Receiver<IoCommand>,
@@ -78,10 +87,10 @@ struct LocalCounters {
 }
 
 impl IoWorker {
-    /// An io worker pushing to `rings` (ring `i` feeds shard `i`).
+    /// An io worker pushing to `rings` (link `i` feeds shard `i`).
     pub fn new(
         parser: TradeParser,
-        rings: Vec<Producer<AggTradePayload>>,
+        rings: Vec<ShardLink>,
         idle: IdleStrategy,
         stop: Arc<AtomicBool>,
         commands: Receiver<IoCommand>,
@@ -118,8 +127,9 @@ impl IoWorker {
     fn push(&mut self, mut trade: AggTradePayload) {
         let (shard, local) = shard_of(trade.symbol, self.rings.len());
         trade.symbol = local;
-        let ring = &mut self.rings[shard];
+        let ShardLink { ring, wakeup } = &mut self.rings[shard];
         let Err(PushError::Full(mut pending)) = ring.push(trade) else {
+            wakeup.wake();
             self.local.trades += 1;
             return;
         };
@@ -136,6 +146,7 @@ impl IoWorker {
                 Err(PushError::Full(again)) => pending = again,
             }
         }
+        wakeup.wake();
         let waited = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
         self.local.longest_wait_ns = self.local.longest_wait_ns.max(waited);
         self.local.trades += 1;

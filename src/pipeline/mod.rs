@@ -8,6 +8,7 @@
 //! [`shard_of`](crate::aggregator::routing::shard_of) names, whichever connection carries them.
 
 mod clock;
+mod delivery_stamps;
 mod engine_consumer;
 mod io_stats;
 mod io_worker;
@@ -15,6 +16,7 @@ mod pinning;
 mod probe;
 mod probe_collector;
 mod shard_stats;
+mod shard_wakeup;
 mod shard_worker;
 
 use std::sync::Arc;
@@ -36,13 +38,15 @@ use crate::kline::Kline;
 use crate::latency::Sampling;
 
 pub use clock::now_ms;
+pub use delivery_stamps::DeliveryStamps;
 pub use engine_consumer::EngineConsumer;
 pub use io_stats::IoStats;
-pub use io_worker::{IoCommand, IoEvent, IoWorker};
+pub use io_worker::{IoCommand, IoEvent, IoWorker, ShardLink};
 use probe::probe_writers;
 pub use probe::{LatencyProbe, StampWriter};
 pub use probe_collector::{Collected, ProbeCollector};
 pub use shard_stats::SharedShardStats;
+pub use shard_wakeup::ShardWakeup;
 
 pub use pinning::pin_current_thread;
 use shard_worker::ShardWorker;
@@ -166,13 +170,17 @@ impl Engine {
             })
             .collect();
 
-        // rings[s][i]: io thread i -> shard s.
+        // shard_rings[s][i]: io thread i -> shard s; producers[i][s] is its pushing end.
         let mut producers: Vec<Vec<_>> = (0..spec.connections.len()).map(|_| Vec::new()).collect();
         let mut shard_rings: Vec<Vec<_>> = (0..n_shards).map(|_| Vec::new()).collect();
-        for rings in &mut shard_rings {
+        let wakeups: Vec<Arc<ShardWakeup>> = (0..n_shards).map(|_| Arc::default()).collect();
+        for (rings, wakeup) in shard_rings.iter_mut().zip(&wakeups) {
             for io in &mut producers {
-                let (producer, consumer) = rtrb::RingBuffer::new(spec.ring_capacity);
-                io.push(producer);
+                let (ring, consumer) = rtrb::RingBuffer::new(spec.ring_capacity);
+                io.push(ShardLink {
+                    ring,
+                    wakeup: Arc::clone(wakeup),
+                });
                 rings.push(consumer);
             }
         }
@@ -182,7 +190,7 @@ impl Engine {
                 let (probe, read, update, deliver) =
                     probe_writers(sampling, spec.connections.len(), n_shards, spec.consumers);
                 if let (Some(writer), Some(last)) = (deliver, consumers.last_mut()) {
-                    last.stamp_deliveries(writer);
+                    last.stamp_deliveries(DeliveryStamps::new(writer));
                 }
                 (Some(probe), read, update)
             }
@@ -212,6 +220,7 @@ impl Engine {
                 position: (index, n_shards),
                 probe: update_stamps.pop(),
                 pending_gaps: Vec::new(),
+                wakeup: Arc::clone(&wakeups[index]),
             };
             let name = format!("klagg-shard-{index}");
             let handle = thread::Builder::new()

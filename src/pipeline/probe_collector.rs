@@ -31,8 +31,10 @@ pub struct Collected {
 }
 
 impl ProbeCollector {
-    /// Starts draining `probe`. With `keep` > 0 it also keeps up to that many stamps
-    /// (preallocated now, so keeping never allocates mid-run).
+    /// Starts draining `probe` into the live latencies; or, with `keep` > 0, into a buffer of
+    /// that many stamps instead (preallocated now, so keeping never allocates mid-run), for a
+    /// stamp file. Keeping does not also join: joining every trade's stamps live takes CPU
+    /// from the very threads being measured, so the latencies then stay empty.
     pub fn spawn(mut probe: LatencyProbe, keep: usize) -> std::io::Result<ProbeCollector> {
         let latencies = Arc::new(Mutex::new(Latencies::new(probe.stages())));
         let stop = Arc::new(AtomicBool::new(false));
@@ -49,7 +51,7 @@ impl ProbeCollector {
                     // Read the flag first: after it is set, one more drain takes in the last.
                     let stopping = thread_stop.load(Ordering::Acquire);
                     probe.drain(|s| batch.push(*s));
-                    if !batch.is_empty() {
+                    if keep == 0 && !batch.is_empty() {
                         let mut l = shared.lock().unwrap_or_else(PoisonError::into_inner);
                         for stamp in &batch {
                             l.add(stamp);

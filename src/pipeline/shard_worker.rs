@@ -13,6 +13,7 @@ use crate::trade::AggTradePayload;
 use super::clock::now_ms;
 use super::probe::StampWriter;
 use super::shard_stats::SharedShardStats;
+use super::shard_wakeup::ShardWakeup;
 use crate::aggregator::routing::global_index;
 use crate::latency::Stage;
 
@@ -40,6 +41,8 @@ pub struct ShardWorker {
     pub probe: Option<StampWriter>,
     /// Gaps taken from the shard and not yet handed over.
     pub pending_gaps: Vec<Gap>,
+    /// Lets the io threads end this shard's park when they push a trade.
+    pub wakeup: Arc<ShardWakeup>,
 }
 
 /// Busy loop iterations between two publications of the counters (an idle one always publishes).
@@ -50,6 +53,7 @@ impl ShardWorker {
     /// returns the shard's final counters.
     pub fn run(mut self) -> ShardStats {
         let mut busy_iterations = 0u32;
+        self.wakeup.register_current_thread();
         loop {
             let mut worked = self.drain_rings();
             self.shard.tick(now_ms());
@@ -65,7 +69,10 @@ impl ShardWorker {
                 self.publish();
             }
             if !worked {
-                self.idle.idle();
+                match self.idle {
+                    IdleStrategy::Park(timeout) => self.wakeup.park(timeout),
+                    other => other.idle(),
+                }
             }
         }
     }
