@@ -9,8 +9,11 @@ use std::time::{Duration, Instant};
 use klagg::config::Market;
 use klagg::ingress::{exchange_info, mini_ticker};
 use klagg::interval::Interval;
+use klagg::latency::Sampling;
+use klagg::sim::market::{SyntheticConfig, SyntheticMarket};
 use klagg::sim::server::{ServerConfig, SimServer, SimServerStats};
-use klagg::sim::{Faults, SimTrade, SymbolSpec};
+use klagg::sim::simulation::Simulation;
+use klagg::sim::{Faults, MarketSource, SimTrade, SymbolSpec, WriteStamps};
 use serde_json::{Value, json};
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
@@ -747,4 +750,47 @@ fn stop_closes_every_connection_quickly() {
     for ws in &mut clients {
         assert_eq!(read_to_end(ws), Some(1001));
     }
+}
+
+#[test]
+fn a_counted_market_waits_for_a_slow_reader_and_stamps_what_it_sent() {
+    // More than the socket buffers of a loopback connection hold.
+    const SENT: u64 = 60_000;
+    let market = SyntheticConfig::new(3, 200_000, 5, klagg::pipeline::now_ms());
+    let specs = SyntheticMarket::new(market.clone()).symbols().to_vec();
+    let server = ServerConfig {
+        send_queue: 64,
+        ..ServerConfig::default()
+    };
+    let mut sim = Simulation::serve(server, specs.clone()).expect("serve");
+    let stream = format!("{}@aggTrade", specs[0].name.to_lowercase());
+    let (mut ws, _) =
+        tungstenite::connect(format!("ws://{}/market/ws/{stream}", sim.addr())).expect("connect");
+    if let MaybeTlsStream::Plain(stream) = ws.get_ref() {
+        stream.set_read_timeout(Some(10 * MS)).expect("timeout");
+    }
+    assert!(sim.wait_for_clients(1, WAIT));
+    sim.stamp_writes(WriteStamps::new(Sampling::EVERY_TRADE, 100_000));
+    sim.stop_after_sent(SENT);
+    sim.start_market(Box::new(SyntheticMarket::new(market)), None, false)
+        .expect("market");
+    // Not reading for a while fills the socket buffers, then the 64-frame queue.
+    thread::sleep(Duration::from_millis(1_000));
+    let mut received = Vec::new();
+    while let Ok(Some(Message::Text(text))) = next(&mut ws, Duration::from_secs(2)) {
+        let event: Value = serde_json::from_str(&text).expect("json");
+        received.push(event["l"].as_i64().expect("l"));
+    }
+    assert!(sim.finished(), "the market stops at the count");
+    let outcome = sim.stop_market();
+    assert_eq!(sim.stats().disconnects_slow, 0, "the reader was waited for");
+    assert_eq!(received.len(), SENT as usize);
+    let file = outcome
+        .write_stamps
+        .expect("stamps")
+        .into_file(vec![specs[0].name.clone()]);
+    assert_eq!(file.trades, SENT);
+    let stamped: Vec<i64> = file.stamps.iter().map(|s| s.trade_id).collect();
+    assert_eq!(stamped, received, "one stamp per trade sent, in order");
+    assert!(file.stamps.iter().all(|s| s.symbol == 0));
 }

@@ -151,6 +151,10 @@ pub fn run(options: &SimOptions, stop: &AtomicBool) -> Result<SimulationReport, 
         && !sim.finished()
     {
         std::thread::sleep(Duration::from_millis(50));
+        if options.wait_for_clients > 0 && sim.stats().connections_open == 0 {
+            eprintln!("every client disconnected: stopping");
+            break;
+        }
         if last_status.elapsed() >= STATUS_EVERY {
             last_status = Instant::now();
             println!("{:>6.0}s  {}", started.elapsed().as_secs_f64(), sim.stats());

@@ -118,7 +118,9 @@ impl Simulation {
     }
 
     /// Makes the next market thread stop once it has sent this many trades to connections
-    /// (trades no connection subscribed to do not count).
+    /// (trades no connection subscribed to do not count). Until then it also waits while a
+    /// connection's send queue is half full, so a reader that cannot keep up slows the market
+    /// down instead of being dropped as too slow: the rate reached is the reader's.
     pub fn stop_after_sent(&mut self, trades: u64) {
         self.stop_after_sent = Some(trades);
     }
@@ -147,6 +149,7 @@ impl Simulation {
             symbols: self.symbols.clone(),
             write_stamps: self.write_stamps.take(),
             stop_after_sent: self.stop_after_sent.take(),
+            send_queue: server.config_send_queue(),
         };
         self.market = Some(
             thread::Builder::new()
@@ -272,9 +275,18 @@ struct MarketThread {
     symbols: Vec<SymbolSpec>,
     write_stamps: Option<WriteStamps>,
     stop_after_sent: Option<u64>,
+    /// Capacity of each connection's send queue.
+    send_queue: usize,
 }
 
 impl MarketThread {
+    /// Sleeps while some connection's queue is more than half full (or until stopped).
+    fn wait_for_room(&self) {
+        while self.publisher.backlog() > self.send_queue / 2 && !self.stop.load(Ordering::Acquire) {
+            thread::sleep(Duration::from_micros(200));
+        }
+    }
+
     fn run(mut self) -> MarketOutcome {
         let mut outcome = MarketOutcome::default();
         let mut due = Vec::with_capacity(4096);
@@ -303,6 +315,10 @@ impl MarketThread {
             for trade in &due {
                 if sent >= limit {
                     break;
+                }
+                // Checked every quarter queue, waiting below half: never more than 3/4 full.
+                if self.stop_after_sent.is_some() && published % (self.send_queue / 4).max(1) == 0 {
+                    self.wait_for_room();
                 }
                 published += 1;
                 if self.publisher.publish(trade, now) {

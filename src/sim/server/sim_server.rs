@@ -76,6 +76,11 @@ impl SimServer {
         &self.hub.config.cores
     }
 
+    /// Capacity of each connection's send queue, in frames.
+    pub fn config_send_queue(&self) -> usize {
+        self.hub.config.send_queue
+    }
+
     /// The bound address (with the port picked when `bind` had port 0).
     pub fn addr(&self) -> SocketAddr {
         self.addr
