@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# End-to-end latency of klagg and of the tokio baseline, each fed by the simulator in its own
+# process: every trade is stamped on CLOCK_MONOTONIC when the simulator sends it, when the
+# engine reads its frame, pushes it, updates its kline and delivers it to a consumer; the
+# stamps are joined by (symbol, trade id) after the run.
+#
+#   scripts/latency.sh [--duration SECONDS] [--symbols N] [--rate MSGS_PER_S] [--out DIR]
+#
+# Cores (env): SIM_CORES=1 IO_CORE=0 SHARD_CORE=1 CONSUMER_CORE=1 BASELINE_CORES=0,1
+# Waiting (env): IDLE=park PARK_US=20 (IDLE=spin only on isolated cores).
+# Prints percentiles per stage and end to end, writes DIR/latency.csv and DIR/latency.svg,
+# and ends with one `RESULT engine=...` line per engine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=20
+SYMBOLS=100
+RATE=20000
+OUT=target/latency
+usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --duration) DURATION=$2; shift 2 ;;
+        --symbols) SYMBOLS=$2; shift 2 ;;
+        --rate) RATE=$2; shift 2 ;;
+        --out) OUT=$2; shift 2 ;;
+        -h|--help) usage; exit 0 ;;
+        *) echo "unknown argument: $1 (expected --duration, --symbols, --rate or --out)" >&2; exit 2 ;;
+    esac
+done
+for n in "$DURATION" "$SYMBOLS" "$RATE"; do
+    [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "expected a positive whole number, got '$n'" >&2; exit 2; }
+done
+mkdir -p "$OUT"
+# shellcheck source=scripts/lib/engines.sh
+source scripts/lib/engines.sh
+BASELINE_MAX_STAMPS=$((RATE * (DURATION + 5) * 4))
+
+build_release
+SIM_ARGS=(--symbols "$SYMBOLS" --rate "$RATE" --duration "${DURATION}s")
+
+echo "klagg: $SYMBOLS symbols, $RATE msgs/s for $DURATION s..."
+start_sim klagg "${SIM_ARGS[@]}" --stamps "$OUT/klagg-sim.csv" \
+    --wait-for-clients "$(klagg_connections "$SYMBOLS")"
+run_klagg klagg 1
+
+echo "baseline (tokio): $SYMBOLS symbols, $RATE msgs/s for $DURATION s..."
+start_sim baseline "${SIM_ARGS[@]}" --stamps "$OUT/baseline-sim.csv" \
+    --wait-for-clients "$(baseline_connections "$SYMBOLS")"
+run_baseline baseline 1
+
+"$BIN" latency-report --out "$OUT" \
+    --run "klagg=$OUT/klagg-sim.csv,$OUT/klagg.csv" \
+    --run "baseline=$OUT/baseline-sim.csv,$OUT/baseline.csv"

@@ -1,0 +1,138 @@
+# Shared by scripts/latency.sh and scripts/throughput.sh: start the simulator, then klagg or
+# the tokio baseline against it, as separate processes pinned to cores; stop them cleanly.
+# Source it after setting OUT (output directory) and the variables named below.
+
+BIN=target/release/klagg
+BASELINE=target/release/examples/baseline
+
+build_release() {
+    echo "building release binaries (klagg, examples/baseline)..."
+    cargo build --release --quiet --bin klagg --example baseline
+}
+
+# start_sim NAME ARGS...: starts `klagg sim` pinned to $SIM_CORES, logging to $OUT/NAME-sim.log;
+# sets SIM_PID and SIM_ADDR once it listens.
+start_sim() {
+    local name=$1
+    shift
+    "$BIN" sim --addr 127.0.0.1:0 --cores "$SIM_CORES" "$@" >"$OUT/$name-sim.log" 2>&1 &
+    SIM_PID=$!
+    SIM_ADDR=""
+    for _ in $(seq 1 100); do
+        SIM_ADDR=$(sed -n 's/^klagg sim listening on \(.*\)$/\1/p' "$OUT/$name-sim.log")
+        [ -n "$SIM_ADDR" ] && return 0
+        kill -0 "$SIM_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "the simulator did not start; its log ($OUT/$name-sim.log):" >&2
+    cat "$OUT/$name-sim.log" >&2
+    exit 1
+}
+
+# wait_sim: waits for the simulator to finish (duration or count reached).
+wait_sim() {
+    if ! wait "$SIM_PID"; then
+        echo "the simulator failed; its log:" >&2
+        tail -20 "$OUT"/*-sim.log >&2
+        exit 1
+    fi
+}
+
+# klagg_connections SYMBOLS / baseline_connections SYMBOLS: how many WebSocket connections
+# each opens (200 streams each; klagg's first also carries the !miniTicker@arr stream).
+klagg_connections() {
+    echo $((($1 + 200) / 200))
+}
+baseline_connections() {
+    echo $((($1 + 199) / 200))
+}
+
+# klagg_config FILE SAMPLE_EVERY: a config for the simulator at $SIM_ADDR, pinned per
+# $IO_CORE, $SHARD_CORE and $CONSUMER_CORE, waiting by $IDLE / $PARK_US.
+klagg_config() {
+    cat >"$1" <<TOML
+[exchange]
+ws_url = "ws://$SIM_ADDR/market/stream"
+rest_url = "http://$SIM_ADDR"
+symbols = "all"
+max_symbols = 4096
+streams_per_connection = 200
+
+[klines]
+intervals = "all"
+database = ""
+
+[threads]
+io_cores = [$IO_CORE]
+aggregator_cores = [$SHARD_CORE]
+consumer_cores = [$CONSUMER_CORE]
+idle = "$IDLE"
+park_us = $PARK_US
+
+[gateway]
+bind = "127.0.0.1:0"
+push_interval_ms = 0
+
+[latency]
+sample_every = $2
+TOML
+}
+
+# run_klagg NAME SAMPLE_EVERY: runs klagg against the simulator until it finishes, then stops
+# klagg with SIGINT (after a moment to drain) and waits for its stamp file $OUT/NAME.csv.
+run_klagg() {
+    local name=$1 sample=$2
+    klagg_config "$OUT/$name.toml" "$sample"
+    "$BIN" run --config "$OUT/$name.toml" --stamps "$OUT/$name.csv" --status-every 5s \
+        >"$OUT/$name.log" 2>&1 &
+    local pid=$!
+    wait_sim
+    sleep "$DRAIN_S"
+    kill -INT "$pid" 2>/dev/null || true
+    if ! wait "$pid"; then
+        echo "klagg failed; its log ($OUT/$name.log):" >&2
+        tail -20 "$OUT/$name.log" >&2
+        exit 1
+    fi
+    tail -2 "$OUT/$name.log"
+}
+
+# run_baseline NAME SAMPLE_EVERY: the same with the tokio baseline, on $BASELINE_CORES, keeping
+# at most $BASELINE_MAX_STAMPS stamps.
+run_baseline() {
+    local name=$1 sample=$2 symbols
+    symbols=$(curl -sf "http://$SIM_ADDR/fapi/v1/exchangeInfo" |
+        grep -o '"symbol":"[A-Z0-9]*"' | cut -d'"' -f4 | paste -sd, -)
+    if [ -z "$symbols" ]; then
+        echo "cannot list the simulator's symbols from http://$SIM_ADDR/fapi/v1/exchangeInfo" >&2
+        exit 1
+    fi
+    taskset -c "$BASELINE_CORES" "$BASELINE" --url "ws://$SIM_ADDR/market/stream" \
+        --symbols "$symbols" --stamps "$OUT/$name.csv" --sample-every "$sample" \
+        --worker-threads "$BASELINE_THREADS" --max-stamps "$BASELINE_MAX_STAMPS" \
+        >"$OUT/$name.log" 2>&1 &
+    local pid=$!
+    wait_sim
+    sleep "$DRAIN_S"
+    kill -INT "$pid" 2>/dev/null || true
+    if ! wait "$pid"; then
+        echo "the baseline failed; its log ($OUT/$name.log):" >&2
+        tail -20 "$OUT/$name.log" >&2
+        exit 1
+    fi
+    tail -1 "$OUT/$name.log"
+}
+
+# Defaults for a 2-core machine; every one can be overridden from the environment.
+: "${SIM_CORES:=1}"
+: "${IO_CORE:=0}"
+: "${SHARD_CORE:=1}"
+: "${CONSUMER_CORE:=1}"
+: "${BASELINE_CORES:=0,1}"
+: "${BASELINE_THREADS:=2}"
+: "${IDLE:=park}"
+: "${PARK_US:=20}"
+: "${DRAIN_S:=2}"
+
+# Whatever happens, no simulator or engine outlives the script.
+trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
