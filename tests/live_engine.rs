@@ -19,8 +19,9 @@ use klagg::idle::IdleStrategy;
 use klagg::ingress::connection::ConnectionOptions;
 use klagg::interval::Interval;
 use klagg::kline::Kline;
+use klagg::latency::{Sampling, Span};
 use klagg::live::{SymbolManager, engine_spec};
-use klagg::pipeline::{ConnectionSpec, Engine, EngineConsumer, EngineSpec, now_ms};
+use klagg::pipeline::{ConnectionSpec, Engine, EngineConsumer, EngineSpec, ProbeCollector, now_ms};
 use klagg::trade::AggTradePayload;
 use ws_server::{AutoReply, WsServer, wait_for};
 
@@ -449,4 +450,34 @@ fn stored_open_klines_are_restored_before_live_trades() {
     ));
     assert_eq!(found, Some(saved));
     engine.stop();
+}
+
+#[test]
+fn sampled_trades_fill_the_latency_histograms_of_every_span() {
+    let server = WsServer::start();
+    let mut spec = spec(server.url("/market/stream"), &SYMBOLS);
+    spec.probe = Some(Sampling::EVERY_TRADE);
+    let (mut engine, mut consumers) = Engine::start(spec).unwrap();
+    let collector = ProbeCollector::spawn(engine.take_probe().expect("a probe"), 0).unwrap();
+    let conn = server
+        .wait_for_connection(0, WAIT)
+        .expect("engine connects");
+    let trades = trades(&SYMBOLS, 1_000, 1_000);
+    send_all(&conn, &trades);
+    collect(&mut consumers[0], trades.len() as i64);
+    engine.stop();
+    let latencies = collector.latencies();
+    collector.stop();
+    let latencies = latencies.lock().unwrap();
+    let picked = trades.len() as u64;
+    for span in [Span::FrameToPush, Span::PushToKline, Span::FrameToKline] {
+        assert_eq!(latencies.summary(span).count, picked, "{}", span.name());
+    }
+    assert!(latencies.summary(Span::KlineToConsumer).count > 0);
+    assert!(latencies.summary(Span::ExchangeToFrame).count > 0);
+    let mut text = String::new();
+    klagg::metrics::render_latencies(&mut text, &latencies);
+    assert!(text.contains(&format!(
+        "klagg_latency_frame_to_kline_seconds_count {picked}\n"
+    )));
 }
