@@ -48,7 +48,8 @@ baseline_connections() {
 }
 
 # klagg_config FILE SAMPLE_EVERY: a config for the simulator at $SIM_ADDR, pinned per
-# $IO_CORE, $SHARD_CORE and $CONSUMER_CORE, waiting by $IDLE / $PARK_US.
+# $IO_CORE, $SHARD_CORE and $CONSUMER_CORE, waiting by $IDLE / $PARK_US, the gateway pushing
+# every $PUSH_INTERVAL_MS (0: as klines change).
 klagg_config() {
     cat >"$1" <<TOML
 [exchange]
@@ -71,22 +72,54 @@ park_us = $PARK_US
 
 [gateway]
 bind = "127.0.0.1:0"
-push_interval_ms = 0
+push_interval_ms = $PUSH_INTERVAL_MS
 
 [latency]
 sample_every = $2
 TOML
 }
 
+# cpu_seconds PID [THREAD_NAME]: CPU time (user + system) a process, or its thread of that
+# name, has used so far.
+cpu_seconds() {
+    local stat=/proc/$1/stat
+    if [ -n "${2:-}" ]; then
+        stat=$(grep -lx "$2" /proc/"$1"/task/*/comm 2>/dev/null | head -1 | sed 's/comm$/stat/')
+    fi
+    [ -n "$stat" ] && [ -r "$stat" ] || { echo 0; return; }
+    awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "$stat"
+}
+
+# track_cpu_until_sim_ends PID [THREAD_NAME]: waits for the simulator like wait_sim, and prints
+# the last CPU seconds seen of PID (and of its thread THREAD_NAME), read every 0.2 s, since an
+# engine may exit on its own when the simulator closes its connections.
+track_cpu_until_sim_ends() {
+    local total=0 thread=0
+    while kill -0 "$SIM_PID" 2>/dev/null; do
+        if kill -0 "$1" 2>/dev/null; then
+            total=$(cpu_seconds "$1")
+            [ -n "${2:-}" ] && thread=$(cpu_seconds "$1" "$2")
+        fi
+        sleep 0.2
+    done
+    wait_sim
+    if kill -0 "$1" 2>/dev/null; then
+        total=$(cpu_seconds "$1")
+        [ -n "${2:-}" ] && thread=$(cpu_seconds "$1" "$2")
+    fi
+    echo "$total $thread"
+}
+
 # run_klagg NAME SAMPLE_EVERY: runs klagg against the simulator until it finishes, then stops
 # klagg with SIGINT (after a moment to drain) and waits for its stamp file $OUT/NAME.csv.
+# $OUT/NAME.cpu gets the CPU seconds klagg, and its first io thread, used.
 run_klagg() {
     local name=$1 sample=$2
     klagg_config "$OUT/$name.toml" "$sample"
     "$BIN" run --config "$OUT/$name.toml" --stamps "$OUT/$name.csv" --status-every 5s \
         >"$OUT/$name.log" 2>&1 &
     local pid=$!
-    wait_sim
+    track_cpu_until_sim_ends "$pid" klagg-io-0 >"$OUT/$name.cpu"
     sleep "$DRAIN_S"
     kill -INT "$pid" 2>/dev/null || true
     if ! wait "$pid"; then
@@ -98,7 +131,7 @@ run_klagg() {
 }
 
 # run_baseline NAME SAMPLE_EVERY: the same with the tokio baseline, on $BASELINE_CORES, keeping
-# at most $BASELINE_MAX_STAMPS stamps.
+# at most $BASELINE_MAX_STAMPS stamps; $OUT/NAME.cpu gets the CPU seconds it used.
 run_baseline() {
     local name=$1 sample=$2 symbols
     symbols=$(curl -sf "http://$SIM_ADDR/fapi/v1/exchangeInfo" |
@@ -112,7 +145,7 @@ run_baseline() {
         --worker-threads "$BASELINE_THREADS" --max-stamps "$BASELINE_MAX_STAMPS" \
         >"$OUT/$name.log" 2>&1 &
     local pid=$!
-    wait_sim
+    track_cpu_until_sim_ends "$pid" >"$OUT/$name.cpu"
     sleep "$DRAIN_S"
     kill -INT "$pid" 2>/dev/null || true
     if ! wait "$pid"; then
@@ -133,6 +166,7 @@ run_baseline() {
 : "${IDLE:=park}"
 : "${PARK_US:=20}"
 : "${DRAIN_S:=2}"
+: "${PUSH_INTERVAL_MS:=0}"
 
 # Whatever happens, no simulator or engine outlives the script.
 trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
