@@ -35,6 +35,7 @@ done
 mkdir -p "$OUT"
 : "${CONSUMER_CORE:=0}"
 : "${PUSH_INTERVAL_MS:=100}"
+TRACK_CPU=1
 # shellcheck source=scripts/lib/engines.sh
 source scripts/lib/engines.sh
 # One stamp in 1024 marks when trades flowed; the counts come from the engines' own tallies.

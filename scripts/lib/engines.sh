@@ -90,17 +90,24 @@ cpu_seconds() {
     awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "$stat"
 }
 
-# track_cpu_until_sim_ends PID [THREAD_NAME]: waits for the simulator like wait_sim, and prints
-# the last CPU seconds seen of PID (and of its thread THREAD_NAME), read every 0.2 s, since an
-# engine may exit on its own when the simulator closes its connections.
-track_cpu_until_sim_ends() {
+# wait_engine_run PID [THREAD_NAME]: waits for the simulator like wait_sim. With TRACK_CPU=1 it
+# also prints the last CPU seconds seen of PID (and of its thread THREAD_NAME), read every
+# 0.5 s, since an engine may exit on its own when the simulator closes its connections. The
+# reads start processes, so latency runs leave TRACK_CPU off: they would disturb what they
+# measure on a small machine.
+wait_engine_run() {
+    if [ "${TRACK_CPU:-0}" != 1 ]; then
+        wait_sim
+        echo "0 0"
+        return
+    fi
     local total=0 thread=0
     while kill -0 "$SIM_PID" 2>/dev/null; do
         if kill -0 "$1" 2>/dev/null; then
             total=$(cpu_seconds "$1")
             [ -n "${2:-}" ] && thread=$(cpu_seconds "$1" "$2")
         fi
-        sleep 0.2
+        sleep 0.5
     done
     wait_sim
     if kill -0 "$1" 2>/dev/null; then
@@ -119,7 +126,7 @@ run_klagg() {
     "$BIN" run --config "$OUT/$name.toml" --stamps "$OUT/$name.csv" --status-every 5s \
         >"$OUT/$name.log" 2>&1 &
     local pid=$!
-    track_cpu_until_sim_ends "$pid" klagg-io-0 >"$OUT/$name.cpu"
+    wait_engine_run "$pid" klagg-io-0 >"$OUT/$name.cpu"
     sleep "$DRAIN_S"
     kill -INT "$pid" 2>/dev/null || true
     if ! wait "$pid"; then
@@ -145,7 +152,7 @@ run_baseline() {
         --worker-threads "$BASELINE_THREADS" --max-stamps "$BASELINE_MAX_STAMPS" \
         >"$OUT/$name.log" 2>&1 &
     local pid=$!
-    track_cpu_until_sim_ends "$pid" >"$OUT/$name.cpu"
+    wait_engine_run "$pid" >"$OUT/$name.cpu"
     sleep "$DRAIN_S"
     kill -INT "$pid" 2>/dev/null || true
     if ! wait "$pid"; then
