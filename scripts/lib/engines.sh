@@ -117,6 +117,18 @@ wait_engine_run() {
     echo "$total $thread"
 }
 
+# stop_engine PID NAME WHAT: after $DRAIN_S seconds to take in what is in flight, stops the
+# engine with SIGINT and waits for it; a failure shows the end of its log $OUT/NAME.log.
+stop_engine() {
+    sleep "$DRAIN_S"
+    kill -INT "$1" 2>/dev/null || true
+    if ! wait "$1"; then
+        echo "$3 failed; its log ($OUT/$2.log):" >&2
+        tail -20 "$OUT/$2.log" >&2
+        exit 1
+    fi
+}
+
 # run_klagg NAME SAMPLE_EVERY: runs klagg against the simulator until it finishes, then stops
 # klagg with SIGINT (after a moment to drain) and waits for its stamp file $OUT/NAME.csv.
 # $OUT/NAME.cpu gets the CPU seconds klagg, and its first io thread, used.
@@ -127,13 +139,7 @@ run_klagg() {
         >"$OUT/$name.log" 2>&1 &
     local pid=$!
     wait_engine_run "$pid" klagg-io-0 >"$OUT/$name.cpu"
-    sleep "$DRAIN_S"
-    kill -INT "$pid" 2>/dev/null || true
-    if ! wait "$pid"; then
-        echo "klagg failed; its log ($OUT/$name.log):" >&2
-        tail -20 "$OUT/$name.log" >&2
-        exit 1
-    fi
+    stop_engine "$pid" "$name" klagg
     tail -2 "$OUT/$name.log"
 }
 
@@ -153,13 +159,7 @@ run_baseline() {
         >"$OUT/$name.log" 2>&1 &
     local pid=$!
     wait_engine_run "$pid" >"$OUT/$name.cpu"
-    sleep "$DRAIN_S"
-    kill -INT "$pid" 2>/dev/null || true
-    if ! wait "$pid"; then
-        echo "the baseline failed; its log ($OUT/$name.log):" >&2
-        tail -20 "$OUT/$name.log" >&2
-        exit 1
-    fi
+    stop_engine "$pid" "$name" "the baseline"
     tail -1 "$OUT/$name.log"
 }
 

@@ -54,16 +54,6 @@ mod tests {
     use super::*;
     use crate::latency::Span;
 
-    fn stamp(stage: Stage, symbol: u32, trade_id: i64, at_ns: u64) -> Stamp {
-        Stamp {
-            stage,
-            symbol,
-            trade_id,
-            at_ns,
-            event_ms: 0,
-        }
-    }
-
     fn file(names: &[&str], stamps: Vec<Stamp>) -> StampFile {
         StampFile {
             names: names.iter().map(|&n| n.to_owned()).collect(),
@@ -78,18 +68,18 @@ mod tests {
         let sim = file(
             &["BTCUSDT", "ETHUSDT"],
             vec![
-                stamp(Stage::SimWrite, 0, 5, 1_000),
-                stamp(Stage::SimWrite, 1, 5, 2_000),
+                Stamp::new(Stage::SimWrite, 0, 5, 1_000),
+                Stamp::new(Stage::SimWrite, 1, 5, 2_000),
             ],
         );
         let engine = file(
             &["ETHUSDT", "BTCUSDT"],
             vec![
                 // Out of time order in the file: the join sorts.
-                stamp(Stage::Delivered, 1, 5, 2_900),
-                stamp(Stage::FrameRead, 1, 5, 1_800),
-                stamp(Stage::Updated, 1, 5, 2_000),
-                stamp(Stage::FrameRead, 0, 5, 2_500),
+                Stamp::new(Stage::Delivered, 1, 5, 2_900),
+                Stamp::new(Stage::FrameRead, 1, 5, 1_800),
+                Stamp::new(Stage::Updated, 1, 5, 2_000),
+                Stamp::new(Stage::FrameRead, 0, 5, 2_500),
             ],
         );
         let l = join(&sim, &engine);
@@ -107,8 +97,8 @@ mod tests {
 
     #[test]
     fn an_engine_without_some_stages_still_joins() {
-        let sim = file(&["A"], vec![stamp(Stage::SimWrite, 0, 1, 100)]);
-        let engine = file(&["A"], vec![stamp(Stage::Updated, 0, 1, 400)]);
+        let sim = file(&["A"], vec![Stamp::new(Stage::SimWrite, 0, 1, 100)]);
+        let engine = file(&["A"], vec![Stamp::new(Stage::Updated, 0, 1, 400)]);
         let l = join(&sim, &engine);
         assert_eq!(l.summary(Span::EndToEnd).count, 0);
         assert_eq!(l.waiting(Stage::SimWrite, Stage::Updated), 0);
@@ -121,8 +111,8 @@ mod tests {
 
     #[test]
     fn unnamed_symbols_join_by_their_written_name() {
-        let sim = file(&[], vec![stamp(Stage::SimWrite, 3, 1, 100)]);
-        let engine = file(&["#3"], vec![stamp(Stage::FrameRead, 0, 1, 350)]);
+        let sim = file(&[], vec![Stamp::new(Stage::SimWrite, 3, 1, 100)]);
+        let engine = file(&["#3"], vec![Stamp::new(Stage::FrameRead, 0, 1, 350)]);
         assert_eq!(join(&sim, &engine).summary(Span::SimToFrame).max, 250);
     }
 }

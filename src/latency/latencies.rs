@@ -228,16 +228,6 @@ fn new_histogram() -> Histogram<u64> {
 mod tests {
     use super::*;
 
-    fn stamp(stage: Stage, symbol: u32, trade_id: i64, at_ns: u64) -> Stamp {
-        Stamp {
-            stage,
-            symbol,
-            trade_id,
-            at_ns,
-            event_ms: 0,
-        }
-    }
-
     /// Equal within the histogram's 3 significant digits.
     fn assert_close(got: u64, want: u64) {
         assert!(got.abs_diff(want) * 1_000 <= want, "{got} vs {want}");
@@ -246,10 +236,10 @@ mod tests {
     #[test]
     fn joins_stamps_in_any_order_into_spans() {
         let mut l = Latencies::new(&[Stage::FrameRead, Stage::Pushed, Stage::Updated]);
-        l.add(&stamp(Stage::FrameRead, 1, 10, 1_000));
-        l.add(&stamp(Stage::Updated, 1, 10, 4_000));
-        l.add(&stamp(Stage::Pushed, 1, 10, 1_500));
-        l.add(&stamp(Stage::Updated, 2, 10, 9_000));
+        l.add(&Stamp::new(Stage::FrameRead, 1, 10, 1_000));
+        l.add(&Stamp::new(Stage::Updated, 1, 10, 4_000));
+        l.add(&Stamp::new(Stage::Pushed, 1, 10, 1_500));
+        l.add(&Stamp::new(Stage::Updated, 2, 10, 9_000));
         assert_eq!(l.summary(Span::FrameToPush).count, 1);
         assert_close(l.summary(Span::FrameToPush).p50, 500);
         assert_close(l.summary(Span::PushToKline).max, 2_500);
@@ -266,13 +256,13 @@ mod tests {
         let all = [Stage::SimWrite, Stage::Updated, Stage::Delivered];
         let mut l = Latencies::new(&all);
         for id in [1, 2, 3] {
-            l.add(&stamp(Stage::SimWrite, 0, id, 100 * id as u64));
-            l.add(&stamp(Stage::SimWrite, 1, id, 100 * id as u64));
+            l.add(&Stamp::new(Stage::SimWrite, 0, id, 100 * id as u64));
+            l.add(&Stamp::new(Stage::SimWrite, 1, id, 100 * id as u64));
         }
-        l.add(&stamp(Stage::Updated, 0, 1, 1_000));
-        l.add(&stamp(Stage::Updated, 0, 2, 1_100));
-        l.add(&stamp(Stage::Updated, 1, 1, 1_100));
-        l.add(&stamp(Stage::Delivered, 0, 2, 2_000));
+        l.add(&Stamp::new(Stage::Updated, 0, 1, 1_000));
+        l.add(&Stamp::new(Stage::Updated, 0, 2, 1_100));
+        l.add(&Stamp::new(Stage::Updated, 1, 1, 1_100));
+        l.add(&Stamp::new(Stage::Delivered, 0, 2, 2_000));
         assert_eq!(l.summary(Span::KlineToConsumer).count, 2);
         assert_close(l.summary(Span::KlineToConsumer).max, 1_000);
         assert_close(l.summary(Span::EndToEnd).max, 1_900);
@@ -284,8 +274,13 @@ mod tests {
     fn percentiles_are_within_a_tenth_of_a_percent() {
         let mut l = Latencies::new(&[Stage::SimWrite, Stage::Delivered]);
         for i in 1..=10_000u64 {
-            l.add(&stamp(Stage::SimWrite, 0, i as i64, 1_000_000));
-            l.add(&stamp(Stage::Delivered, 0, i as i64, 1_000_000 + i * 1_000));
+            l.add(&Stamp::new(Stage::SimWrite, 0, i as i64, 1_000_000));
+            l.add(&Stamp::new(
+                Stage::Delivered,
+                0,
+                i as i64,
+                1_000_000 + i * 1_000,
+            ));
         }
         let s = l.summary(Span::EndToEnd);
         assert_eq!(s.count, 10_000);
@@ -301,7 +296,7 @@ mod tests {
         let now_ms = crate::pipeline::now_ms();
         l.add(&Stamp {
             event_ms: now_ms - 50,
-            ..stamp(Stage::FrameRead, 0, 1, monotonic_ns())
+            ..Stamp::new(Stage::FrameRead, 0, 1, monotonic_ns())
         });
         // The wall clock may be slewed against the monotonic one by a few ms (NTP).
         let ms = l.summary(Span::ExchangeToFrame).p50 / 1_000_000;

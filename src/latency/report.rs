@@ -211,16 +211,6 @@ mod tests {
     use super::*;
     use crate::latency::Stamp;
 
-    fn stamp(stage: Stage, symbol: u32, trade_id: i64, at_ns: u64) -> Stamp {
-        Stamp {
-            stage,
-            symbol,
-            trade_id,
-            at_ns,
-            event_ms: 0,
-        }
-    }
-
     /// Trades 1..=4 of one symbol; the engine delivers 1 to 3 (3 covers 1 and 2) and never
     /// reads 4. Every latency is under 2048 ns, where the histograms are exact.
     fn files() -> (StampFile, StampFile) {
@@ -237,17 +227,19 @@ mod tests {
         };
         for id in 1..=4u64 {
             sim.stamps
-                .push(stamp(Stage::SimWrite, 1, id as i64, id * 10_000));
+                .push(Stamp::new(Stage::SimWrite, 1, id as i64, id * 10_000));
         }
         for id in 1..=3u64 {
             let t = id * 10_000;
             engine.stamps.extend([
-                stamp(Stage::FrameRead, 0, id as i64, t + 1_000),
-                stamp(Stage::Pushed, 0, id as i64, t + 1_100),
-                stamp(Stage::Updated, 0, id as i64, t + 1_200),
+                Stamp::new(Stage::FrameRead, 0, id as i64, t + 1_000),
+                Stamp::new(Stage::Pushed, 0, id as i64, t + 1_100),
+                Stamp::new(Stage::Updated, 0, id as i64, t + 1_200),
             ]);
         }
-        engine.stamps.push(stamp(Stage::Delivered, 0, 3, 31_500));
+        engine
+            .stamps
+            .push(Stamp::new(Stage::Delivered, 0, 3, 31_500));
         (sim, engine)
     }
 
@@ -268,7 +260,9 @@ mod tests {
     fn result_line_has_the_exact_form() {
         let (sim, mut engine) = files();
         engine.stamps.retain(|s| s.stage != Stage::Delivered);
-        engine.stamps.push(stamp(Stage::Delivered, 0, 1, 11_500));
+        engine
+            .stamps
+            .push(Stamp::new(Stage::Delivered, 0, 1, 11_500));
         let r = RunReport::new("klagg", &sim, &engine);
         assert_eq!(
             r.result_line(),

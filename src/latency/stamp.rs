@@ -19,6 +19,19 @@ pub struct Stamp {
     pub event_ms: i64,
 }
 
+impl Stamp {
+    /// A stamp without an event time (tests and stages that do not know it).
+    pub fn new(stage: Stage, symbol: u32, trade_id: i64, at_ns: u64) -> Stamp {
+        Stamp {
+            stage,
+            symbol,
+            trade_id,
+            at_ns,
+            event_ms: 0,
+        }
+    }
+}
+
 /// Which trades get stamped: those whose trade id (`l`) is a multiple of a power of two. Every stage
 /// and every process applies the same rule, so a sampled trade is stamped everywhere and the
 /// stamps join; the check is one AND on the hot path.
