@@ -6,8 +6,10 @@
 #
 #   scripts/latency.sh [--duration SECONDS] [--symbols N] [--rate MSGS_PER_S] [--out DIR]
 #
-# Cores (env): SIM_CORES=1 IO_CORE=0 SHARD_CORE=1 CONSUMER_CORE=1 BASELINE_CORES=0,1
-# Waiting (env): IDLE=park PARK_US=20 (IDLE=spin only on isolated cores).
+# Cores (env), by default the simulator on core 0 and the engine under test on core 1, so both
+# engines get the same one core: SIM_CORES=0 IO_CORE=1 SHARD_CORE=1 CONSUMER_CORE=1
+# BASELINE_CORES=1 BASELINE_THREADS=1. Waiting (env): IDLE=park PARK_US=20 (IDLE=spin only on
+# isolated cores).
 # Prints percentiles per stage and end to end, writes DIR/latency.csv and DIR/latency.svg,
 # and ends with one `RESULT engine=...` line per engine.
 set -euo pipefail
@@ -17,7 +19,7 @@ DURATION=20
 SYMBOLS=100
 RATE=20000
 OUT=target/latency
-usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --duration) DURATION=$2; shift 2 ;;
@@ -32,6 +34,8 @@ for n in "$DURATION" "$SYMBOLS" "$RATE"; do
     [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "expected a positive whole number, got '$n'" >&2; exit 2; }
 done
 mkdir -p "$OUT"
+: "${SIM_CORES:=0}" "${IO_CORE:=1}" "${SHARD_CORE:=1}" "${CONSUMER_CORE:=1}"
+: "${BASELINE_CORES:=1}" "${BASELINE_THREADS:=1}"
 # shellcheck source=scripts/lib/engines.sh
 source scripts/lib/engines.sh
 BASELINE_MAX_STAMPS=$((RATE * (DURATION + 5) * 4))

@@ -320,3 +320,26 @@ fn a_held_pull_waits_for_news_then_answers_and_wakes() {
     assert_eq!(wakes.load(Ordering::SeqCst), 2);
     assert!(c.take_late().is_none(), "one answer only");
 }
+
+#[test]
+fn each_sent_request_calls_the_on_request_hook() {
+    let mut s = shard("1m", 1);
+    let (mut c, rx) = consumer(&mut s);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&calls);
+    c.on_request(Wake(Arc::new(move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+    })));
+    let _ = pull(&mut s, &mut c, &rx);
+    let _ = pull(&mut s, &mut c, &rx);
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    // A request the shard's queue cannot take is not sent, so nothing is woken.
+    let (full_tx, _full_rx) = bounded(0);
+    let mut blocked = DeltaConsumer::new(c.id(), full_tx);
+    let counter = Arc::clone(&calls);
+    blocked.on_request(Wake(Arc::new(move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+    })));
+    assert_eq!(blocked.request(), Err(PullError::Busy));
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}

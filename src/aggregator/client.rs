@@ -40,6 +40,7 @@ pub struct DeltaConsumer {
     reply_rx: Receiver<Delta>,
     spare: Option<Delta>,
     hold: Option<Wake>,
+    on_request: Option<Wake>,
 }
 
 impl DeltaConsumer {
@@ -53,7 +54,13 @@ impl DeltaConsumer {
             reply_rx,
             spare: None,
             hold: None,
+            on_request: None,
         }
+    }
+
+    /// Calls `wake` after each request is sent: how the engine wakes a parked shard thread.
+    pub fn on_request(&mut self, wake: Wake) {
+        self.on_request = Some(wake);
     }
 
     /// From now on, requests are held by the shard until something changed for this consumer,
@@ -76,7 +83,12 @@ impl DeltaConsumer {
             hold: self.hold.clone(),
         };
         match self.requests.try_send(ShardRequest::Pull(pull)) {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                if let Some(wake) = &self.on_request {
+                    (wake.0)();
+                }
+                Ok(())
+            }
             Err(TrySendError::Full(ShardRequest::Pull(pull))) => {
                 self.spare = Some(pull.buffers);
                 Err(PullError::Busy)

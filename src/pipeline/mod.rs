@@ -27,7 +27,7 @@ use crossbeam_channel::{Receiver, Sender};
 
 use crate::aggregator::routing::{global_index, shard_of};
 use crate::aggregator::{
-    DeltaConsumer, Gap, Shard, ShardConfig, ShardConfigError, ShardRequest, ShardStats,
+    DeltaConsumer, Gap, Shard, ShardConfig, ShardConfigError, ShardRequest, ShardStats, Wake,
 };
 use crate::config::trade_stream;
 use crate::idle::IdleStrategy;
@@ -156,14 +156,21 @@ impl Engine {
         let (request_txs, request_rxs): (Vec<_>, Vec<_>) = (0..n_shards)
             .map(|_| crossbeam_channel::bounded::<ShardRequest>(64))
             .unzip();
+        let wakeups: Vec<Arc<ShardWakeup>> = (0..n_shards).map(|_| Arc::default()).collect();
         let mut consumers: Vec<EngineConsumer> = (0..spec.consumers)
             .map(|_| {
                 EngineConsumer::new(
                     shards
                         .iter_mut()
                         .zip(&request_txs)
-                        .map(|(shard, tx)| {
-                            DeltaConsumer::new(shard.register_consumer(), tx.clone())
+                        .zip(&wakeups)
+                        .map(|((shard, tx), wakeup)| {
+                            let mut consumer =
+                                DeltaConsumer::new(shard.register_consumer(), tx.clone());
+                            // A parked shard sees a request at once, not at the end of its park.
+                            let wakeup = Arc::clone(wakeup);
+                            consumer.on_request(Wake(Arc::new(move || wakeup.wake())));
+                            consumer
                         })
                         .collect(),
                 )
@@ -173,7 +180,6 @@ impl Engine {
         // shard_rings[s][i]: io thread i -> shard s; producers[i][s] is its pushing end.
         let mut producers: Vec<Vec<_>> = (0..spec.connections.len()).map(|_| Vec::new()).collect();
         let mut shard_rings: Vec<Vec<_>> = (0..n_shards).map(|_| Vec::new()).collect();
-        let wakeups: Vec<Arc<ShardWakeup>> = (0..n_shards).map(|_| Arc::default()).collect();
         for (rings, wakeup) in shard_rings.iter_mut().zip(&wakeups) {
             for io in &mut producers {
                 let (ring, consumer) = rtrb::RingBuffer::new(spec.ring_capacity);
