@@ -5,7 +5,7 @@
 //! connection i ─ io thread i ──ring(i, s)──► shard thread s ◄── pulls ── EngineConsumer
 //! ```
 //! Every io thread has one ring to every shard; a symbol's trades go to the shard
-//! [`shard_of`](crate::aggregator::routing::shard_of) names, whichever connection carries them.
+//! [`shard_of`] names, whichever connection carries them.
 
 mod clock;
 mod delivery_stamps;
