@@ -73,18 +73,32 @@ impl Loopback {
         threads.push({
             let (stop, rounds_left) = (Arc::clone(&stop), Arc::clone(&rounds_left));
             std::thread::spawn(move || {
+                // Like a real shard for a gateway that pushes as klines change, a request is
+                // answered once there is news; each answer carries exactly one round, so no
+                // two rounds merge into one update. The first trades are news already.
+                let mut waiting = None;
+                let mut news = true;
                 while !stop.load(Ordering::Relaxed) {
-                    match requests.recv_timeout(Duration::from_millis(50)) {
-                        Ok(request) => {
-                            let left = rounds_left.load(Ordering::Acquire);
-                            if left > 0 {
-                                trade_all(&mut shard);
-                                rounds_left.store(left - 1, Ordering::Release);
-                            }
-                            shard.handle_request(request);
+                    if waiting.is_none() {
+                        match requests.recv_timeout(Duration::from_millis(50)) {
+                            Ok(request) => waiting = Some(request),
+                            Err(RecvTimeoutError::Timeout) => continue,
+                            Err(RecvTimeoutError::Disconnected) => return,
                         }
-                        Err(RecvTimeoutError::Timeout) => {}
-                        Err(RecvTimeoutError::Disconnected) => return,
+                    }
+                    if !news {
+                        let left = rounds_left.load(Ordering::Acquire);
+                        if left == 0 {
+                            std::thread::sleep(Duration::from_micros(100));
+                            continue;
+                        }
+                        trade_all(&mut shard);
+                        rounds_left.store(left - 1, Ordering::Release);
+                        news = true;
+                    }
+                    if let Some(request) = waiting.take() {
+                        shard.handle_request(request);
+                        news = false;
                     }
                 }
             })
