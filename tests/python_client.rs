@@ -19,7 +19,6 @@ use klagg::gateway::GatewayConfig;
 use klagg::interval::Interval;
 use klagg::kline::Kline;
 use klagg::sim::SimTrade;
-use klagg::trade::AggTradePayload;
 use serde_json::Value;
 
 /// How long the Python client reads, and how long it may take in all.
@@ -113,17 +112,7 @@ fn rebuilt(
     period.sort_by_key(|t| t.agg_id);
     let mut kline = Kline::empty(open_time, close_time, previous_close);
     for t in period {
-        kline.apply(&AggTradePayload {
-            symbol: t.symbol,
-            is_buyer_maker: t.is_buyer_maker,
-            price: t.price,
-            quantity: t.quantity,
-            agg_id: t.agg_id,
-            first_trade_id: t.first_trade_id,
-            last_trade_id: t.last_trade_id,
-            trade_time_ms: t.time_ms,
-            event_time_ms: t.time_ms,
-        });
+        kline.apply(&t.payload(t.time_ms));
     }
     kline
 }

@@ -7,7 +7,6 @@ use crate::aggregator::{DeltaConsumer, KlineRecord, Shard, ShardConfig};
 use crate::interval::Interval;
 use crate::kline::Kline;
 use crate::sim::SimTrade;
-use crate::trade::AggTradePayload;
 
 /// The outcome of the check.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -93,17 +92,7 @@ fn rebuild(
         }
     };
     for (i, t) in trades.iter().enumerate() {
-        shard.process_trade(&AggTradePayload {
-            symbol: t.symbol,
-            is_buyer_maker: t.is_buyer_maker,
-            price: t.price,
-            quantity: t.quantity,
-            agg_id: t.agg_id,
-            first_trade_id: t.first_trade_id,
-            last_trade_id: t.last_trade_id,
-            trade_time_ms: t.time_ms,
-            event_time_ms: t.time_ms,
-        });
+        shard.process_trade(&t.payload(t.time_ms));
         if i % 50_000 == 49_999 {
             collect(&mut shard, &mut consumer);
         }

@@ -23,6 +23,23 @@ pub struct SimTrade {
     pub is_buyer_maker: bool,
 }
 
+impl SimTrade {
+    /// The trade as the engine takes it, published with `event_time_ms`.
+    pub fn payload(&self, event_time_ms: i64) -> crate::trade::AggTradePayload {
+        crate::trade::AggTradePayload {
+            symbol: self.symbol,
+            is_buyer_maker: self.is_buyer_maker,
+            price: self.price,
+            quantity: self.quantity,
+            agg_id: self.agg_id,
+            first_trade_id: self.first_trade_id,
+            last_trade_id: self.last_trade_id,
+            trade_time_ms: self.time_ms,
+            event_time_ms,
+        }
+    }
+}
+
 /// A listed symbol and how its numbers are written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SymbolSpec {

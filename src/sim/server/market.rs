@@ -8,7 +8,6 @@ use super::tickers::Tickers;
 use crate::aggregator::ShardConfigError;
 use crate::interval::Interval;
 use crate::sim::{SimTrade, SymbolSpec};
-use crate::trade::AggTradePayload;
 
 /// The published market, behind one mutex in the server.
 #[derive(Debug)]
@@ -47,16 +46,6 @@ impl MarketState {
         }
         self.history.record(trade);
         self.tickers.record(trade);
-        self.klines.record(&AggTradePayload {
-            symbol: trade.symbol,
-            is_buyer_maker: trade.is_buyer_maker,
-            price: trade.price,
-            quantity: trade.quantity,
-            agg_id: trade.agg_id,
-            first_trade_id: trade.first_trade_id,
-            last_trade_id: trade.last_trade_id,
-            trade_time_ms: trade.time_ms,
-            event_time_ms,
-        });
+        self.klines.record(&trade.payload(event_time_ms));
     }
 }
