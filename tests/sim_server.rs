@@ -777,14 +777,24 @@ fn a_counted_market_waits_for_a_slow_reader_and_stamps_what_it_sent() {
     // Not reading for a while fills the socket buffers, then the 64-frame queue.
     thread::sleep(Duration::from_millis(1_000));
     let mut received = Vec::new();
+    let mut times = Vec::new();
     while let Ok(Some(Message::Text(text))) = next(&mut ws, Duration::from_secs(2)) {
         let event: Value = serde_json::from_str(&text).expect("json");
         received.push(event["l"].as_i64().expect("l"));
+        times.push(event["T"].as_i64().expect("T"));
     }
     assert!(sim.finished(), "the market stops at the count");
     let outcome = sim.stop_market();
     assert_eq!(sim.stats().disconnects_slow, 0, "the reader was waited for");
     assert_eq!(received.len(), SENT as usize);
+    // At 200,000 trades/s the 60,000 trades span 0.3 s of market time; the market waited a
+    // second for the reader, and a trade carries the time it was sent, not a time long past.
+    assert!(times.is_sorted(), "trade times never go back");
+    let span = times[times.len() - 1] - times[0];
+    assert!(
+        span >= 900,
+        "trades sent after the wait carry its time: span {span} ms"
+    );
     let file = outcome
         .write_stamps
         .expect("stamps")

@@ -17,6 +17,9 @@ use crate::pipeline::now_ms;
 /// keeps a 2-core machine usable; trades due in between go out together, with their own times.
 const POLL_EVERY: Duration = Duration::from_millis(1);
 
+/// [`POLL_EVERY`] in the market's milliseconds.
+const POLL_EVERY_MS: i64 = 1;
+
 /// How often the ticker stream is sent (Binance: once a second).
 const TICKERS_EVERY: Duration = Duration::from_secs(1);
 
@@ -301,6 +304,8 @@ impl MarketThread {
         let mut last_tickers = Instant::now();
         let mut sent = 0u64;
         let limit = self.stop_after_sent.unwrap_or(u64::MAX);
+        let counted = self.stop_after_sent.is_some();
+        let mut clock = SendClock::new(now_ms());
         while !self.stop.load(Ordering::Acquire) && sent < limit {
             let now = now_ms();
             for (index, spec) in self.symbols.iter().enumerate() {
@@ -310,9 +315,9 @@ impl MarketThread {
                 }
             }
             due.clear();
-            let more = self.source.poll(now, &mut due);
+            let more = self.source.poll(clock.source_time(now, counted), &mut due);
             let mut published = 0;
-            for trade in &due {
+            for trade in &mut due {
                 if sent >= limit {
                     break;
                 }
@@ -321,10 +326,11 @@ impl MarketThread {
                     self.wait_for_room();
                 }
                 published += 1;
-                if self.publisher.publish(trade, now) {
+                let event_ms = if counted { clock.retime(trade) } else { now };
+                if self.publisher.publish(trade, event_ms) {
                     sent += 1;
                     if let Some(stamps) = &mut self.write_stamps {
-                        stamps.sent(trade, now);
+                        stamps.sent(trade, event_ms);
                     }
                 }
                 if let Some(recorder) = &mut self.recorder
@@ -347,7 +353,9 @@ impl MarketThread {
                 outcome.exhausted = true;
                 break;
             }
-            thread::sleep(POLL_EVERY);
+            if !clock.behind(now) {
+                thread::sleep(POLL_EVERY);
+            }
         }
         outcome.write_stamps = self.write_stamps.take();
         if let Some(recorder) = self.recorder {
@@ -359,5 +367,55 @@ impl MarketThread {
             }
         }
         outcome
+    }
+}
+
+/// The market thread's clocks: how far the source has been polled, and, for a counted market,
+/// the time stamped on the last trade sent.
+///
+/// A counted market sends as fast as its slowest reader takes trades, which may be slower than
+/// the source's rate. Polled up to the wall clock, each poll would then cover the time the last
+/// batch took to send, batches would grow without bound and trades would reach the engine long
+/// after their own times, as late trades. So a counted market polls its source one
+/// [`POLL_EVERY`] at a time, and stamps each trade with the time it is sent, as an exchange
+/// does.
+struct SendClock {
+    /// The source has been polled up to here.
+    polled_ms: i64,
+    /// Time of the last trade sent by a counted market (never decreasing).
+    sent_ms: i64,
+}
+
+impl SendClock {
+    fn new(now_ms: i64) -> SendClock {
+        SendClock {
+            polled_ms: now_ms,
+            sent_ms: i64::MIN,
+        }
+    }
+
+    /// Up to when the source is polled next: the wall clock, or for a counted market at most
+    /// one poll's stretch further than the last.
+    fn source_time(&mut self, now_ms: i64, counted: bool) -> i64 {
+        self.polled_ms = if counted {
+            now_ms.min(self.polled_ms + POLL_EVERY_MS)
+        } else {
+            now_ms
+        };
+        self.polled_ms
+    }
+
+    /// True while the source has not been polled up to `now_ms`: a counted market that fell
+    /// behind polls again at once instead of sleeping.
+    fn behind(&self, now_ms: i64) -> bool {
+        self.polled_ms < now_ms
+    }
+
+    /// Gives `trade` the time it is sent at (never before the last trade's) and returns it as
+    /// its event time.
+    fn retime(&mut self, trade: &mut SimTrade) -> i64 {
+        self.sent_ms = self.sent_ms.max(now_ms());
+        trade.time_ms = self.sent_ms;
+        self.sent_ms
     }
 }
