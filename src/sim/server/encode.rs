@@ -1,8 +1,6 @@
 //! Binance's JSON for the stream events, written by hand: `publish` runs once per trade at up
 //! to ~100k trades/s, so it appends bytes to one buffer instead of building serde values.
 
-use std::io::Write;
-
 use tungstenite::Utf8Bytes;
 
 use super::symbols::SymbolInfo;
@@ -64,26 +62,37 @@ pub(crate) fn write_agg_trade(
     trade: &SimTrade,
     event_time_ms: i64,
 ) {
-    // Writing into a Vec cannot fail.
-    let _ = write!(
-        out,
-        "{{\"e\":\"aggTrade\",\"E\":{event_time_ms},\"a\":{},\"s\":\"{}\",",
-        trade.agg_id, symbol.spec.name
-    );
+    let mut int = itoa::Buffer::new();
+    out.extend_from_slice(b"{\"e\":\"aggTrade\",\"E\":");
+    out.extend_from_slice(int.format(event_time_ms).as_bytes());
+    out.extend_from_slice(b",\"a\":");
+    out.extend_from_slice(int.format(trade.agg_id).as_bytes());
+    out.extend_from_slice(b",\"s\":\"");
+    out.extend_from_slice(symbol.spec.name.as_bytes());
+    out.extend_from_slice(b"\",");
     write_decimal_field(out, "p", |out| write_price(out, symbol, trade.price));
     out.push(b',');
+    let mut quantity = 0..0;
     write_decimal_field(out, "q", |out| {
+        let start = out.len();
         write_quantity(out, symbol, i128::from(trade.quantity));
+        quantity = start..out.len();
     });
     out.push(b',');
-    write_decimal_field(out, "nq", |out| {
-        write_quantity(out, symbol, i128::from(trade.quantity));
+    write_decimal_field(out, "nq", |out| out.extend_from_within(quantity));
+    for (key, value) in [
+        (&b",\"f\":"[..], trade.first_trade_id),
+        (b",\"l\":", trade.last_trade_id),
+        (b",\"T\":", trade.time_ms),
+    ] {
+        out.extend_from_slice(key);
+        out.extend_from_slice(int.format(value).as_bytes());
+    }
+    out.extend_from_slice(if trade.is_buyer_maker {
+        b",\"m\":true}"
+    } else {
+        b",\"m\":false}"
     });
-    let _ = write!(
-        out,
-        ",\"f\":{},\"l\":{},\"T\":{},\"m\":{}}}",
-        trade.first_trade_id, trade.last_trade_id, trade.time_ms, trade.is_buyer_maker
-    );
 }
 
 /// The frame of an event in the given form: the event itself, or wrapped in the combined
