@@ -57,7 +57,7 @@ pub(super) struct EventLoop {
 }
 
 impl EventLoop {
-    /// Runs until `stop` is set.
+    /// Runs until `stop` is set, then makes a final pull and closes every client.
     pub(super) fn run(mut self) {
         let mut events = Events::with_capacity(1024);
         let mut next_push = Instant::now();
@@ -92,6 +92,7 @@ impl EventLoop {
             }
             self.collect_pulls();
         }
+        self.finish();
     }
 
     /// How long the next poll may sleep: until the next push (at least 1 ms away, as the loop

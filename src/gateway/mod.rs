@@ -31,6 +31,7 @@ mod http_routes;
 pub mod output;
 pub mod pull;
 pub mod rest;
+mod shutdown;
 pub mod stats;
 pub mod ws_frame;
 mod ws_session;

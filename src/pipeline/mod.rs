@@ -22,6 +22,7 @@ mod shard_worker;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 
@@ -118,6 +119,9 @@ impl std::error::Error for EngineError {}
 
 /// A running engine: its threads, and the handles to steer and observe it.
 pub struct Engine {
+    /// Ends the io threads.
+    ingress_stop: Arc<AtomicBool>,
+    /// Ends the shards, once their consumers had their final pulls.
     stop: Arc<AtomicBool>,
     io_threads: Vec<JoinHandle<()>>,
     shard_threads: Vec<JoinHandle<ShardStats>>,
@@ -135,10 +139,28 @@ pub struct EngineReport {
     pub shards: Vec<ShardStats>,
 }
 
+/// How [`Engine::stop_ingress`] went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IngressStop {
+    /// Io threads that had not ended in time (each was connecting, so had nothing to push).
+    pub io_threads_running: usize,
+    /// True when every shard had applied every trade pushed to it.
+    pub shards_drained: bool,
+}
+
+/// How long [`Engine::stop`] gives the io threads and shards when no
+/// [`Engine::stop_ingress`] came first: an io thread ends within a read tick (100 ms by
+/// default), so this is only reached by one stuck in a connect.
+const DEFAULT_INGRESS_STOP: Duration = Duration::from_secs(1);
+
+/// How often a stop looks whether the threads it waits for are done.
+const STOP_POLL: Duration = Duration::from_millis(2);
+
 impl Engine {
     /// Builds the shards, registers the consumers, and starts every thread.
     pub fn start(spec: EngineSpec) -> Result<(Engine, Vec<EngineConsumer>), EngineError> {
         let n_shards = spec.shard_cores.len().max(1);
+        let ingress_stop = Arc::new(AtomicBool::new(false));
         let stop = Arc::new(AtomicBool::new(false));
 
         let mut shards = Vec::with_capacity(n_shards);
@@ -221,6 +243,7 @@ impl Engine {
                 rings,
                 requests,
                 idle: spec.idle,
+                ingress_stop: Arc::clone(&ingress_stop),
                 stop: Arc::clone(&stop),
                 stats,
                 position: (index, n_shards),
@@ -264,7 +287,7 @@ impl Engine {
                 parser,
                 rings,
                 spec.idle,
-                Arc::clone(&stop),
+                Arc::clone(&ingress_stop),
                 commands,
                 event_tx.clone(),
                 Arc::clone(&stats),
@@ -274,7 +297,7 @@ impl Engine {
             }
             let mut link = StreamConnection::new(&connection.url, streams, spec.connection.clone());
             let core = connection.core;
-            let thread_stop = Arc::clone(&stop);
+            let thread_stop = Arc::clone(&ingress_stop);
             let name = format!("klagg-io-{index}");
             let handle = thread::Builder::new()
                 .name(name.clone())
@@ -289,6 +312,7 @@ impl Engine {
         }
 
         let engine = Engine {
+            ingress_stop,
             stop,
             io_threads,
             shard_threads,
@@ -361,20 +385,54 @@ impl Engine {
         })
     }
 
-    /// True once [`Engine::stop`] was called or a thread asked to stop.
+    /// True once [`Engine::stop_ingress`] or [`Engine::stop`] was called.
     pub fn stopping(&self) -> bool {
-        self.stop.load(Ordering::Acquire)
+        self.ingress_stop.load(Ordering::Acquire)
     }
 
-    /// Stops every thread: io threads end at their next tick and drop their rings; shards
-    /// drain what is left, answer the pulls waiting, and end. Returns the final counters.
-    pub fn stop(self) -> EngineReport {
-        self.stop.store(true, Ordering::Release);
-        for handle in self.io_threads {
+    /// The first half of a graceful stop: the io threads stop reading and end, and the shards
+    /// apply everything already in their rings, then keep answering pulls, so each consumer
+    /// can make a final pull that misses nothing read. Waits up to `timeout` for both; an io
+    /// thread that has not ended by then (stuck in a TCP connect or a DNS lookup, with nothing
+    /// to push) is left to end on its own and counted in the answer.
+    pub fn stop_ingress(&mut self, timeout: Duration) -> IngressStop {
+        self.ingress_stop.store(true, Ordering::Release);
+        let deadline = Instant::now() + timeout;
+        while !self.io_threads.iter().all(JoinHandle::is_finished) && Instant::now() < deadline {
+            thread::sleep(STOP_POLL);
+        }
+        let (ended, running): (Vec<_>, Vec<_>) = std::mem::take(&mut self.io_threads)
+            .into_iter()
+            .partition(JoinHandle::is_finished);
+        for handle in ended {
             if handle.join().is_err() {
                 log::error!("an io thread panicked");
             }
         }
+        let io_threads_running = running.len();
+        if io_threads_running > 0 {
+            log::warn!("{io_threads_running} io thread(s) still connecting; not waiting for them");
+        }
+        // Dropping a handle detaches its thread: it ends once its connect returns and it sees
+        // the stop flag, or with the process.
+        drop(running);
+        while !self.shard_stats.iter().all(|s| s.drained()) && Instant::now() < deadline {
+            thread::sleep(STOP_POLL);
+        }
+        IngressStop {
+            io_threads_running,
+            shards_drained: self.shard_stats.iter().all(|s| s.drained()),
+        }
+    }
+
+    /// Stops every thread: the io threads as in [`Engine::stop_ingress`] if that was not
+    /// called yet, then the shards, which apply what is left in their rings, answer the pulls
+    /// waiting, and end. Returns the final counters.
+    pub fn stop(mut self) -> EngineReport {
+        if !self.stopping() {
+            self.stop_ingress(DEFAULT_INGRESS_STOP);
+        }
+        self.stop.store(true, Ordering::Release);
         let shards = self
             .shard_threads
             .into_iter()

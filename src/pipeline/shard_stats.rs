@@ -1,7 +1,9 @@
-//! What a shard thread hands to the rest of the engine: its counters as last published, and
-//! the agg-id gaps it found (for status lines, tests and backfill).
+//! What a shard thread hands to the rest of the engine: its counters as last published, the
+//! agg-id gaps it found (for status lines, tests and backfill), and whether it has applied
+//! every trade its io threads will ever push (for a graceful stop).
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::aggregator::{Gap, ShardStats};
 
@@ -10,6 +12,7 @@ use crate::aggregator::{Gap, ShardStats};
 pub struct SharedShardStats {
     stats: Mutex<ShardStats>,
     gaps: Mutex<Vec<Gap>>,
+    drained: AtomicBool,
 }
 
 impl SharedShardStats {
@@ -24,6 +27,16 @@ impl SharedShardStats {
         {
             gaps.append(pending);
         }
+    }
+
+    /// Notes that ingress has stopped and every trade pushed to this shard is applied.
+    pub fn set_drained(&self) {
+        self.drained.store(true, Ordering::Release);
+    }
+
+    /// True once the shard has applied every trade its io threads pushed before they ended.
+    pub fn drained(&self) -> bool {
+        self.drained.load(Ordering::Acquire)
     }
 
     /// The last published counters.

@@ -31,7 +31,10 @@ pub struct ShardWorker {
     pub requests: Receiver<ShardRequest>,
     /// How to wait when there is nothing to do.
     pub idle: IdleStrategy,
-    /// Set when the engine stops.
+    /// Set when the io threads are asked to stop: once they have all ended and the rings are
+    /// empty, the shard reports itself drained (and keeps answering pulls).
+    pub ingress_stop: Arc<AtomicBool>,
+    /// Set when the shard is to end, after its consumers' final pulls.
     pub stop: Arc<AtomicBool>,
     /// Where the shard's counters are published for status lines.
     pub stats: Arc<SharedShardStats>,
@@ -49,8 +52,9 @@ pub struct ShardWorker {
 const PUBLISH_EVERY: u32 = 1024;
 
 impl ShardWorker {
-    /// Runs until the engine stops and every ring is drained and abandoned by its io thread;
-    /// returns the shard's final counters.
+    /// Runs until the engine stops it and its rings are empty; returns the shard's final
+    /// counters. Once the io threads have ended and their rings are empty it reports itself
+    /// drained, and goes on answering pulls until then.
     pub fn run(mut self) -> ShardStats {
         let mut busy_iterations = 0u32;
         self.wakeup.register_current_thread();
@@ -58,6 +62,9 @@ impl ShardWorker {
             let mut worked = self.drain_rings();
             self.shard.tick(now_ms());
             worked |= self.shard.serve_requests(&self.requests) > 0;
+            if !worked && self.drained() {
+                self.stats.set_drained();
+            }
             if self.finished() {
                 self.shard.serve_requests(&self.requests);
                 self.publish();
@@ -115,12 +122,18 @@ impl ShardWorker {
             .publish(self.shard.stats(), &mut self.pending_gaps);
     }
 
-    /// True once stopping was asked for and no io thread can send more.
-    fn finished(&self) -> bool {
-        self.stop.load(Ordering::Acquire)
+    /// True once the io threads were asked to stop, have all ended, and left nothing unread.
+    fn drained(&self) -> bool {
+        self.ingress_stop.load(Ordering::Acquire)
             && self
                 .rings
                 .iter()
                 .all(|ring| ring.is_abandoned() && ring.is_empty())
+    }
+
+    /// True once the shard is to end and nothing is left in its rings. An io thread that has
+    /// not ended by then (one stuck in a TCP connect) has nothing to push.
+    fn finished(&self) -> bool {
+        self.stop.load(Ordering::Acquire) && self.rings.iter().all(|ring| ring.is_empty())
     }
 }

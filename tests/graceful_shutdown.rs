@@ -1,0 +1,243 @@
+//! `klagg run` stopped by a signal while trades flow: it exits 0 within 2 s, and the SQLite
+//! database then holds every kline of every symbol and interval, the open ones included,
+//! exactly as rebuilt from the trades it had read. A second signal exits at once.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use klagg::aggregator::KlineRecord;
+use klagg::demo::verify;
+use klagg::interval::Interval;
+use klagg::latency::{Stage, StampFile};
+use klagg::pipeline::now_ms;
+use klagg::sim::market::{SyntheticConfig, SyntheticMarket};
+use klagg::sim::server::ServerConfig;
+use klagg::sim::simulation::Simulation;
+use klagg::sim::{MarketSource, SimTrade, SymbolSpec};
+use klagg::store::KlineStore;
+
+const INTERVALS: [&str; 3] = ["1s", "1m", "1h"];
+/// What the issue asks of a graceful stop.
+const STOP_WITHIN: Duration = Duration::from_secs(2);
+/// Longest wait for anything else a test waits for.
+const WAIT: Duration = Duration::from_secs(20);
+
+/// A simulator trading `symbols` symbols and `klagg run` connected to it, its kline database
+/// and stamp file in `dir`.
+struct Run {
+    sim: Simulation,
+    specs: Vec<SymbolSpec>,
+    klagg: Child,
+    database: PathBuf,
+    stamps: PathBuf,
+}
+
+impl Run {
+    fn start(dir: &Path, symbols: usize) -> Run {
+        let mut market = SyntheticConfig::new(symbols, 3_000, 11, now_ms());
+        market.quiet_fraction = 0.0;
+        let specs = SyntheticMarket::new(market.clone()).symbols().to_vec();
+        let mut sim = Simulation::serve(ServerConfig::default(), specs.clone()).expect("serve");
+        let database = dir.join("klines.sqlite");
+        let stamps = dir.join("stamps.csv");
+        let config = dir.join("klagg.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[exchange]\nsymbols = \"all\"\nws_url = \"ws://{addr}/market/stream\"\n\
+                 rest_url = \"http://{addr}\"\nmax_symbols = 16\n\
+                 [klines]\nintervals = [\"1s\", \"1m\", \"1h\"]\ndatabase = \"{db}\"\n\
+                 [threads]\nio_cores = []\naggregator_cores = []\naggregator_shards = 2\n\
+                 consumer_cores = []\n[gateway]\nbind = \"127.0.0.1:0\"\n\
+                 [latency]\nsample_every = 1\n",
+                addr = sim.addr(),
+                db = database.display()
+            ),
+        )
+        .expect("config");
+        let klagg = Command::new(env!("CARGO_BIN_EXE_klagg"))
+            .args(["run", "--config"])
+            .arg(&config)
+            .arg("--stamps")
+            .arg(&stamps)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start klagg run");
+        assert!(sim.wait_for_clients(1, WAIT), "klagg connects");
+        market.start_ms = now_ms();
+        sim.start_market(Box::new(SyntheticMarket::new(market)), None, true)
+            .expect("market");
+        Run {
+            sim,
+            specs,
+            klagg,
+            database,
+            stamps,
+        }
+    }
+
+    /// Sends `signal` (a name `kill` knows) to klagg.
+    fn signal(&self, signal: &str) {
+        let sent = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.klagg.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -{signal}");
+    }
+
+    /// Waits for klagg to exit; returns how long that took and what it printed.
+    fn wait_exit(
+        mut self,
+    ) -> (
+        Duration,
+        Output,
+        Simulation,
+        Vec<SymbolSpec>,
+        PathBuf,
+        PathBuf,
+    ) {
+        let since = Instant::now();
+        while self.klagg.try_wait().expect("try_wait").is_none() {
+            if since.elapsed() > WAIT {
+                let _ = self.klagg.kill();
+                panic!("klagg did not exit within {WAIT:?} of the signal");
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+        let took = since.elapsed();
+        let output = self.klagg.wait_with_output().expect("output");
+        (
+            took,
+            output,
+            self.sim,
+            self.specs,
+            self.database,
+            self.stamps,
+        )
+    }
+}
+
+/// Every kline the database holds, closed or open, as records with the simulator's indices.
+fn stored_klines(
+    database: &Path,
+    specs: &[SymbolSpec],
+    intervals: &[Interval],
+) -> Vec<KlineRecord> {
+    let store = KlineStore::open(database).expect("open the database");
+    let mut all = Vec::new();
+    for (symbol, spec) in specs.iter().enumerate() {
+        for (interval, iv) in intervals.iter().enumerate() {
+            for kline in store
+                .klines(&spec.name, *iv, None, None, 100_000)
+                .expect("klines")
+            {
+                all.push(KlineRecord {
+                    symbol: symbol as u32,
+                    interval: interval as u16,
+                    correction: false,
+                    kline,
+                });
+            }
+        }
+    }
+    all
+}
+
+/// The simulator's trades that klagg's stamp file says it read.
+fn trades_read(stamps: &StampFile, specs: &[SymbolSpec], trades: Vec<SimTrade>) -> Vec<SimTrade> {
+    let read: HashSet<(&str, i64)> = stamps
+        .stamps
+        .iter()
+        .filter(|s| s.stage == Stage::FrameRead)
+        .map(|s| (stamps.names[s.symbol as usize].as_str(), s.trade_id))
+        .collect();
+    trades
+        .into_iter()
+        .filter(|t| read.contains(&(specs[t.symbol as usize].name.as_str(), t.last_trade_id)))
+        .collect()
+}
+
+#[test]
+fn a_signal_while_trades_flow_stops_within_two_seconds_and_loses_nothing_read() {
+    let intervals: Vec<Interval> = INTERVALS
+        .iter()
+        .map(|i| Interval::parse(i).expect("interval"))
+        .collect();
+    for signal in ["INT", "TERM"] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let run = Run::start(dir.path(), 4);
+        // Long enough for 1s klines to close and the sink to have written some.
+        thread::sleep(Duration::from_millis(2_500));
+        run.signal(signal);
+        let (took, output, sim, specs, database, stamps) = run.wait_exit();
+        let printed = String::from_utf8_lossy(&output.stdout).into_owned()
+            + &String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success(),
+            "SIG{signal}: klagg exited with {}: {printed}",
+            output.status
+        );
+        assert!(
+            took < STOP_WITHIN,
+            "SIG{signal}: klagg took {took:?} to stop: {printed}"
+        );
+
+        let trades = sim.stop().trades;
+        let stamps = StampFile::read(&stamps).expect("stamp file");
+        assert_eq!(stamps.dropped, 0);
+        let read = trades_read(&stamps, &specs, trades);
+        assert!(
+            read.len() > 1_000,
+            "SIG{signal}: trades read: {}",
+            read.len()
+        );
+        assert_eq!(
+            stamps.trades,
+            read.len() as u64,
+            "SIG{signal}: every trade read was applied"
+        );
+        let stored = stored_klines(&database, &specs, &intervals);
+        let outcome = verify(&intervals, specs.len() as u32, &read, &stored);
+        assert_eq!(outcome.mismatches, 0, "SIG{signal}: {:?}", outcome.examples);
+        // The kline holding each symbol's last trade read is stored with it, in every
+        // interval: the final pull delivered the open klines as they were at the stop.
+        for (symbol, spec) in specs.iter().enumerate() {
+            let Some(last) = read.iter().rfind(|t| t.symbol == symbol as u32) else {
+                continue;
+            };
+            for (interval, iv) in intervals.iter().enumerate() {
+                let stored_up_to = stored
+                    .iter()
+                    .filter(|r| r.symbol == symbol as u32 && r.interval == interval as u16)
+                    .map(|r| r.kline.last_trade_id)
+                    .max();
+                assert_eq!(
+                    stored_up_to,
+                    Some(last.last_trade_id),
+                    "SIG{signal}: {} {iv}: the stored klines end at another trade than the last read",
+                    spec.name,
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_second_signal_exits_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = Run::start(dir.path(), 2);
+    thread::sleep(Duration::from_millis(500));
+    run.signal("INT");
+    run.signal("INT");
+    let (_, output, _sim, ..) = run.wait_exit();
+    assert_eq!(
+        output.status.code(),
+        Some(130),
+        "the second signal's exit code"
+    );
+}
