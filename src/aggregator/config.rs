@@ -1,5 +1,6 @@
 //! What a shard is built for: its intervals, its symbol capacity and its timing rules.
 
+use super::gap_fill::GapFillConfig;
 use crate::interval::Interval;
 
 /// Everything a [`super::Shard`] needs to preallocate its state and apply its rules.
@@ -18,6 +19,8 @@ pub struct ShardConfig {
     pub max_backlog: usize,
     /// Gaps kept for backfill until taken with [`super::Shard::take_gaps`]; more are counted.
     pub max_recorded_gaps: usize,
+    /// How gaps wait for their missing trades (off unless `max_pending` > 0).
+    pub gap_fill: GapFillConfig,
 }
 
 impl ShardConfig {
@@ -29,6 +32,7 @@ impl ShardConfig {
             close_grace_ms: 1_500,
             max_backlog: 1_000_000,
             max_recorded_gaps: 4_096,
+            gap_fill: GapFillConfig::OFF,
         }
     }
 }

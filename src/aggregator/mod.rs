@@ -9,6 +9,7 @@ mod client;
 mod closed_log;
 mod config;
 mod consumers;
+mod gap_fill;
 mod protocol;
 mod restore;
 mod rollover;
@@ -19,6 +20,7 @@ mod stats;
 
 pub use client::{DeltaConsumer, PullError};
 pub use config::{MAX_INTERVALS, ShardConfig, ShardConfigError};
+pub use gap_fill::GapFillConfig;
 pub use protocol::{
     ConsumerId, Delta, KlineRecord, PullRequest, ShardRequest, Snapshot, SnapshotRequest, Wake,
 };

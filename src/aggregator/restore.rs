@@ -2,7 +2,7 @@
 //! restart in the middle of a period does not begin that period from nothing.
 
 use super::shard::Shard;
-use super::slot::Slot;
+use super::slot::{Slot, SlotId};
 use crate::kline::{Kline, Sums};
 
 /// Why a stored kline was not restored.
@@ -53,6 +53,14 @@ impl Shard {
         {
             return Err(RestoreError::NotAPeriod);
         }
+        self.version += 1;
+        self.set_slot(at, kline);
+        self.next_due_ms = self.next_due_ms.min(self.due_time(kline.close_time));
+        Ok(())
+    }
+
+    /// Makes `kline` the slot's open kline, sums included; the caller has bumped the version.
+    pub(crate) fn set_slot(&mut self, at: SlotId, kline: &Kline) {
         let mut slot = Slot::empty(kline.open_time, kline.close_time, kline.close);
         if !kline.is_empty() {
             slot.open = kline.open;
@@ -70,12 +78,9 @@ impl Shard {
             taker_buy_quote_volume: kline.taker_buy_quote_volume,
             count: kline.count,
         };
-        self.version += 1;
         self.slots[at.index] = slot;
         self.bases[at.index].sums = self.symbols[at.symbol].totals.minus(&restored);
         self.bases[at.index].version = self.version;
         self.symbols[at.symbol].version = self.version;
-        self.next_due_ms = self.next_due_ms.min(self.due_time(kline.close_time));
-        Ok(())
     }
 }

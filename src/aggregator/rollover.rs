@@ -19,6 +19,9 @@ impl Shard {
         let (open, price) = if current.is_active() {
             let mut last = self.kline_at(at);
             self.close(at, &last);
+            if !last.is_empty() {
+                self.last_traded[at.index] = last;
+            }
             let price = last.close;
             let mut open = rule.next_open(current.open_time);
             while rule.close_time(open) < time {
@@ -70,12 +73,17 @@ impl Shard {
     }
 
     /// Counts a closed kline and hands it to consumers; the caller keeps the slot's last one
-    /// for late corrections.
+    /// for late corrections. A gap's rebuild closes periods closed once already: those are
+    /// corrections.
     #[inline]
     fn close(&mut self, at: SlotId, kline: &Kline) {
-        self.stats.klines_closed += 1;
-        self.stats.empty_klines += u64::from(kline.is_empty());
-        self.emit_closed(at, kline, false);
+        if self.rebuilding {
+            self.stats.corrections += 1;
+        } else {
+            self.stats.klines_closed += 1;
+            self.stats.empty_klines += u64::from(kline.is_empty());
+        }
+        self.emit_closed(at, kline, self.rebuilding);
     }
 
     /// When `tick` will close a period that ends at `close_time`.

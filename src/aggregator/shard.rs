@@ -3,6 +3,7 @@
 use super::closed_log::ClosedLog;
 use super::config::{ShardConfig, ShardConfigError};
 use super::consumers::ConsumerState;
+use super::gap_fill::{GapFillConfig, PendingGap};
 use super::protocol::{Delta, KlineRecord, PullRequest};
 use super::slot::{NO_AGG_ID, Slot, SlotBase, SlotId, SymbolState};
 use super::stats::{Gap, ShardStats};
@@ -19,6 +20,8 @@ pub enum TradeOutcome {
     AppliedAfterGap,
     /// Its agg id was not above the last seen for its symbol: dropped.
     Duplicate,
+    /// Its agg id was one of a pending gap's missing ones: kept for the gap's fill.
+    Filled,
     /// Impossible numbers or an unknown symbol index: dropped.
     Invalid,
 }
@@ -36,6 +39,9 @@ pub struct Shard {
     pub(crate) bases: Vec<SlotBase>,
     /// The kline each slot closed last, kept so a late trade can still correct it.
     pub(crate) last_closed: Vec<Kline>,
+    /// The last kline with trades each slot closed: where a gap's rebuild starts when the
+    /// slot has moved on to empty periods since.
+    pub(crate) last_traded: Vec<Kline>,
     pub(crate) symbols: Vec<SymbolState>,
     /// Bumped once per change; 0 means "never", so versions start at 1.
     pub(crate) version: u64,
@@ -51,6 +57,13 @@ pub struct Shard {
     pub(crate) held: Vec<PullRequest>,
     pub(crate) gaps: Vec<Gap>,
     pub(crate) max_recorded_gaps: usize,
+    /// Gaps waiting for their missing trades, at most one per symbol.
+    pub(crate) pending: Vec<PendingGap>,
+    pub(crate) gap_fill: GapFillConfig,
+    /// Live trades buffered by all pending gaps together.
+    pub(crate) buffered_trades: usize,
+    /// True while a gap's rebuild replays trades: the klines it closes are corrections.
+    pub(crate) rebuilding: bool,
     pub(crate) stats: ShardStats,
 }
 
@@ -67,6 +80,7 @@ impl Shard {
             slots: vec![Slot::INACTIVE; n_slots],
             bases: vec![SlotBase::default(); n_slots],
             last_closed: vec![Slot::INACTIVE.kline(&Sums::ZERO); n_slots],
+            last_traded: vec![Slot::INACTIVE.kline(&Sums::ZERO); n_slots],
             symbols: vec![SymbolState::NEW; n_symbols],
             version: 0,
             now_ms: i64::MIN,
@@ -77,6 +91,10 @@ impl Shard {
             held: Vec::new(),
             gaps: Vec::with_capacity(config.max_recorded_gaps),
             max_recorded_gaps: config.max_recorded_gaps,
+            pending: Vec::with_capacity(config.gap_fill.max_pending),
+            gap_fill: config.gap_fill,
+            buffered_trades: 0,
+            rebuilding: false,
             stats: ShardStats::default(),
             intervals: config.intervals,
         })
@@ -119,10 +137,14 @@ impl Shard {
             self.stats.invalid += 1;
             return TradeOutcome::Invalid;
         }
-        let last = self.symbols[symbol].last_agg_id;
+        let state = &self.symbols[symbol];
+        let (last, gap_pending) = (state.last_agg_id, state.gap_pending);
         let mut outcome = TradeOutcome::Applied;
         if last != NO_AGG_ID {
             if trade.agg_id <= last {
+                if gap_pending && self.fill_trade(trade) {
+                    return TradeOutcome::Filled;
+                }
                 self.stats.duplicates += 1;
                 return TradeOutcome::Duplicate;
             }
@@ -131,6 +153,18 @@ impl Shard {
                 outcome = TradeOutcome::AppliedAfterGap;
             }
         }
+        self.apply_trade(trade);
+        self.stats.trades += 1;
+        if self.symbols[symbol].gap_pending {
+            self.buffer_live(trade);
+        }
+        outcome
+    }
+
+    /// Applies a trade that follows the symbol's last one in agg-id order to every interval.
+    #[inline]
+    pub(crate) fn apply_trade(&mut self, trade: &AggTradePayload) {
+        let symbol = trade.symbol as usize;
         self.now_ms = self.now_ms.max(trade.trade_time_ms);
         self.version += 1;
         let time = trade.trade_time_ms;
@@ -169,14 +203,15 @@ impl Shard {
         state.last_agg_id = trade.agg_id;
         state.trade_version = self.version;
         state.version = self.version;
-        self.stats.trades += 1;
-        outcome
     }
 
     /// Advances the shard's clock and closes every kline whose period ended more than the
     /// close grace before `now_ms`, opening the next period empty at the previous close.
     pub fn tick(&mut self, now_ms: i64) {
         self.now_ms = self.now_ms.max(now_ms);
+        if !self.pending.is_empty() {
+            self.expire_gaps();
+        }
         if now_ms < self.next_due_ms {
             return;
         }
@@ -215,6 +250,7 @@ impl Shard {
     }
 
     fn record_gap(&mut self, symbol: u32, from_agg_id: i64, to_agg_id: i64) {
+        self.open_gap(symbol as usize, from_agg_id, to_agg_id);
         self.stats.gaps += 1;
         self.stats.missing_agg_ids += (to_agg_id - from_agg_id + 1) as u64;
         if self.gaps.len() < self.max_recorded_gaps {

@@ -125,6 +125,8 @@ pub(crate) struct SymbolState {
     pub(crate) version: u64,
     /// Running totals of every trade applied to this symbol.
     pub(crate) totals: Sums,
+    /// True while a gap in this symbol's agg ids waits for its missing trades.
+    pub(crate) gap_pending: bool,
 }
 
 /// `last_agg_id` of a symbol that has not traded yet.
@@ -136,6 +138,7 @@ impl SymbolState {
         trade_version: 0,
         version: 0,
         totals: Sums::ZERO,
+        gap_pending: false,
     };
 }
 

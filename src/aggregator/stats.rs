@@ -27,6 +27,16 @@ pub struct ShardStats {
     pub missing_agg_ids: u64,
     /// Gaps not recorded for backfill because the gap list was full.
     pub gaps_unrecorded: u64,
+    /// Gaps whose every missing trade came in (from the backfill or another connection) and
+    /// whose klines were rebuilt with them.
+    pub gaps_filled: u64,
+    /// Gaps given up with trades still missing (the backfill could not get them, took too
+    /// long, or too many live trades waited), or never tracked because too many were pending.
+    pub gaps_unfilled: u64,
+    /// Missing trades that came in and were merged into the klines.
+    pub gap_trades_filled: u64,
+    /// Agg ids of the unfilled gaps that never came: trades lost for good.
+    pub gap_ids_unfilled: u64,
     /// (trade, interval) pairs dropped because the trade was older than the kline it could
     /// still correct.
     pub late_dropped: u64,
@@ -52,6 +62,10 @@ impl<'a> std::iter::Sum<&'a ShardStats> for ShardStats {
             a.gaps += s.gaps;
             a.missing_agg_ids += s.missing_agg_ids;
             a.gaps_unrecorded += s.gaps_unrecorded;
+            a.gaps_filled += s.gaps_filled;
+            a.gaps_unfilled += s.gaps_unfilled;
+            a.gap_trades_filled += s.gap_trades_filled;
+            a.gap_ids_unfilled += s.gap_ids_unfilled;
             a.late_dropped += s.late_dropped;
             a.corrections += s.corrections;
             a.klines_closed += s.klines_closed;

@@ -87,7 +87,7 @@ fn apply(
 ) -> Result<(), ReplayError> {
     summary.trades += 1;
     match replayer.apply(trade)? {
-        TradeOutcome::Applied => summary.applied += 1,
+        TradeOutcome::Applied | TradeOutcome::Filled => summary.applied += 1,
         TradeOutcome::AppliedAfterGap => {
             summary.applied += 1;
             summary.gaps += 1;

@@ -1,0 +1,271 @@
+//! Gaps in a symbol's agg ids, filled after the fact: by the backfill (REST `aggTrades`) or by
+//! another connection carrying the same stream.
+//!
+//! While a gap is pending, the symbol's klines go on from the live trades, which the gap also
+//! keeps. Once every missing trade is in (or the fill gives up), the symbol's klines are put
+//! back to where they stood before the gap and the missing and live trades are replayed in
+//! agg-id order through the ordinary path. Every period that closes again on the way is emitted
+//! as a correction, which consumers put in place of what they had: the klines come out as if
+//! no trade had ever been missing, empty periods of the gap included.
+
+use std::collections::BTreeMap;
+
+use super::config::MAX_INTERVALS;
+use super::shard::Shard;
+use super::slot::SlotId;
+use crate::kline::Kline;
+use crate::trade::AggTradePayload;
+
+/// How a shard waits for the missing trades of its gaps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GapFillConfig {
+    /// Gaps tracked at once; one more is counted as unfilled at once. 0 turns filling off
+    /// (gaps are only recorded), as in offline replay.
+    pub max_pending: usize,
+    /// A gap still missing trades this long after it was found (shard clock) is given up.
+    pub timeout_ms: i64,
+    /// Live trades all pending gaps may keep together; the gap that would pass it is given
+    /// up, so memory stays bounded whatever the backfill does.
+    pub max_buffered_trades: usize,
+}
+
+impl GapFillConfig {
+    /// Gaps are recorded for whoever takes them, never waited for.
+    pub const OFF: GapFillConfig = GapFillConfig {
+        max_pending: 0,
+        timeout_ms: 0,
+        max_buffered_trades: 0,
+    };
+
+    /// What a live engine uses: up to 1,024 gaps at once, each given 5 minutes, and 4M live
+    /// trades kept meanwhile (about 256 MB at worst).
+    pub const LIVE: GapFillConfig = GapFillConfig {
+        max_pending: 1_024,
+        timeout_ms: 300_000,
+        max_buffered_trades: 4_000_000,
+    };
+}
+
+/// One symbol's gap (or gaps, if another jump came before the first was filled).
+#[derive(Debug)]
+pub(crate) struct PendingGap {
+    symbol: usize,
+    /// Last agg id applied before the first jump: the replay starts right after it.
+    after: i64,
+    /// Missing agg ids as inclusive ranges, ascending.
+    missing: Vec<(i64, i64)>,
+    /// How many ids `missing` covers.
+    missing_ids: u64,
+    /// The symbol's kline of each interval as it stood with the trade `after`.
+    start: Vec<Kline>,
+    /// Missing trades received so far, by agg id.
+    fill: BTreeMap<i64, AggTradePayload>,
+    /// Live trades applied since the first jump, in agg-id order.
+    live: Vec<AggTradePayload>,
+    /// Shard clock when the gap was found.
+    since_ms: i64,
+}
+
+impl PendingGap {
+    fn is_missing(&self, agg_id: i64) -> bool {
+        self.missing
+            .iter()
+            .any(|&(from, to)| from <= agg_id && agg_id <= to)
+    }
+}
+
+impl Shard {
+    /// Starts waiting for agg ids `from..=to` of `symbol`, found missing when the trade after
+    /// them arrived and before it is applied.
+    pub(crate) fn open_gap(&mut self, symbol: usize, from: i64, to: i64) {
+        if self.gap_fill.max_pending == 0 {
+            return;
+        }
+        let ids = (to - from + 1) as u64;
+        if self.symbols[symbol].gap_pending {
+            if let Some(gap) = self.pending.iter_mut().find(|g| g.symbol == symbol) {
+                gap.missing.push((from, to));
+                gap.missing_ids += ids;
+            }
+            return;
+        }
+        if self.pending.len() >= self.gap_fill.max_pending {
+            self.stats.gaps_unfilled += 1;
+            self.stats.gap_ids_unfilled += ids;
+            log::warn!(
+                "gap in agg ids {from}..={to} of symbol {symbol} not filled: {} gaps pending already",
+                self.pending.len()
+            );
+            return;
+        }
+        let start = (0..self.n_intervals)
+            .map(|interval| self.kline_before_gap(self.slot_id(symbol, interval)))
+            .collect();
+        self.pending.push(PendingGap {
+            symbol,
+            after: from - 1,
+            missing: vec![(from, to)],
+            missing_ids: ids,
+            start,
+            fill: BTreeMap::new(),
+            live: Vec::new(),
+            since_ms: self.now_ms,
+        });
+        self.symbols[symbol].gap_pending = true;
+    }
+
+    /// The kline of a slot's interval that holds the symbol's last trade: the open one if it
+    /// has trades, else the last closed one with trades.
+    fn kline_before_gap(&self, at: SlotId) -> Kline {
+        if !self.slots[at.index].is_empty() {
+            self.kline_at(at)
+        } else if !self.last_closed[at.index].is_empty() {
+            self.last_closed[at.index]
+        } else {
+            self.last_traded[at.index]
+        }
+    }
+
+    /// Takes one of the trades a pending gap misses (from the backfill, or a second connection
+    /// carrying the stream); returns false if no pending gap misses it. The last missing
+    /// trade fills the gap: the symbol's klines are rebuilt with it at once.
+    pub fn fill_trade(&mut self, trade: &AggTradePayload) -> bool {
+        let symbol = trade.symbol as usize;
+        if symbol >= self.symbols.len() || !self.symbols[symbol].gap_pending || !trade.is_valid() {
+            return false;
+        }
+        let Some(index) = self.pending.iter().position(|g| g.symbol == symbol) else {
+            return false;
+        };
+        let gap = &mut self.pending[index];
+        if !gap.is_missing(trade.agg_id) {
+            return false;
+        }
+        gap.fill.insert(trade.agg_id, *trade);
+        if gap.fill.len() as u64 == gap.missing_ids {
+            let gap = self.pending.swap_remove(index);
+            self.finish_gap(gap);
+        }
+        true
+    }
+
+    /// Gives up waiting for `symbol`'s missing trades: its klines are rebuilt with the ones
+    /// that came, and the rest is counted and logged as lost. Returns false if none was pending.
+    pub fn abandon_gap(&mut self, symbol: u32) -> bool {
+        let Some(index) = self
+            .pending
+            .iter()
+            .position(|g| g.symbol == symbol as usize)
+        else {
+            return false;
+        };
+        let gap = self.pending.swap_remove(index);
+        self.finish_gap(gap);
+        true
+    }
+
+    /// True while `symbol` waits for missing trades.
+    pub fn gap_pending(&self, symbol: u32) -> bool {
+        self.symbols
+            .get(symbol as usize)
+            .is_some_and(|s| s.gap_pending)
+    }
+
+    /// Keeps a live trade of a symbol with a pending gap, for the replay.
+    pub(crate) fn buffer_live(&mut self, trade: &AggTradePayload) {
+        let symbol = trade.symbol as usize;
+        let Some(index) = self.pending.iter().position(|g| g.symbol == symbol) else {
+            return;
+        };
+        if self.buffered_trades >= self.gap_fill.max_buffered_trades {
+            log::warn!(
+                "giving up a gap of symbol {symbol}: {} live trades wait for gaps already",
+                self.buffered_trades
+            );
+            let gap = self.pending.swap_remove(index);
+            self.finish_gap(gap);
+            return;
+        }
+        self.pending[index].live.push(*trade);
+        self.buffered_trades += 1;
+    }
+
+    /// Gives up the gaps pending for longer than the timeout.
+    pub(crate) fn expire_gaps(&mut self) {
+        let deadline = self.now_ms.saturating_sub(self.gap_fill.timeout_ms);
+        while let Some(index) = self.pending.iter().position(|g| g.since_ms < deadline) {
+            let gap = self.pending.swap_remove(index);
+            log::warn!(
+                "giving up a gap of symbol {} after {} ms",
+                gap.symbol,
+                self.now_ms - gap.since_ms
+            );
+            self.finish_gap(gap);
+        }
+    }
+
+    /// Ends a gap, filled or not: counts it, and replays what came into the klines.
+    fn finish_gap(&mut self, gap: PendingGap) {
+        let symbol = gap.symbol;
+        self.symbols[symbol].gap_pending = false;
+        self.buffered_trades -= gap.live.len();
+        let filled = gap.fill.len() as u64;
+        let unfilled = gap.missing_ids - filled;
+        self.stats.gap_trades_filled += filled;
+        self.stats.trades += filled;
+        if unfilled == 0 {
+            self.stats.gaps_filled += 1;
+        } else {
+            self.stats.gaps_unfilled += 1;
+            self.stats.gap_ids_unfilled += unfilled;
+            log::warn!(
+                "symbol {symbol}: {unfilled} of {} missing trades (agg ids {:?}) never came; \
+                 its klines miss them",
+                gap.missing_ids,
+                gap.missing
+            );
+        }
+        if filled > 0 {
+            self.replay_gap(&gap);
+        }
+    }
+
+    /// Puts the symbol's klines back to where they stood before the gap and applies the
+    /// missing and live trades in agg-id order; periods closed again are corrections. Each
+    /// slot ends in the period it was in before, as the clock had moved it.
+    fn replay_gap(&mut self, gap: &PendingGap) {
+        let symbol = gap.symbol;
+        let mut open_before = [0i64; MAX_INTERVALS];
+        self.version += 1;
+        for (interval, kline) in gap.start.iter().enumerate() {
+            let at = self.slot_id(symbol, interval);
+            open_before[interval] = self.slots[at.index].open_time;
+            self.set_slot(at, kline);
+        }
+        self.symbols[symbol].last_agg_id = gap.after;
+        self.rebuilding = true;
+        let mut fill = gap.fill.values().peekable();
+        let mut live = gap.live.iter().peekable();
+        loop {
+            let next = match (fill.peek(), live.peek()) {
+                (Some(f), Some(l)) if f.agg_id < l.agg_id => fill.next(),
+                (Some(_), None) => fill.next(),
+                (_, Some(_)) => live.next(),
+                (None, None) => break,
+            };
+            if let Some(trade) = next {
+                self.apply_trade(trade);
+            }
+        }
+        self.version += 1;
+        for (interval, &open_time) in open_before.iter().enumerate().take(self.n_intervals) {
+            let at = self.slot_id(symbol, interval);
+            if self.slots[at.index].open_time < open_time {
+                self.roll_to(at, open_time);
+            }
+            let due = self.due_time(self.slots[at.index].close_time);
+            self.next_due_ms = self.next_due_ms.min(due);
+        }
+        self.rebuilding = false;
+    }
+}
