@@ -9,6 +9,7 @@
 //! [`demo`] puts the two together.
 
 pub mod aggregator;
+pub mod backfill;
 pub mod config;
 pub mod decimal;
 pub mod demo;

@@ -209,7 +209,7 @@ fn a_backfilled_gap_leaves_every_kline_as_if_nothing_was_missing() {
     );
     assert_eq!(stats.gap_trades_filled, missing.len() as u64);
     assert_eq!(stats.trades, trades.len() as u64);
-    assert!(stats.corrections > 0);
+    assert!(stats.gap_corrections > 0);
     assert!(
         !engine.shard.fill_trade(&missing[0]),
         "a trade of a filled gap is not taken again"

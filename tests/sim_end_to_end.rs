@@ -3,11 +3,15 @@
 //! record of the trades (less those the engine reports as gaps), and the engine's counters
 //! match the faults injected.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use klagg::aggregator::{Gap, KlineRecord, ShardConfig, ShardStats};
+use klagg::aggregator::{Gap, GapFillConfig, KlineRecord, ShardConfig, ShardStats};
+use klagg::backfill::{self, BackfillConfig, BackfillHandle};
+use klagg::config::Market;
 use klagg::demo::verify;
 use klagg::idle::IdleStrategy;
 use klagg::ingress::connection::ConnectionOptions;
@@ -35,6 +39,8 @@ fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
 struct Run {
     sim: Simulation,
     engine: Engine,
+    /// Filling the engine's gaps from the simulator's REST `aggTrades`, when started so.
+    backfill: Option<(BackfillHandle, Arc<AtomicBool>)>,
     consumers: Vec<EngineConsumer>,
     closed: Vec<Vec<KlineRecord>>,
     symbols: u32,
@@ -75,12 +81,29 @@ impl Run {
         options: ConnectionOptions,
         consumers: usize,
     ) -> Run {
+        Run::start_with(symbols, rate, server, options, consumers, false)
+    }
+
+    /// [`Run::start`] with gaps filled by the backfill thread from the simulator's REST.
+    fn start_with(
+        symbols: usize,
+        rate: u32,
+        server: ServerConfig,
+        options: ConnectionOptions,
+        consumers: usize,
+        backfill: bool,
+    ) -> Run {
         let mut market = SyntheticConfig::new(symbols, rate, 7, now_ms());
         market.quiet_fraction = 0.0;
         let specs = SyntheticMarket::new(market.clone()).symbols().to_vec();
         let mut sim = Simulation::serve(server, specs.clone()).expect("simulator");
+        let mut shard =
+            ShardConfig::new(Interval::parse_list(INTERVALS).unwrap(), specs.len() as u32);
+        if backfill {
+            shard.gap_fill = GapFillConfig::LIVE;
+        }
         let spec = EngineSpec {
-            shard: ShardConfig::new(Interval::parse_list(INTERVALS).unwrap(), specs.len() as u32),
+            shard,
             max_symbols: specs.len() as u32,
             shard_cores: vec![None, None],
             connections: klagg::demo::sim_connections(&sim, 1_024),
@@ -91,7 +114,23 @@ impl Run {
             probe: None,
             restore: Vec::new(),
         };
-        let (engine, consumers) = Engine::start(spec).expect("engine");
+        let (mut engine, consumers) = Engine::start(spec).expect("engine");
+        let backfill = backfill.then(|| {
+            let mut config = BackfillConfig::new(&format!("http://{}", sim.addr()), Market::Usdm);
+            // The simulator does not meter weight; a test need not wait a minute for pages.
+            config.weight_per_minute = 600_000;
+            let names = specs.iter().map(|s| s.name.clone()).collect();
+            let stop = Arc::new(AtomicBool::new(false));
+            let links = engine.take_fill_links().expect("fill links");
+            let handle = backfill::spawn(
+                config,
+                links,
+                Arc::new(RwLock::new(names)),
+                Arc::clone(&stop),
+            )
+            .expect("backfill thread");
+            (handle, stop)
+        });
         assert!(
             sim.wait_for_clients(1, Duration::from_secs(10)),
             "the engine connects"
@@ -103,6 +142,7 @@ impl Run {
         Run {
             sim,
             engine,
+            backfill,
             consumers,
             closed,
             symbols: specs.len() as u32,
@@ -140,7 +180,9 @@ impl Run {
         loop {
             gaps.extend(self.engine.take_gaps());
             let applied: ShardStats = self.engine.shard_stats().iter().sum();
-            if applied.trades + missing(&gaps) >= published || Instant::now() > deadline {
+            // A gap is accounted for once reported, or, when backfilled, filled or given up.
+            let lost = missing(&gaps) + applied.gap_ids_unfilled;
+            if applied.trades + lost >= published || Instant::now() > deadline {
                 break;
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -162,6 +204,10 @@ impl Run {
             std::thread::sleep(Duration::from_millis(10));
         }
         let bad_frames = io.bad_frames.load(Relaxed);
+        if let Some((handle, stop)) = self.backfill.take() {
+            stop.store(true, Relaxed);
+            handle.join(Duration::from_secs(2));
+        }
         let report = self.engine.stop();
         Outcome {
             trades: sim.trades,
@@ -205,6 +251,35 @@ impl Outcome {
             checked = outcome.verified;
         }
         assert_eq!(self.shards.late_dropped, 0, "no late trades expected");
+        checked
+    }
+}
+
+impl Outcome {
+    /// With gaps backfilled: the klines each consumer holds in the end (a correction
+    /// replacing what it had for that period) equal those rebuilt from every trade published.
+    /// Returns how many were checked.
+    fn assert_exact_with_every_trade(&self, symbols: u32) -> u64 {
+        let intervals = Interval::parse_list(INTERVALS).unwrap();
+        let mut checked = 0;
+        for (consumer, closed) in self.closed.iter().enumerate() {
+            let mut held: BTreeMap<(u32, u16, i64), KlineRecord> = BTreeMap::new();
+            for record in closed {
+                held.insert(
+                    (record.symbol, record.interval, record.kline.open_time),
+                    *record,
+                );
+            }
+            let held: Vec<KlineRecord> = held.into_values().collect();
+            let outcome = verify(&intervals, symbols, &self.trades, &held);
+            assert_eq!(
+                outcome.mismatches, 0,
+                "consumer {consumer}: {:?}",
+                outcome.examples
+            );
+            assert!(outcome.verified > 0, "consumer {consumer} checked nothing");
+            checked = outcome.verified;
+        }
         checked
     }
 }
@@ -264,6 +339,71 @@ fn dropped_connections_reconnect_and_gaps_are_counted() {
         out.shards.gaps,
         out.gaps.len() as u64,
         "every gap was handed over"
+    );
+}
+
+#[test]
+fn gaps_from_dropped_connections_are_backfilled_and_every_kline_is_exact() {
+    let _serial = one_at_a_time();
+    let server = ServerConfig {
+        faults: Faults {
+            drop_every: Some(Duration::from_millis(700)),
+            drop_with_close_frame: true,
+            ..Faults::default()
+        },
+        ..ServerConfig::default()
+    };
+    let mut run = Run::start_with(10, 4_000, server, connection_options(), 1, true);
+    run.run_for(Duration::from_secs(3));
+    // Trades sent while a connection is down are a gap only a later trade can reveal: end on
+    // a fresh connection that has carried trades, well before its own drop.
+    let io = Arc::clone(&run.engine.io_stats()[0]);
+    let reconnects = io.reconnects();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while io.reconnects() == reconnects && Instant::now() < deadline {
+        run.run_for(Duration::from_millis(10));
+    }
+    run.run_for(Duration::from_millis(250));
+    let out = run.finish();
+    assert!(out.sim.disconnects_by_fault >= 2, "{:?}", out.sim);
+    assert!(out.shards.gaps > 0, "the drops made gaps");
+    // Jumps that came while a gap of the same symbol was pending were filled with it.
+    assert!(out.shards.gaps_filled > 0 && out.shards.gaps_filled <= out.shards.gaps);
+    assert_eq!(
+        (out.shards.gaps_unfilled, out.shards.gap_ids_unfilled),
+        (0, 0),
+        "every gap filled: {:?}",
+        out.shards
+    );
+    assert_eq!(out.shards.gap_trades_filled, out.shards.missing_agg_ids);
+    assert_eq!(out.shards.trades, out.trades.len() as u64, "no trade lost");
+    let checked = out.assert_exact_with_every_trade(10);
+    assert!(checked >= 20, "klines checked: {checked}");
+}
+
+#[test]
+fn gaps_the_exchange_no_longer_has_are_given_up_and_counted() {
+    let _serial = one_at_a_time();
+    let server = ServerConfig {
+        faults: Faults {
+            drop_every: Some(Duration::from_millis(700)),
+            drop_with_close_frame: true,
+            ..Faults::default()
+        },
+        // REST keeps only each symbol's last few trades, fewer than a drop misses.
+        history_per_symbol: 3,
+        ..ServerConfig::default()
+    };
+    let mut run = Run::start_with(10, 4_000, server, connection_options(), 1, true);
+    run.run_for(Duration::from_secs(2));
+    let out = run.finish();
+    assert!(out.shards.gaps > 0, "the drops made gaps");
+    assert!(out.shards.gaps_unfilled > 0, "{:?}", out.shards);
+    assert!(out.shards.gap_ids_unfilled > 0, "{:?}", out.shards);
+    assert_eq!(
+        out.shards.gap_trades_filled + out.shards.gap_ids_unfilled,
+        out.shards.missing_agg_ids,
+        "every missing trade is either merged or counted lost"
     );
 }
 

@@ -78,7 +78,7 @@ impl Shard {
     #[inline]
     fn close(&mut self, at: SlotId, kline: &Kline) {
         if self.rebuilding {
-            self.stats.corrections += 1;
+            self.stats.gap_corrections += 1;
         } else {
             self.stats.klines_closed += 1;
             self.stats.empty_klines += u64::from(kline.is_empty());

@@ -37,6 +37,8 @@ pub struct ShardStats {
     pub gap_trades_filled: u64,
     /// Agg ids of the unfilled gaps that never came: trades lost for good.
     pub gap_ids_unfilled: u64,
+    /// Closed klines emitted again by the replay of a filled (or given up) gap.
+    pub gap_corrections: u64,
     /// (trade, interval) pairs dropped because the trade was older than the kline it could
     /// still correct.
     pub late_dropped: u64,
@@ -66,6 +68,7 @@ impl<'a> std::iter::Sum<&'a ShardStats> for ShardStats {
             a.gaps_unfilled += s.gaps_unfilled;
             a.gap_trades_filled += s.gap_trades_filled;
             a.gap_ids_unfilled += s.gap_ids_unfilled;
+            a.gap_corrections += s.gap_corrections;
             a.late_dropped += s.late_dropped;
             a.corrections += s.corrections;
             a.klines_closed += s.klines_closed;

@@ -12,6 +12,7 @@
 //!
 //! Every error names the file, the key as a dotted path, the bad value and what is valid.
 
+mod backfill;
 mod connection;
 mod cores;
 mod error;
@@ -39,8 +40,8 @@ pub use plan::{
 };
 pub use resolve::MAX_SYMBOLS;
 pub use schema::{
-    Config, ConnectionConfig, ExchangeConfig, GatewayConfig, KlinesConfig, StringOrList,
-    ThreadsConfig,
+    BackfillConfig, Config, ConnectionConfig, ExchangeConfig, GatewayConfig, KlinesConfig,
+    StringOrList, ThreadsConfig,
 };
 pub use settings::{ConnectionSettings, GatewaySettings, Market, Settings, SymbolSelection};
 pub use threads::MAX_SHARDS;

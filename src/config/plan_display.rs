@@ -96,6 +96,14 @@ fn write_summary(f: &mut Formatter<'_>, settings: &Settings) -> fmt::Result {
         )?,
         None => writeln!(f, "latency    not measured")?,
     }
+    match settings.backfill_weight_per_minute {
+        Some(weight) => writeln!(
+            f,
+            "backfill   gaps filled from {}, up to {weight} request weight a minute",
+            settings.rest_url
+        )?,
+        None => writeln!(f, "backfill   off: gaps are counted, not filled")?,
+    }
     writeln!(f, "idle       {}", settings.idle)?;
     writeln!(
         f,

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::backfill::backfill;
 use super::connection::connection;
 use super::error::{ConfigError, invalid};
 use super::exchange::{market, rest_url, ws_url};
@@ -84,6 +85,7 @@ impl Config {
         let connection = connection(&self.connection)?;
         let gateway = gateway(&self.gateway)?;
         let latency_sampling = latency(&self.latency)?;
+        let backfill_weight_per_minute = backfill(&self.backfill)?;
         let mut notes = threads.notes;
         if threads.shard_cores.len() > max_symbols as usize {
             notes.push(format!(
@@ -105,6 +107,7 @@ impl Config {
             database: (!klines.database.trim().is_empty()).then(|| klines.database.trim().into()),
             gateway,
             latency_sampling,
+            backfill_weight_per_minute,
             close_grace_ms,
             max_backlog,
             io_cores: threads.io_cores,

@@ -28,6 +28,8 @@ pub struct Config {
     pub gateway: GatewayConfig,
     /// `[latency]`: which trades are stamped for the latency histograms.
     pub latency: LatencyConfig,
+    /// `[backfill]`: filling gaps in agg ids from REST.
+    pub backfill: BackfillConfig,
     /// Where the text came from (a file name), so validation errors can name it; not a key.
     #[serde(skip)]
     pub origin: Option<String>,
@@ -218,6 +220,25 @@ impl<'de> Visitor<'de> for StringOrListVisitor {
             items.push(item);
         }
         Ok(StringOrList::List(items))
+    }
+}
+
+/// `[backfill]` as written.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BackfillConfig {
+    /// Fetch the trades missing from a gap from REST `aggTrades`.
+    pub enabled: bool,
+    /// Request weight the backfill may spend per minute.
+    pub weight_per_minute: i64,
+}
+
+impl Default for BackfillConfig {
+    fn default() -> Self {
+        BackfillConfig {
+            enabled: true,
+            weight_per_minute: 1_200,
+        }
     }
 }
 

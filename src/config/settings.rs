@@ -125,6 +125,9 @@ pub struct Settings {
     pub gateway: Option<GatewaySettings>,
     /// Which trades are stamped for the latency histograms; `None` stamps none.
     pub latency_sampling: Option<crate::latency::Sampling>,
+    /// REST request weight per minute the gap backfill may spend; `None`: no backfill (gaps
+    /// are only counted).
+    pub backfill_weight_per_minute: Option<u32>,
     /// Things worth knowing that are not errors (ignored keys, risky choices).
     pub notes: Vec<String>,
 }
@@ -156,6 +159,9 @@ impl Settings {
         let mut config = ShardConfig::new(self.intervals.clone(), self.shard_max_symbols());
         config.close_grace_ms = self.close_grace_ms;
         config.max_backlog = self.max_backlog;
+        if self.backfill_weight_per_minute.is_some() {
+            config.gap_fill = crate::aggregator::GapFillConfig::LIVE;
+        }
         config
     }
 }

@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use crate::backfill::{self, BackfillConfig, BackfillHandle};
 use crate::config::{self, ConfigError, Plan};
 use crate::ingress::exchange_info::ExchangeInfoError;
 use crate::latency::StampFile;
@@ -119,6 +120,8 @@ pub fn run(options: &RunOptions, stop: &AtomicBool) -> Result<Status, RunError> 
         collector.as_ref().map(ProbeCollector::latencies),
         &consumers_stop,
     )?;
+    let backfill_stop = Arc::new(AtomicBool::new(false));
+    let backfill = start_backfill(&settings, &mut engine, &names, &backfill_stop)?;
     let mut manager = SymbolManager::new(&plan, Arc::clone(&names));
     let mut status = Status::new();
     let started = Instant::now();
@@ -142,6 +145,7 @@ pub fn run(options: &RunOptions, stop: &AtomicBool) -> Result<Status, RunError> 
     // consumer pulls once more from the still running shards (the sink writes what it got),
     // and only then do the shards end.
     let stopping = Instant::now();
+    backfill_stop.store(true, Ordering::Release);
     let ingress = engine.stop_ingress(INGRESS_STOP_WAIT);
     if !ingress.shards_drained {
         log::warn!(
@@ -163,6 +167,9 @@ pub fn run(options: &RunOptions, stop: &AtomicBool) -> Result<Status, RunError> 
     }
     if let Ok(delta) = consumer.pull(FINAL_PULL_WAIT) {
         status.absorb(delta);
+    }
+    if let Some(backfill) = backfill {
+        backfill.join(FINAL_PULL_WAIT);
     }
     let report = engine.stop();
     log::info!("stopped in {} ms", stopping.elapsed().as_millis());
@@ -186,6 +193,26 @@ pub fn run(options: &RunOptions, stop: &AtomicBool) -> Result<Status, RunError> 
         );
     }
     Ok(status)
+}
+
+/// Starts the gap backfill the settings ask for, on the engine's fill links.
+fn start_backfill(
+    settings: &config::Settings,
+    engine: &mut Engine,
+    names: &Arc<RwLock<Vec<String>>>,
+    stop: &Arc<AtomicBool>,
+) -> Result<Option<BackfillHandle>, RunError> {
+    let (Some(weight), Some(links)) = (
+        settings.backfill_weight_per_minute,
+        engine.take_fill_links(),
+    ) else {
+        return Ok(None);
+    };
+    let mut config = BackfillConfig::new(&settings.rest_url, settings.market);
+    config.weight_per_minute = weight;
+    backfill::spawn(config, links, Arc::clone(names), Arc::clone(stop))
+        .map(Some)
+        .map_err(|e| RunError::Engine(EngineError::Spawn(e)))
 }
 
 /// How long a stop waits for the io threads to end and the shards to apply what they read: an

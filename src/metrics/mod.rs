@@ -147,6 +147,29 @@ pub fn render(out: &mut String, io: &[std::sync::Arc<IoStats>], shards: &[ShardS
     .sample(&[], total.missing_agg_ids);
     family(
         out,
+        "klagg_gaps_closed_total",
+        Kind::Counter,
+        "Gaps ended, by outcome: every missing trade merged, or given up with some lost.",
+    )
+    .sample(&[("outcome", "filled")], total.gaps_filled)
+    .sample(&[("outcome", "unfilled")], total.gaps_unfilled);
+    family(
+        out,
+        "klagg_gap_trades_total",
+        Kind::Counter,
+        "Missing trades of gaps, by outcome: merged into the klines, or lost for good.",
+    )
+    .sample(&[("outcome", "filled")], total.gap_trades_filled)
+    .sample(&[("outcome", "lost")], total.gap_ids_unfilled);
+    family(
+        out,
+        "klagg_gap_corrections_total",
+        Kind::Counter,
+        "Closed klines emitted again after a gap's missing trades were merged.",
+    )
+    .sample(&[], total.gap_corrections);
+    family(
+        out,
         "klagg_klines_closed_total",
         Kind::Counter,
         "Klines closed, empty ones included.",

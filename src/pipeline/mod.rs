@@ -10,6 +10,7 @@
 mod clock;
 mod delivery_stamps;
 mod engine_consumer;
+mod fill_links;
 mod io_stats;
 mod io_worker;
 mod pinning;
@@ -26,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 
-use crate::aggregator::routing::{global_index, shard_of};
+use crate::aggregator::routing::shard_of;
 use crate::aggregator::{
     DeltaConsumer, Gap, Shard, ShardConfig, ShardConfigError, ShardRequest, ShardStats, Wake,
 };
@@ -41,6 +42,7 @@ use crate::latency::Sampling;
 pub use clock::now_ms;
 pub use delivery_stamps::DeliveryStamps;
 pub use engine_consumer::EngineConsumer;
+pub use fill_links::{FILL_RING_CAPACITY, FillInput, FillLinks};
 pub use io_stats::IoStats;
 pub use io_worker::{IoCommand, IoEvent, IoWorker, ShardLink};
 use probe::probe_writers;
@@ -130,6 +132,8 @@ pub struct Engine {
     io_commands: Vec<Sender<IoCommand>>,
     io_events: Receiver<IoEvent>,
     probe: Option<LatencyProbe>,
+    /// Until a backfill takes them.
+    fill_links: Option<FillLinks>,
 }
 
 /// What the engine's threads counted, returned when it stops.
@@ -179,6 +183,10 @@ impl Engine {
             .map(|_| crossbeam_channel::bounded::<ShardRequest>(64))
             .unzip();
         let wakeups: Vec<Arc<ShardWakeup>> = (0..n_shards).map(|_| Arc::default()).collect();
+        let (fill_producers, mut fill_rings): (Vec<_>, Vec<_>) = (0..n_shards)
+            .map(|_| rtrb::RingBuffer::new(FILL_RING_CAPACITY))
+            .unzip();
+        fill_rings.reverse();
         let mut consumers: Vec<EngineConsumer> = (0..spec.consumers)
             .map(|_| {
                 EngineConsumer::new(
@@ -248,6 +256,7 @@ impl Engine {
                 stats,
                 position: (index, n_shards),
                 probe: update_stamps.pop(),
+                fills: fill_rings.pop(),
                 pending_gaps: Vec::new(),
                 wakeup: Arc::clone(&wakeups[index]),
             };
@@ -311,7 +320,9 @@ impl Engine {
             io_commands.push(command_tx);
         }
 
+        let fill_links = FillLinks::new(fill_producers, wakeups.clone(), shard_stats.clone());
         let engine = Engine {
+            fill_links: Some(fill_links),
             ingress_stop,
             stop,
             io_threads,
@@ -335,18 +346,19 @@ impl Engine {
         &self.io_stats
     }
 
-    /// Agg-id gaps found since the last call, with global symbol indices.
+    /// Agg-id gaps found since the last call, with global symbol indices (none once a
+    /// backfill took the fill links: it takes them instead).
     pub fn take_gaps(&self) -> Vec<Gap> {
-        let n = self.shard_stats.len();
         let mut all = Vec::new();
-        for (shard, stats) in self.shard_stats.iter().enumerate() {
-            let start = all.len();
-            stats.take_gaps(&mut all);
-            for gap in &mut all[start..] {
-                gap.symbol = global_index(shard, gap.symbol, n);
-            }
+        if self.fill_links.is_some() {
+            fill_links::take_gaps(&self.shard_stats, &mut all);
         }
         all
+    }
+
+    /// The backfill's handles: the shards' fill rings and their gaps (once).
+    pub fn take_fill_links(&mut self) -> Option<FillLinks> {
+        self.fill_links.take()
     }
 
     /// Where each shard publishes its counters, for readers that outlive this borrow.

@@ -11,6 +11,7 @@ use crate::idle::IdleStrategy;
 use crate::trade::AggTradePayload;
 
 use super::clock::now_ms;
+use super::fill_links::FillInput;
 use super::probe::StampWriter;
 use super::shard_stats::SharedShardStats;
 use super::shard_wakeup::ShardWakeup;
@@ -46,6 +47,8 @@ pub struct ShardWorker {
     pub pending_gaps: Vec<Gap>,
     /// Lets the io threads end this shard's park when they push a trade.
     pub wakeup: Arc<ShardWakeup>,
+    /// Missing trades of pending gaps, from the backfill.
+    pub fills: Option<Consumer<FillInput>>,
 }
 
 /// Busy loop iterations between two publications of the counters (an idle one always publishes).
@@ -60,6 +63,7 @@ impl ShardWorker {
         self.wakeup.register_current_thread();
         loop {
             let mut worked = self.drain_rings();
+            worked |= self.drain_fills();
             self.shard.tick(now_ms());
             worked |= self.shard.serve_requests(&self.requests) > 0;
             if !worked && self.drained() {
@@ -113,6 +117,33 @@ impl ShardWorker {
             any = true;
         }
         any
+    }
+
+    /// Applies up to a batch of the backfill's input; true if there was any.
+    fn drain_fills(&mut self) -> bool {
+        let Some(fills) = &mut self.fills else {
+            return false;
+        };
+        let available = fills.slots().min(BATCH);
+        if available == 0 {
+            return false;
+        }
+        let Ok(chunk) = fills.read_chunk(available) else {
+            return false;
+        };
+        for input in chunk {
+            match input {
+                FillInput::Trade(trade) => {
+                    // A trade no pending gap misses any more (filled meanwhile from another
+                    // connection, or given up) has nothing left to fix.
+                    self.shard.fill_trade(&trade);
+                }
+                FillInput::GiveUp(symbol) => {
+                    self.shard.abandon_gap(symbol);
+                }
+            }
+        }
+        true
     }
 
     /// Publishes counters and gaps for the rest of the engine.

@@ -1,0 +1,44 @@
+//! `[backfill]`: whether gaps in agg ids are filled from REST `aggTrades`, and how fast.
+
+use super::error::ConfigError;
+use super::range::in_range;
+use super::schema::BackfillConfig;
+
+/// The request weight per minute the backfill may spend, or `None` when it is off.
+pub(super) fn backfill(raw: &BackfillConfig) -> Result<Option<u32>, ConfigError> {
+    if !raw.enabled {
+        return Ok(None);
+    }
+    in_range(
+        "backfill.weight_per_minute",
+        raw.weight_per_minute,
+        20..=2_400,
+        "REST request weight per minute (Binance allows 2400 per IP in all; one aggTrades \
+         page costs 20)",
+    )
+    .map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn on_by_default_within_binances_limit() {
+        assert_eq!(backfill(&BackfillConfig::default()).unwrap(), Some(1_200));
+        let off = BackfillConfig {
+            enabled: false,
+            ..BackfillConfig::default()
+        };
+        assert_eq!(backfill(&off).unwrap(), None);
+        let greedy = BackfillConfig {
+            weight_per_minute: 6_000,
+            ..BackfillConfig::default()
+        };
+        let err = backfill(&greedy).unwrap_err().to_string();
+        assert!(
+            err.starts_with("backfill.weight_per_minute = 6000"),
+            "{err}"
+        );
+    }
+}

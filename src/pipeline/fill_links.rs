@@ -1,0 +1,102 @@
+//! The backfill's way into the shards: one ring per shard carrying the missing trades of the
+//! shard's pending gaps (or word that they will not come), and where to find new gaps.
+
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use rtrb::{Producer, PushError};
+
+use super::shard_stats::SharedShardStats;
+use super::shard_wakeup::ShardWakeup;
+use crate::aggregator::Gap;
+use crate::aggregator::routing::{global_index, shard_of};
+use crate::trade::AggTradePayload;
+
+/// What the backfill sends a shard; symbol indices are the shard's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FillInput {
+    /// A missing trade of a pending gap.
+    Trade(AggTradePayload),
+    /// The symbol's missing trades that have not come will not: give its gap up.
+    GiveUp(u32),
+}
+
+/// Capacity of each shard's fill ring: a few REST pages.
+pub const FILL_RING_CAPACITY: usize = 4_096;
+
+/// How long a push waits between tries while a fill ring is full.
+const FULL_PAUSE: Duration = Duration::from_micros(200);
+
+/// The backfill's handles on a running engine (see `Engine::take_fill_links`).
+pub struct FillLinks {
+    rings: Vec<Producer<FillInput>>,
+    wakeups: Vec<Arc<ShardWakeup>>,
+    stats: Vec<Arc<SharedShardStats>>,
+}
+
+impl FillLinks {
+    pub(crate) fn new(
+        rings: Vec<Producer<FillInput>>,
+        wakeups: Vec<Arc<ShardWakeup>>,
+        stats: Vec<Arc<SharedShardStats>>,
+    ) -> FillLinks {
+        FillLinks {
+            rings,
+            wakeups,
+            stats,
+        }
+    }
+
+    /// Moves the gaps the shards found since the last call into `out`, with engine-wide
+    /// symbol indices.
+    pub fn take_gaps(&self, out: &mut Vec<Gap>) {
+        take_gaps(&self.stats, out);
+    }
+
+    /// Hands a missing trade (engine-wide symbol index) to the shard of its symbol, waiting
+    /// while that shard's ring is full; false if the shard is gone.
+    pub fn send_trade(&mut self, mut trade: AggTradePayload) -> bool {
+        let (shard, local) = shard_of(trade.symbol, self.rings.len());
+        trade.symbol = local;
+        self.send(shard, FillInput::Trade(trade))
+    }
+
+    /// Tells the shard of `symbol` (engine-wide index) to give its gap up; false if the shard
+    /// is gone.
+    pub fn give_up(&mut self, symbol: u32) -> bool {
+        let (shard, local) = shard_of(symbol, self.rings.len());
+        self.send(shard, FillInput::GiveUp(local))
+    }
+
+    fn send(&mut self, shard: usize, mut input: FillInput) -> bool {
+        let ring = &mut self.rings[shard];
+        loop {
+            match ring.push(input) {
+                Ok(()) => break,
+                Err(PushError::Full(again)) => {
+                    if ring.is_abandoned() {
+                        return false;
+                    }
+                    input = again;
+                    thread::sleep(FULL_PAUSE);
+                }
+            }
+        }
+        self.wakeups[shard].wake();
+        true
+    }
+}
+
+/// Moves the gaps published in `stats` (one per shard, in shard order) into `out`, with
+/// engine-wide symbol indices.
+pub(crate) fn take_gaps(stats: &[Arc<SharedShardStats>], out: &mut Vec<Gap>) {
+    let n = stats.len();
+    for (shard, stats) in stats.iter().enumerate() {
+        let start = out.len();
+        stats.take_gaps(out);
+        for gap in &mut out[start..] {
+            gap.symbol = global_index(shard, gap.symbol, n);
+        }
+    }
+}
