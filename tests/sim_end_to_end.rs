@@ -35,6 +35,17 @@ fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// How a run's engine recovers the trades a dropped connection missed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Recovery {
+    /// Not at all: gaps are reported.
+    None,
+    /// From the simulator's REST `aggTrades`, by the backfill thread.
+    Backfill,
+    /// From a second connection carrying the same streams.
+    Redundant,
+}
+
 /// A running simulator and engine, and the consumers pulling from it.
 struct Run {
     sim: Simulation,
@@ -81,17 +92,17 @@ impl Run {
         options: ConnectionOptions,
         consumers: usize,
     ) -> Run {
-        Run::start_with(symbols, rate, server, options, consumers, false)
+        Run::start_with(symbols, rate, server, options, consumers, Recovery::None)
     }
 
-    /// [`Run::start`] with gaps filled by the backfill thread from the simulator's REST.
+    /// [`Run::start`] with gaps filled as `recovery` says.
     fn start_with(
         symbols: usize,
         rate: u32,
         server: ServerConfig,
         options: ConnectionOptions,
         consumers: usize,
-        backfill: bool,
+        recovery: Recovery,
     ) -> Run {
         let mut market = SyntheticConfig::new(symbols, rate, 7, now_ms());
         market.quiet_fraction = 0.0;
@@ -99,14 +110,18 @@ impl Run {
         let mut sim = Simulation::serve(server, specs.clone()).expect("simulator");
         let mut shard =
             ShardConfig::new(Interval::parse_list(INTERVALS).unwrap(), specs.len() as u32);
-        if backfill {
+        let mut connections = klagg::demo::sim_connections(&sim, 1_024);
+        if recovery != Recovery::None {
             shard.gap_fill = GapFillConfig::LIVE;
+        }
+        if recovery == Recovery::Redundant {
+            connections.extend(connections.clone());
         }
         let spec = EngineSpec {
             shard,
             max_symbols: specs.len() as u32,
             shard_cores: vec![None, None],
-            connections: klagg::demo::sim_connections(&sim, 1_024),
+            connections,
             idle: IdleStrategy::Park(Duration::from_micros(100)),
             ring_capacity: 4096,
             connection: options,
@@ -115,7 +130,7 @@ impl Run {
             restore: Vec::new(),
         };
         let (mut engine, consumers) = Engine::start(spec).expect("engine");
-        let backfill = backfill.then(|| {
+        let backfill = (recovery == Recovery::Backfill).then(|| {
             let mut config = BackfillConfig::new(&format!("http://{}", sim.addr()), Market::Usdm);
             // The simulator does not meter weight; a test need not wait a minute for pages.
             config.weight_per_minute = 600_000;
@@ -131,8 +146,13 @@ impl Run {
             .expect("backfill thread");
             (handle, stop)
         });
+        let clients = if recovery == Recovery::Redundant {
+            2
+        } else {
+            1
+        };
         assert!(
-            sim.wait_for_clients(1, Duration::from_secs(10)),
+            sim.wait_for_clients(clients, Duration::from_secs(10)),
             "the engine connects"
         );
         market.start_ms = now_ms();
@@ -353,7 +373,14 @@ fn gaps_from_dropped_connections_are_backfilled_and_every_kline_is_exact() {
         },
         ..ServerConfig::default()
     };
-    let mut run = Run::start_with(10, 4_000, server, connection_options(), 1, true);
+    let mut run = Run::start_with(
+        10,
+        4_000,
+        server,
+        connection_options(),
+        1,
+        Recovery::Backfill,
+    );
     run.run_for(Duration::from_secs(3));
     // Trades sent while a connection is down are a gap only a later trade can reveal: end on
     // a fresh connection that has carried trades, well before its own drop.
@@ -394,7 +421,14 @@ fn gaps_the_exchange_no_longer_has_are_given_up_and_counted() {
         history_per_symbol: 3,
         ..ServerConfig::default()
     };
-    let mut run = Run::start_with(10, 4_000, server, connection_options(), 1, true);
+    let mut run = Run::start_with(
+        10,
+        4_000,
+        server,
+        connection_options(),
+        1,
+        Recovery::Backfill,
+    );
     run.run_for(Duration::from_secs(2));
     let out = run.finish();
     assert!(out.shards.gaps > 0, "the drops made gaps");
@@ -405,6 +439,47 @@ fn gaps_the_exchange_no_longer_has_are_given_up_and_counted() {
         out.shards.missing_agg_ids,
         "every missing trade is either merged or counted lost"
     );
+}
+
+#[test]
+fn redundant_connections_lose_nothing_when_either_is_killed() {
+    let _serial = one_at_a_time();
+    let mut run = Run::start_with(
+        10,
+        4_000,
+        ServerConfig::default(),
+        connection_options(),
+        1,
+        Recovery::Redundant,
+    );
+    // Kill the older of the two connections, again and again, each time once the one killed
+    // before is back.
+    const KILLS: u64 = 8;
+    for _ in 0..KILLS {
+        run.run_for(Duration::from_millis(250));
+        let accepted = run.sim.stats().connections_accepted;
+        assert!(run.sim.drop_oldest_connection());
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while run.sim.stats().connections_accepted == accepted && Instant::now() < deadline {
+            run.run_for(Duration::from_millis(10));
+        }
+    }
+    run.run_for(Duration::from_millis(250));
+    let out = run.finish();
+    assert!(out.sim.disconnects_by_fault >= KILLS, "{:?}", out.sim);
+    assert_eq!(
+        (out.shards.gaps_unfilled, out.shards.gap_ids_unfilled),
+        (0, 0),
+        "{:?}",
+        out.shards
+    );
+    assert_eq!(out.shards.trades, out.trades.len() as u64, "no trade lost");
+    assert!(
+        out.shards.duplicates > out.trades.len() as u64 / 2,
+        "both connections carried the trades: {:?}",
+        out.shards
+    );
+    out.assert_exact_with_every_trade(10);
 }
 
 #[test]

@@ -217,6 +217,14 @@ impl Simulation {
         &self.symbols
     }
 
+    /// Drops the WebSocket connection open the longest (see
+    /// [`SimServer::drop_oldest_connection`]); false if none is open.
+    pub fn drop_oldest_connection(&self) -> bool {
+        self.server
+            .as_ref()
+            .is_some_and(SimServer::drop_oldest_connection)
+    }
+
     /// The server's counters now.
     pub fn stats(&self) -> SimServerStats {
         self.server

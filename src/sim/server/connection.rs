@@ -173,7 +173,7 @@ impl Connection {
     }
 
     fn check_deadlines(&self, now: Instant) -> Result<(), End> {
-        if self.faults.drop_due(now) {
+        if self.faults.drop_due(now) || self.outbox.drop_requested() {
             return Err(End::Fault);
         }
         match self.hub.config.max_connection_age {

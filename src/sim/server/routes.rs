@@ -24,6 +24,7 @@ pub(crate) struct Outbox {
     pub(crate) form: Form,
     queue: Sender<Message>,
     too_slow: AtomicBool,
+    drop_requested: AtomicBool,
 }
 
 impl Outbox {
@@ -34,7 +35,13 @@ impl Outbox {
             form,
             queue,
             too_slow: AtomicBool::new(false),
+            drop_requested: AtomicBool::new(false),
         }
+    }
+
+    /// True once [`Routes::drop_oldest`] picked this connection: its thread drops it.
+    pub(crate) fn drop_requested(&self) -> bool {
+        self.drop_requested.load(Ordering::Relaxed)
     }
 
     /// True once a frame could not be queued: the connection must be dropped.
@@ -88,6 +95,20 @@ impl Routes {
     }
 
     /// Forgets a connection that ended.
+    /// Has the longest-open connection dropped (as the `drop_every` fault would); false if
+    /// none is open.
+    pub(crate) fn drop_oldest(&self) -> bool {
+        let connections = lock(&self.connections);
+        let oldest = connections
+            .iter()
+            .filter(|outbox| !outbox.drop_requested())
+            .min_by_key(|outbox| outbox.connection);
+        oldest.is_some_and(|outbox| {
+            outbox.drop_requested.store(true, Ordering::Relaxed);
+            true
+        })
+    }
+
     pub(crate) fn close(&self, connection: u64) {
         lock(&self.connections).retain(|outbox| outbox.connection != connection);
     }

@@ -91,6 +91,12 @@ impl SimServer {
         Publisher::new(Arc::clone(&self.hub))
     }
 
+    /// Drops the WebSocket connection open the longest, as the `drop_every` fault would (the
+    /// client sees the same); false if none is open.
+    pub fn drop_oldest_connection(&self) -> bool {
+        self.hub.routes.drop_oldest()
+    }
+
     /// A snapshot of the counters.
     pub fn stats(&self) -> SimServerStats {
         self.hub.counters.snapshot()
