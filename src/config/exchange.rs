@@ -23,17 +23,33 @@ pub(crate) fn market(text: &str) -> Result<Market, ConfigError> {
 /// `exchange.ws_url`, or the market's default: a `ws://`/`wss://` base without a query (the
 /// engine appends `?streams=...`).
 pub(crate) fn ws_url(given: Option<&str>, market: Market) -> Result<String, ConfigError> {
-    const KEY: &str = "exchange.ws_url";
     let Some(url) = given else {
         return Ok(market.default_ws_url().to_owned());
     };
+    checked_ws_url("exchange.ws_url", url, market)
+}
+
+/// `exchange.redundant_ws_url`, or `ws_url`: the endpoint of the extra connections.
+pub(crate) fn redundant_ws_url(
+    given: Option<&str>,
+    ws_url: &str,
+    market: Market,
+) -> Result<String, ConfigError> {
+    match given {
+        Some(url) => checked_ws_url("exchange.redundant_ws_url", url, market),
+        None => Ok(ws_url.to_owned()),
+    }
+}
+
+/// A `ws://`/`wss://` base given under `KEY`, checked against the market.
+fn checked_ws_url(key: &str, url: &str, market: Market) -> Result<String, ConfigError> {
     let example = market.default_ws_url();
-    let host = base_url_host(KEY, url, &["ws://", "wss://"], example)?;
-    check_host_market(KEY, url, host, market)?;
+    let host = base_url_host(key, url, &["ws://", "wss://"], example)?;
+    check_host_market(key, url, host, market)?;
     if host == USDM_HOSTS[0] && !path_of(url).starts_with("/market/") {
         // The legacy paths still accept the handshake, so nothing would fail loudly later.
         return Err(invalid(
-            KEY,
+            key,
             quoted(url),
             format!(
                 "the legacy USD-M paths (/ws, /stream) were retired on 2026-04-23 and deliver \

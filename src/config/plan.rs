@@ -34,6 +34,11 @@ pub struct ConnectionPlan {
     pub streams: Vec<String>,
     /// Symbols whose trades arrive here, in order.
     pub symbols: Vec<String>,
+    /// Where it connects.
+    pub url: String,
+    /// The connection this one carries the same symbols as: its own index for the first of
+    /// each group, the first's for the extra ones of `exchange.redundancy`.
+    pub group: usize,
 }
 
 /// One aggregator shard.
@@ -124,6 +129,7 @@ impl Plan {
 pub fn max_connections(settings: &Settings) -> usize {
     let mini = usize::from(settings.symbols == SymbolSelection::All);
     (settings.max_symbols as usize + mini).div_ceil(settings.streams_per_connection)
+        * settings.redundancy
 }
 
 /// A resolved list must fit the preallocated state and name each symbol once.
@@ -152,13 +158,44 @@ fn check_symbol_list(settings: &Settings, list: &[String]) -> Result<(), ConfigE
     Ok(())
 }
 
+/// The groups of connections that share out the symbols, then, with `exchange.redundancy`,
+/// the same groups again (without the ticker stream, which one connection is enough for),
+/// each connection on an io thread of its own.
 fn plan_connections(settings: &Settings, list: &[String], mini: bool) -> Vec<ConnectionPlan> {
+    let mut connections = plan_groups(settings, list, mini);
+    let groups = connections.len();
+    for copy in 1..settings.redundancy {
+        for group in 0..groups {
+            let first = &connections[group];
+            let index = copy * groups + group;
+            let redundant = ConnectionPlan {
+                index,
+                core: settings.io_core_for(index),
+                streams: first
+                    .streams
+                    .iter()
+                    .filter(|s| s.as_str() != MINI_TICKER_STREAM)
+                    .cloned()
+                    .collect(),
+                symbols: first.symbols.clone(),
+                url: settings.redundant_ws_url.clone(),
+                group,
+            };
+            connections.push(redundant);
+        }
+    }
+    connections
+}
+
+fn plan_groups(settings: &Settings, list: &[String], mini: bool) -> Vec<ConnectionPlan> {
     let per_connection = settings.streams_per_connection;
     let new_connection = |index: usize| ConnectionPlan {
         index,
         core: settings.io_core_for(index),
         streams: Vec::with_capacity(per_connection),
         symbols: Vec::new(),
+        url: settings.ws_url.clone(),
+        group: index,
     };
     let mut connections = Vec::new();
     let mut current = new_connection(0);
@@ -239,6 +276,52 @@ mod tests {
             plan.connections
                 .iter()
                 .all(|c| !c.streams.contains(&MINI_TICKER_STREAM.to_owned()))
+        );
+    }
+
+    #[test]
+    fn redundancy_repeats_every_group_on_io_threads_of_its_own() {
+        let list: Vec<String> = symbols(300).iter().map(|s| format!("{s:?}")).collect();
+        let listed = settings(&format!(
+            "[exchange]\nsymbols = [{}]\nredundancy = 2\n\
+             redundant_ws_url = \"wss://fstream-mm.binance.com/market/stream\"\n\
+             [threads]\nio_cores = [2, 3, 4, 5]\n",
+            list.join(", ")
+        ));
+        let plan = Plan::new(&listed, None).unwrap();
+        let shape: Vec<(usize, usize, Option<usize>, &str)> = plan
+            .connections
+            .iter()
+            .map(|c| (c.index, c.group, c.core, c.url.as_str()))
+            .collect();
+        let main = "wss://fstream.binance.com/market/stream";
+        let backup = "wss://fstream-mm.binance.com/market/stream";
+        assert_eq!(
+            shape,
+            [
+                (0, 0, Some(2), main),
+                (1, 1, Some(3), main),
+                (2, 0, Some(4), backup),
+                (3, 1, Some(5), backup)
+            ]
+        );
+        assert_eq!(plan.connections[2].symbols, plan.connections[0].symbols);
+        assert_eq!(plan.connections[3].streams, plan.connections[1].streams);
+        // One ticker stream is enough to spot new symbols.
+        let all = settings("[exchange]\nredundancy = 2\n");
+        let plan = Plan::new(&all, Some(&symbols(10))).unwrap();
+        assert_eq!(plan.connections.len(), 2);
+        assert_eq!(plan.connections[0].streams[0], MINI_TICKER_STREAM);
+        assert_eq!(plan.connections[1].streams.len(), 10);
+        assert_eq!(max_connections(&all), 12);
+        let mut too_many = Config::default();
+        too_many.exchange.redundancy = 5;
+        assert!(
+            too_many
+                .resolve(&[0])
+                .unwrap_err()
+                .to_string()
+                .starts_with("exchange.redundancy = 5: must be 1..=4")
         );
     }
 

@@ -180,6 +180,15 @@ impl Plan {
     fn write_connections(&self, f: &mut Formatter<'_>) -> fmt::Result {
         let per_connection = self.settings.streams_per_connection;
         writeln!(f, "connections (at most {per_connection} streams each)")?;
+        let redundancy = self.settings.redundancy;
+        if redundancy > 1 {
+            writeln!(
+                f,
+                "  each stream on {redundancy} connections (exchange.redundancy), the extra ones \
+                 to {}",
+                self.settings.redundant_ws_url
+            )?;
+        }
         if !self.symbols_resolved {
             return writeln!(
                 f,
@@ -195,6 +204,16 @@ impl Plan {
             } else {
                 String::new()
             };
+            if connection.group != connection.index {
+                writeln!(
+                    f,
+                    "  connection {} on {}: the symbols of connection {} again",
+                    connection.index,
+                    core(connection.core),
+                    connection.group
+                )?;
+                continue;
+            }
             writeln!(
                 f,
                 "  connection {} on {}: {} streams: {mini}{} symbols: {}",

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::backfill::backfill;
 use super::connection::connection;
 use super::error::{ConfigError, invalid};
-use super::exchange::{market, rest_url, ws_url};
+use super::exchange::{market, redundant_ws_url, rest_url, ws_url};
 use super::gateway::gateway;
 use super::intervals::intervals;
 use super::latency::latency;
@@ -67,6 +67,14 @@ impl Config {
             "Binance's limit per connection",
         )?;
         let exchange_info_refresh = refresh_period(exchange.exchange_info_refresh_s)?;
+        let redundancy = in_range(
+            "exchange.redundancy",
+            exchange.redundancy,
+            1..=4,
+            "connections carrying each stream, 1 (no redundancy) to 4",
+        )?;
+        let redundant_ws_url =
+            redundant_ws_url(exchange.redundant_ws_url.as_deref(), &ws_url, market)?;
         let klines = &self.klines;
         let intervals = intervals(&klines.intervals)?;
         let close_grace_ms = in_range(
@@ -102,6 +110,8 @@ impl Config {
             quote_asset,
             max_symbols,
             streams_per_connection,
+            redundancy,
+            redundant_ws_url,
             exchange_info_refresh,
             intervals,
             database: (!klines.database.trim().is_empty()).then(|| klines.database.trim().into()),

@@ -55,6 +55,10 @@ pub struct ExchangeConfig {
     pub streams_per_connection: i64,
     /// Seconds between exchangeInfo refreshes; 0 = never.
     pub exchange_info_refresh_s: i64,
+    /// Connections carrying each stream (on io threads of their own).
+    pub redundancy: i64,
+    /// WebSocket base URL of the extra connections; `None` means `ws_url`.
+    pub redundant_ws_url: Option<String>,
 }
 
 impl Default for ExchangeConfig {
@@ -68,6 +72,8 @@ impl Default for ExchangeConfig {
             max_symbols: 1024,
             streams_per_connection: 200,
             exchange_info_refresh_s: 300,
+            redundancy: 1,
+            redundant_ws_url: None,
         }
     }
 }

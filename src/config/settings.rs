@@ -99,6 +99,11 @@ pub struct Settings {
     pub max_symbols: u32,
     /// Streams per connection, at most 1024.
     pub streams_per_connection: usize,
+    /// Connections carrying each stream, each on an io thread of its own (1 to 4): the shards
+    /// keep each trade once, so losing a connection loses nothing while another carries on.
+    pub redundancy: usize,
+    /// WebSocket base URL of the connections beyond the first of each group.
+    pub redundant_ws_url: String,
     /// Period of the exchangeInfo refresh; `None` = never.
     pub exchange_info_refresh: Option<Duration>,
     /// Intervals kept for every symbol, in config order.
@@ -159,7 +164,7 @@ impl Settings {
         let mut config = ShardConfig::new(self.intervals.clone(), self.shard_max_symbols());
         config.close_grace_ms = self.close_grace_ms;
         config.max_backlog = self.max_backlog;
-        if self.backfill_weight_per_minute.is_some() {
+        if self.backfill_weight_per_minute.is_some() || self.redundancy > 1 {
             config.gap_fill = crate::aggregator::GapFillConfig::LIVE;
         }
         config

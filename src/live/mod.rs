@@ -171,6 +171,8 @@ pub fn run(options: &RunOptions, stop: &AtomicBool) -> Result<Status, RunError> 
     if let Some(backfill) = backfill {
         backfill.join(FINAL_PULL_WAIT);
     }
+    // The last line shows the connections' final counters too.
+    status.observe(&engine);
     let report = engine.stop();
     log::info!("stopped in {} ms", stopping.elapsed().as_millis());
     status.finish(&report);

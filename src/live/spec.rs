@@ -30,7 +30,7 @@ pub fn engine_spec(plan: &Plan, consumers: usize) -> EngineSpec {
                 .collect();
             ConnectionSpec {
                 core: c.core,
-                url: settings.ws_url.clone(),
+                url: c.url.clone(),
                 symbols: c
                     .symbols
                     .iter()

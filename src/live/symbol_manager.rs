@@ -32,12 +32,14 @@ pub struct SymbolManager {
     refresh_every: Option<Duration>,
     max_symbols: u32,
     streams_per_connection: usize,
-    /// Symbol -> (global index, connection).
+    /// Symbol -> (global index, connection group).
     active: HashMap<String, (u32, usize)>,
     /// Symbols unsubscribed after they stopped trading; their index stays reserved.
     retired: HashMap<String, u32>,
-    /// Streams on each connection.
+    /// Streams on each connection group.
     streams: Vec<usize>,
+    /// The connections of each group, which all carry its symbols (`exchange.redundancy`).
+    groups: Vec<Vec<usize>>,
     next_index: u32,
     /// Names seen in tickers, not yet checked against exchangeInfo.
     pending: HashSet<String>,
@@ -54,9 +56,18 @@ impl SymbolManager {
         let settings = &plan.settings;
         let global: HashMap<&str, u32> = plan.symbol_indices().collect();
         let mut active = HashMap::with_capacity(global.len());
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        let mut streams = Vec::new();
         for connection in &plan.connections {
-            for name in &connection.symbols {
-                active.insert(name.clone(), (global[name.as_str()], connection.index));
+            if connection.group == connection.index {
+                for name in &connection.symbols {
+                    active.insert(name.clone(), (global[name.as_str()], connection.group));
+                }
+                streams.push(connection.streams.len());
+                groups.push(Vec::new());
+            }
+            if let Some(group) = groups.get_mut(connection.group) {
+                group.push(connection.index);
             }
         }
         SymbolManager {
@@ -69,7 +80,8 @@ impl SymbolManager {
             streams_per_connection: settings.streams_per_connection,
             active,
             retired: HashMap::new(),
-            streams: plan.connections.iter().map(|c| c.streams.len()).collect(),
+            streams,
+            groups,
             next_index: global.len() as u32,
             pending: HashSet::new(),
             last_fetch: None,
@@ -166,7 +178,7 @@ impl SymbolManager {
                 return;
             }
         };
-        let Some(connection) = self
+        let Some(group) = self
             .streams
             .iter()
             .position(|&n| n < self.streams_per_connection)
@@ -184,20 +196,30 @@ impl SymbolManager {
             }
             names[index as usize].clone_from(&name);
         }
-        if engine.add_symbol(connection, &name, index) {
-            log::info!("following new symbol {name} (index {index}) on connection {connection}");
-            self.streams[connection] += 1;
-            self.active.insert(name, (index, connection));
+        let mut added = 0;
+        for &connection in &self.groups[group] {
+            added += usize::from(engine.add_symbol(connection, &name, index));
+        }
+        if added > 0 {
+            log::info!(
+                "following new symbol {name} (index {index}) on connection group {group}                  ({added} connection(s))"
+            );
+            self.streams[group] += 1;
+            self.active.insert(name, (index, group));
         }
     }
 
     fn remove(&mut self, engine: &Engine, name: &str) {
-        let Some((index, connection)) = self.active.remove(name) else {
+        let Some((index, group)) = self.active.remove(name) else {
             return;
         };
-        if engine.remove_symbol(connection, name) {
+        let mut removed = 0;
+        for &connection in &self.groups[group] {
+            removed += usize::from(engine.remove_symbol(connection, name));
+        }
+        if removed > 0 {
             log::info!("symbol {name} stopped trading: unsubscribed");
-            self.streams[connection] -= 1;
+            self.streams[group] -= 1;
         }
         self.retired.insert(name.to_owned(), index);
     }
