@@ -9,7 +9,8 @@
 # Cores (env), by default the simulator on core 0 and the engine under test on core 1, so both
 # engines get the same one core: SIM_CORES=0 IO_CORE=1 SHARD_CORE=1 CONSUMER_CORE=1
 # BASELINE_CORES=1 BASELINE_THREADS=1. Waiting (env): IDLE=park PARK_US=20 (IDLE=spin only on
-# isolated cores).
+# isolated cores). REDUNDANCY=2 gives klagg two connections per stream (exchange.redundancy),
+# merged by agg id: each trade is taken from whichever connection brings it first.
 # Prints percentiles per stage and end to end, writes DIR/latency.csv and DIR/latency.svg,
 # and ends with one `RESULT engine=...` line per engine.
 set -euo pipefail

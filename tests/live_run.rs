@@ -151,6 +151,9 @@ fn with_redundant_connections_killing_either_loses_nothing() {
     });
     // Each trade came in twice and is kept once, whichever connection was down.
     let line = run.status.line();
-    assert!(!line.contains(" dup 0 ") && !line.contains("reconnects 0 "), "{line}");
+    assert!(
+        !line.contains(" dup 0 ") && !line.contains("reconnects 0 "),
+        "{line}"
+    );
     run.assert_closed_klines_exact();
 }

@@ -41,7 +41,7 @@ wait_sim() {
 # klagg_connections SYMBOLS / baseline_connections SYMBOLS: how many WebSocket connections
 # each opens (200 streams each; klagg's first also carries the !miniTicker@arr stream).
 klagg_connections() {
-    echo $((($1 + 200) / 200))
+    echo $(((($1 + 200) / 200) * REDUNDANCY))
 }
 baseline_connections() {
     echo $((($1 + 199) / 200))
@@ -49,7 +49,7 @@ baseline_connections() {
 
 # klagg_config FILE SAMPLE_EVERY: a config for the simulator at $SIM_ADDR, pinned per
 # $IO_CORE, $SHARD_CORE and $CONSUMER_CORE, waiting by $IDLE / $PARK_US, the gateway pushing
-# every $PUSH_INTERVAL_MS (0: as klines change).
+# every $PUSH_INTERVAL_MS (0: as klines change), each stream on $REDUNDANCY connections.
 klagg_config() {
     cat >"$1" <<TOML
 [exchange]
@@ -58,6 +58,7 @@ rest_url = "http://$SIM_ADDR"
 symbols = "all"
 max_symbols = 4096
 streams_per_connection = 200
+redundancy = $REDUNDANCY
 
 [klines]
 intervals = "all"
@@ -174,6 +175,7 @@ run_baseline() {
 : "${PARK_US:=20}"
 : "${DRAIN_S:=2}"
 : "${PUSH_INTERVAL_MS:=0}"
+: "${REDUNDANCY:=1}"
 
 # Whatever happens, no simulator or engine outlives the script.
 trap 'kill $(jobs -p) 2>/dev/null || true' EXIT

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crossbeam_channel::Receiver;
 use rtrb::Consumer;
 
-use crate::aggregator::{Gap, Shard, ShardRequest, ShardStats};
+use crate::aggregator::{Gap, Shard, ShardRequest, ShardStats, TradeOutcome};
 use crate::idle::IdleStrategy;
 use crate::trade::AggTradePayload;
 
@@ -100,16 +100,25 @@ impl ShardWorker {
                 continue;
             };
             let (first, second) = chunk.as_slices();
-            for trade in first.iter().chain(second) {
-                self.shard.process_trade(trade);
-            }
-            if let Some(probe) = &mut self.probe {
-                let at = probe.now_ns();
-                let (shard, shards) = self.position;
-                for trade in first.iter().chain(second) {
-                    if probe.picks(trade.last_trade_id) {
-                        let symbol = global_index(shard, trade.symbol, shards);
-                        probe.stamp(Stage::Updated, symbol, trade.last_trade_id, at, 0);
+            match &mut self.probe {
+                None => {
+                    for trade in first.iter().chain(second) {
+                        self.shard.process_trade(trade);
+                    }
+                }
+                Some(probe) => {
+                    let (shard, shards) = self.position;
+                    for trade in first.iter().chain(second) {
+                        let outcome = self.shard.process_trade(trade);
+                        // A copy of a trade already applied (a second connection's) updated
+                        // nothing.
+                        let applied =
+                            !matches!(outcome, TradeOutcome::Duplicate | TradeOutcome::Invalid);
+                        if applied && probe.picks(trade.last_trade_id) {
+                            let symbol = global_index(shard, trade.symbol, shards);
+                            let at = probe.now_ns();
+                            probe.stamp(Stage::Updated, symbol, trade.last_trade_id, at, 0);
+                        }
                     }
                 }
             }
