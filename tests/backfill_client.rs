@@ -8,7 +8,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use klagg::backfill::{AggTradesClient, FetchError, parse_page};
+use klagg::backfill::{FetchError, From, RestClient, parse_page};
 use klagg::config::Market;
 
 /// Serves one scripted response per connection, in order; sends each request line back.
@@ -58,9 +58,9 @@ fn pages_and_rate_limits_are_told_apart() {
         ),
         response("503 Service Unavailable", "", "busy"),
     ]);
-    let client = AggTradesClient::new(&url, Market::Usdm, Duration::from_secs(5));
+    let client = RestClient::new(&url, Market::Usdm, Duration::from_secs(5));
     assert_eq!(
-        client.fetch("BTCUSDT", 7),
+        client.agg_trades("BTCUSDT", From::Id(7)),
         Err(FetchError::RateLimited(Duration::from_secs(7)))
     );
     assert_eq!(
@@ -68,27 +68,27 @@ fn pages_and_rate_limits_are_told_apart() {
         "GET /fapi/v1/aggTrades?symbol=BTCUSDT&fromId=7&limit=1000 HTTP/1.1"
     );
     assert_eq!(
-        client.fetch("BTCUSDT", 7),
+        client.agg_trades("BTCUSDT", From::Id(7)),
         Err(FetchError::Banned(Duration::from_secs(120)))
     );
-    let body = client.fetch("BTCUSDT", 7).expect("a page");
+    let body = client.agg_trades("BTCUSDT", From::Id(7)).expect("a page");
     let mut trades = Vec::new();
     parse_page(&body, 3, &mut trades).expect("parses");
     assert_eq!(
         (trades.len(), trades[0].agg_id, trades[0].symbol),
         (1, 7, 3)
     );
-    match client.fetch("NOPE", 1) {
+    match client.agg_trades("NOPE", From::Id(1)) {
         Err(FetchError::Permanent(why)) => assert!(why.contains("HTTP 400"), "{why}"),
         other => panic!("a 400 is permanent: {other:?}"),
     }
-    match client.fetch("BTCUSDT", 1) {
+    match client.agg_trades("BTCUSDT", From::Id(1)) {
         Err(FetchError::Transient(why)) => assert!(why.contains("HTTP 503"), "{why}"),
         other => panic!("a 503 is worth retrying: {other:?}"),
     }
     // Nobody listens any more: a transport error, worth retrying.
     assert!(matches!(
-        client.fetch("BTCUSDT", 1),
+        client.agg_trades("BTCUSDT", From::Id(1)),
         Err(FetchError::Transient(_))
     ));
 }

@@ -67,6 +67,16 @@ pub(crate) struct PendingGap {
 }
 
 impl PendingGap {
+    /// The symbol whose gap this is.
+    pub(crate) fn symbol(&self) -> usize {
+        self.symbol
+    }
+
+    /// Live trades it keeps.
+    pub(crate) fn buffered(&self) -> usize {
+        self.live.len()
+    }
+
     fn is_missing(&self, agg_id: i64) -> bool {
         self.missing
             .iter()
@@ -171,6 +181,20 @@ impl Shard {
             .is_some_and(|s| s.gap_pending)
     }
 
+    /// Keeps a live trade of a symbol with a pending gap or a warm start, for its replay.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn keep_for_replay(&mut self, trade: &AggTradePayload) {
+        let state = &self.symbols[trade.symbol as usize];
+        let warming = state.warming;
+        if state.gap_pending {
+            self.buffer_live(trade);
+        }
+        if warming {
+            self.buffer_warm(trade);
+        }
+    }
+
     /// Keeps a live trade of a symbol with a pending gap, for the replay.
     pub(crate) fn buffer_live(&mut self, trade: &AggTradePayload) {
         let symbol = trade.symbol as usize;
@@ -231,30 +255,51 @@ impl Shard {
     }
 
     /// Puts the symbol's klines back to where they stood before the gap and applies the
-    /// missing and live trades in agg-id order; periods closed again are corrections. Each
-    /// slot ends in the period it was in before, as the clock had moved it.
+    /// missing and live trades in agg-id order. Ids that never came stay missing: they were
+    /// counted when the gap was given up.
     fn replay_gap(&mut self, gap: &PendingGap) {
-        let symbol = gap.symbol;
+        let mut fill = gap.fill.values().copied().peekable();
+        let mut live = gap.live.iter().copied().peekable();
+        let mut merged = std::iter::from_fn(|| match (fill.peek(), live.peek()) {
+            (Some(f), Some(l)) if f.agg_id < l.agg_id => fill.next(),
+            (Some(_), None) => fill.next(),
+            _ => live.next(),
+        });
+        self.replay_from(gap.symbol, &gap.start, gap.after, &mut merged, false);
+    }
+
+    /// Sets `symbol`'s klines to `start` (one per interval) as they stood after agg id
+    /// `after`, and applies `trades` (agg-id order) on top; every period closed again is a
+    /// correction. With `find_gaps`, a jump in the ids is a gap like a live one; duplicates are
+    /// skipped. Each slot ends in the period it was in before, as the clock had moved it.
+    pub(crate) fn replay_from(
+        &mut self,
+        symbol: usize,
+        start: &[Kline],
+        after: i64,
+        trades: &mut dyn Iterator<Item = AggTradePayload>,
+        find_gaps: bool,
+    ) {
         let mut open_before = [0i64; MAX_INTERVALS];
         self.version += 1;
-        for (interval, kline) in gap.start.iter().enumerate() {
+        for (interval, kline) in start.iter().enumerate() {
             let at = self.slot_id(symbol, interval);
             open_before[interval] = self.slots[at.index].open_time;
             self.set_slot(at, kline);
         }
-        self.symbols[symbol].last_agg_id = gap.after;
+        self.symbols[symbol].last_agg_id = after;
         self.rebuilding = true;
-        let mut fill = gap.fill.values().peekable();
-        let mut live = gap.live.iter().peekable();
-        loop {
-            let next = match (fill.peek(), live.peek()) {
-                (Some(f), Some(l)) if f.agg_id < l.agg_id => fill.next(),
-                (Some(_), None) => fill.next(),
-                (_, Some(_)) => live.next(),
-                (None, None) => break,
-            };
-            if let Some(trade) = next {
-                self.apply_trade(trade);
+        for trade in trades {
+            let last = self.symbols[symbol].last_agg_id;
+            if trade.agg_id <= last {
+                continue;
+            }
+            if find_gaps && trade.agg_id > last + 1 {
+                self.record_gap(trade.symbol, last + 1, trade.agg_id - 1);
+            }
+            self.apply_trade(&trade);
+            if self.symbols[symbol].gap_pending {
+                self.buffer_live(&trade);
             }
         }
         self.version += 1;

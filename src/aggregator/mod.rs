@@ -17,6 +17,7 @@ pub mod routing;
 mod shard;
 mod slot;
 mod stats;
+mod warm_start;
 
 pub use client::{DeltaConsumer, PullError};
 pub use config::{MAX_INTERVALS, ShardConfig, ShardConfigError};
@@ -27,3 +28,4 @@ pub use protocol::{
 pub use restore::RestoreError;
 pub use shard::{Shard, TradeOutcome};
 pub use stats::{Gap, ShardStats};
+pub use warm_start::WarmStart;

@@ -7,6 +7,7 @@ use super::gap_fill::{GapFillConfig, PendingGap};
 use super::protocol::{Delta, KlineRecord, PullRequest};
 use super::slot::{NO_AGG_ID, Slot, SlotBase, SlotId, SymbolState};
 use super::stats::{Gap, ShardStats};
+use super::warm_start::Warming;
 use crate::interval::Interval;
 use crate::kline::{Kline, Sums};
 use crate::trade::AggTradePayload;
@@ -60,7 +61,9 @@ pub struct Shard {
     /// Gaps waiting for their missing trades, at most one per symbol.
     pub(crate) pending: Vec<PendingGap>,
     pub(crate) gap_fill: GapFillConfig,
-    /// Live trades buffered by all pending gaps together.
+    /// Symbols whose open klines are being rebuilt from REST.
+    pub(crate) warming: Vec<Warming>,
+    /// Live trades buffered by all pending gaps and warm starts together.
     pub(crate) buffered_trades: usize,
     /// True while a gap's rebuild replays trades: the klines it closes are corrections.
     pub(crate) rebuilding: bool,
@@ -93,6 +96,7 @@ impl Shard {
             max_recorded_gaps: config.max_recorded_gaps,
             pending: Vec::with_capacity(config.gap_fill.max_pending),
             gap_fill: config.gap_fill,
+            warming: Vec::new(),
             buffered_trades: 0,
             rebuilding: false,
             stats: ShardStats::default(),
@@ -155,8 +159,9 @@ impl Shard {
         }
         self.apply_trade(trade);
         self.stats.trades += 1;
-        if self.symbols[symbol].gap_pending {
-            self.buffer_live(trade);
+        let state = &self.symbols[symbol];
+        if state.gap_pending | state.warming {
+            self.keep_for_replay(trade);
         }
         outcome
     }
@@ -212,6 +217,9 @@ impl Shard {
         if !self.pending.is_empty() {
             self.expire_gaps();
         }
+        if !self.warming.is_empty() {
+            self.expire_warm();
+        }
         if now_ms < self.next_due_ms {
             return;
         }
@@ -249,7 +257,7 @@ impl Shard {
         self.slots[at.index].kline(&totals.minus(&self.bases[at.index].sums))
     }
 
-    fn record_gap(&mut self, symbol: u32, from_agg_id: i64, to_agg_id: i64) {
+    pub(crate) fn record_gap(&mut self, symbol: u32, from_agg_id: i64, to_agg_id: i64) {
         self.open_gap(symbol as usize, from_agg_id, to_agg_id);
         self.stats.gaps += 1;
         self.stats.missing_agg_ids += (to_agg_id - from_agg_id + 1) as u64;

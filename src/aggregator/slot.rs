@@ -127,6 +127,8 @@ pub(crate) struct SymbolState {
     pub(crate) totals: Sums,
     /// True while a gap in this symbol's agg ids waits for its missing trades.
     pub(crate) gap_pending: bool,
+    /// True while this symbol's open klines are being rebuilt from REST.
+    pub(crate) warming: bool,
 }
 
 /// `last_agg_id` of a symbol that has not traded yet.
@@ -139,6 +141,7 @@ impl SymbolState {
         version: 0,
         totals: Sums::ZERO,
         gap_pending: false,
+        warming: false,
     };
 }
 

@@ -37,8 +37,12 @@ pub struct ShardStats {
     pub gap_trades_filled: u64,
     /// Agg ids of the unfilled gaps that never came: trades lost for good.
     pub gap_ids_unfilled: u64,
-    /// Closed klines emitted again by the replay of a filled (or given up) gap.
+    /// Closed klines emitted again by the replay of a filled (or given up) gap or a warm start.
     pub gap_corrections: u64,
+    /// Symbols whose open klines were rebuilt from REST at start.
+    pub warm_starts: u64,
+    /// Warm starts given up: their klines hold only the trades seen live.
+    pub warm_starts_failed: u64,
     /// (trade, interval) pairs dropped because the trade was older than the kline it could
     /// still correct.
     pub late_dropped: u64,
@@ -69,6 +73,8 @@ impl<'a> std::iter::Sum<&'a ShardStats> for ShardStats {
             a.gap_trades_filled += s.gap_trades_filled;
             a.gap_ids_unfilled += s.gap_ids_unfilled;
             a.gap_corrections += s.gap_corrections;
+            a.warm_starts += s.warm_starts;
+            a.warm_starts_failed += s.warm_starts_failed;
             a.late_dropped += s.late_dropped;
             a.corrections += s.corrections;
             a.klines_closed += s.klines_closed;

@@ -36,43 +36,90 @@ impl std::fmt::Display for FetchError {
     }
 }
 
-/// Fetches pages of a market's aggregate trades by id.
-pub struct AggTradesClient {
-    agent: ureq::Agent,
-    url: String,
+/// Where a page of aggregate trades starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum From {
+    /// At this agg id.
+    Id(i64),
+    /// At the first trade at or after this time (ms).
+    Time(i64),
 }
 
-impl AggTradesClient {
+/// Most klines one warm-start call asks for: under 100 keeps a call's weight at 1.
+pub const KLINES_LIMIT: u32 = 99;
+
+/// Weight of one klines call of at most [`KLINES_LIMIT`] rows.
+pub const KLINES_WEIGHT: u32 = 1;
+
+/// The exchange's REST market data: pages of aggregate trades and of klines.
+pub struct RestClient {
+    agent: ureq::Agent,
+    agg_trades_url: String,
+    klines_url: String,
+}
+
+impl RestClient {
     /// A client of `rest_url` (e.g. `https://fapi.binance.com`) whose calls give up after
     /// `timeout`.
-    pub fn new(rest_url: &str, market: Market, timeout: Duration) -> AggTradesClient {
-        let path = match market {
-            Market::Usdm => "/fapi/v1/aggTrades",
-            Market::Spot => "/api/v3/aggTrades",
+    pub fn new(rest_url: &str, market: Market, timeout: Duration) -> RestClient {
+        let (agg_trades, klines) = match market {
+            Market::Usdm => ("/fapi/v1/aggTrades", "/fapi/v1/klines"),
+            Market::Spot => ("/api/v3/aggTrades", "/api/v3/klines"),
         };
         let agent = ureq::Agent::config_builder()
             .timeout_global(Some(timeout))
             .http_status_as_error(false)
             .build()
             .into();
-        AggTradesClient {
+        let base = rest_url.trim_end_matches('/');
+        RestClient {
             agent,
-            url: format!("{}{path}", rest_url.trim_end_matches('/')),
+            agg_trades_url: format!("{base}{agg_trades}"),
+            klines_url: format!("{base}{klines}"),
         }
     }
 
-    /// The body of the page of `symbol`'s trades from agg id `from_id` on, at most
+    /// The body of the page of `symbol`'s aggregate trades from `from` on, at most
     /// [`PAGE_LIMIT`] of them.
-    pub fn fetch(&self, symbol: &str, from_id: i64) -> Result<Vec<u8>, FetchError> {
-        let transient = |e: ureq::Error| FetchError::Transient(format!("{}: {e}", self.url));
-        let mut response = self
-            .agent
-            .get(&self.url)
-            .query("symbol", symbol)
-            .query("fromId", from_id.to_string())
-            .query("limit", PAGE_LIMIT.to_string())
-            .call()
-            .map_err(transient)?;
+    pub fn agg_trades(&self, symbol: &str, from: From) -> Result<Vec<u8>, FetchError> {
+        let (key, value) = match from {
+            From::Id(id) => ("fromId", id),
+            From::Time(ms) => ("startTime", ms),
+        };
+        let query = [
+            ("symbol", symbol.to_owned()),
+            (key, value.to_string()),
+            ("limit", PAGE_LIMIT.to_string()),
+        ];
+        self.get(&self.agg_trades_url, &query)
+    }
+
+    /// The body of the page of `symbol`'s `interval` klines opening in `start..=end` (ms), at
+    /// most [`KLINES_LIMIT`] of them.
+    pub fn klines(
+        &self,
+        symbol: &str,
+        interval: &str,
+        start: i64,
+        end: i64,
+    ) -> Result<Vec<u8>, FetchError> {
+        let query = [
+            ("symbol", symbol.to_owned()),
+            ("interval", interval.to_owned()),
+            ("startTime", start.to_string()),
+            ("endTime", end.to_string()),
+            ("limit", KLINES_LIMIT.to_string()),
+        ];
+        self.get(&self.klines_url, &query)
+    }
+
+    fn get(&self, url: &str, query: &[(&str, String)]) -> Result<Vec<u8>, FetchError> {
+        let transient = |e: ureq::Error| FetchError::Transient(format!("{url}: {e}"));
+        let mut request = self.agent.get(url);
+        for (key, value) in query {
+            request = request.query(*key, value);
+        }
+        let mut response = request.call().map_err(transient)?;
         let status = response.status().as_u16();
         let retry_after = response
             .headers()
@@ -87,10 +134,8 @@ impl AggTradesClient {
             418 => Err(FetchError::Banned(retry_after)),
             _ => {
                 let text = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
-                let why = format!(
-                    "{} {symbol} fromId={from_id}: HTTP {status}: {text}",
-                    self.url
-                );
+                let asked: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let why = format!("{url} {}: HTTP {status}: {text}", asked.join(" "));
                 if status >= 500 {
                     Err(FetchError::Transient(why))
                 } else {

@@ -8,8 +8,10 @@
 
 mod budget;
 mod client;
+mod kline_page;
 mod page;
 mod stats;
+mod warm_plan;
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,9 +20,13 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 pub use budget::WeightBudget;
-pub use client::{AGG_TRADES_WEIGHT, AggTradesClient, FetchError, PAGE_LIMIT};
+pub use client::{
+    AGG_TRADES_WEIGHT, FetchError, From, KLINES_LIMIT, KLINES_WEIGHT, PAGE_LIMIT, RestClient,
+};
+pub use kline_page::parse_klines;
 pub use page::parse_page;
 pub use stats::BackfillStats;
+pub use warm_plan::{KlineRange, WarmPlan, open_klines, plan};
 
 use crate::aggregator::Gap;
 use crate::config::Market;
@@ -93,7 +99,7 @@ pub fn spawn(
 ) -> std::io::Result<BackfillHandle> {
     let stats = Arc::new(BackfillStats::default());
     let mut worker = Worker {
-        client: AggTradesClient::new(&config.rest_url, config.market, config.timeout),
+        client: RestClient::new(&config.rest_url, config.market, config.timeout),
         budget: WeightBudget::new(config.weight_per_minute, Instant::now()),
         config,
         links,
@@ -122,7 +128,7 @@ struct Job {
 
 struct Worker {
     config: BackfillConfig,
-    client: AggTradesClient,
+    client: RestClient,
     budget: WeightBudget,
     links: FillLinks,
     names: Arc<RwLock<Vec<String>>>,
@@ -178,9 +184,12 @@ impl Worker {
         };
         BackfillStats::add(&self.stats.calls, 1);
         let mut trades = Vec::new();
-        let fetched = self.client.fetch(&name, job.next_id).and_then(|body| {
-            parse_page(&body, job.symbol, &mut trades).map_err(FetchError::Permanent)
-        });
+        let fetched = self
+            .client
+            .agg_trades(&name, From::Id(job.next_id))
+            .and_then(|body| {
+                parse_page(&body, job.symbol, &mut trades).map_err(FetchError::Permanent)
+            });
         match fetched {
             Ok(()) => {
                 job.failures = 0;
