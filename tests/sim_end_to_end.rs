@@ -44,7 +44,13 @@ enum Recovery {
     Backfill,
     /// From a second connection carrying the same streams.
     Redundant,
+    /// The backfill, which also rebuilds every open kline at start from REST klines and
+    /// trades; the market has traded for a while when the engine starts.
+    WarmStart,
 }
+
+/// How long the market of a [`Recovery::WarmStart`] run has traded when the engine starts.
+const HISTORY_MS: i64 = 150_000;
 
 /// A running simulator and engine, and the consumers pulling from it.
 struct Run {
@@ -54,6 +60,8 @@ struct Run {
     backfill: Option<(BackfillHandle, Arc<AtomicBool>)>,
     consumers: Vec<EngineConsumer>,
     closed: Vec<Vec<KlineRecord>>,
+    /// The latest open klines each consumer was given, by (symbol, interval, open time).
+    open: Vec<BTreeMap<(u32, u16, i64), KlineRecord>>,
     symbols: u32,
 }
 
@@ -61,6 +69,7 @@ struct Run {
 struct Outcome {
     trades: Vec<SimTrade>,
     closed: Vec<Vec<KlineRecord>>,
+    open: Vec<BTreeMap<(u32, u16, i64), KlineRecord>>,
     gaps: Vec<Gap>,
     shards: ShardStats,
     /// The simulator's counters when the market stopped (later ones include the wind-down).
@@ -108,6 +117,22 @@ impl Run {
         market.quiet_fraction = 0.0;
         let specs = SyntheticMarket::new(market.clone()).symbols().to_vec();
         let mut sim = Simulation::serve(server, specs.clone()).expect("simulator");
+        if recovery == Recovery::WarmStart {
+            // Trades from before the engine, published at once with nobody connected: only
+            // REST knows them.
+            market.start_ms = now_ms() - HISTORY_MS;
+            sim.start_market(Box::new(SyntheticMarket::new(market.clone())), None, true)
+                .unwrap();
+            let published = |sim: &Simulation| sim.stats().trades_published;
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while published(&sim) < u64::from(rate) * (HISTORY_MS as u64 / 1_000)
+                && Instant::now() < deadline
+            {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            // The simulator's REST klines take in closed periods once a second.
+            std::thread::sleep(Duration::from_millis(1_500));
+        }
         let mut shard =
             ShardConfig::new(Interval::parse_list(INTERVALS).unwrap(), specs.len() as u32);
         let mut connections = klagg::demo::sim_connections(&sim, 1_024);
@@ -130,10 +155,14 @@ impl Run {
             restore: Vec::new(),
         };
         let (mut engine, consumers) = Engine::start(spec).expect("engine");
-        let backfill = (recovery == Recovery::Backfill).then(|| {
+        let backfill = matches!(recovery, Recovery::Backfill | Recovery::WarmStart).then(|| {
             let mut config = BackfillConfig::new(&format!("http://{}", sim.addr()), Market::Usdm);
             // The simulator does not meter weight; a test need not wait a minute for pages.
             config.weight_per_minute = 600_000;
+            if recovery == Recovery::WarmStart {
+                config.intervals = Interval::parse_list(INTERVALS).unwrap();
+                config.warm = (0..specs.len() as u32).collect();
+            }
             let names = specs.iter().map(|s| s.name.clone()).collect();
             let stop = Arc::new(AtomicBool::new(false));
             let links = engine.take_fill_links().expect("fill links");
@@ -155,16 +184,20 @@ impl Run {
             sim.wait_for_clients(clients, Duration::from_secs(10)),
             "the engine connects"
         );
-        market.start_ms = now_ms();
-        sim.start_market(Box::new(SyntheticMarket::new(market)), None, true)
-            .unwrap();
+        if recovery != Recovery::WarmStart {
+            market.start_ms = now_ms();
+            sim.start_market(Box::new(SyntheticMarket::new(market)), None, true)
+                .unwrap();
+        }
         let closed = vec![Vec::new(); consumers.len()];
+        let open = vec![BTreeMap::new(); consumers.len()];
         Run {
             sim,
             engine,
             backfill,
             consumers,
             closed,
+            open,
             symbols: specs.len() as u32,
         }
     }
@@ -181,6 +214,10 @@ impl Run {
     fn pull(&mut self, consumer: usize) {
         if let Ok(delta) = self.consumers[consumer].pull(Duration::from_millis(200)) {
             self.closed[consumer].extend_from_slice(&delta.closed);
+            for record in &delta.open {
+                let key = (record.symbol, record.interval, record.kline.open_time);
+                self.open[consumer].insert(key, *record);
+            }
             assert_eq!(delta.missed_closed, 0, "consumer {consumer} missed klines");
         }
     }
@@ -232,6 +269,7 @@ impl Run {
         Outcome {
             trades: sim.trades,
             closed: self.closed,
+            open: self.open,
             gaps,
             shards: report.shards.iter().sum(),
             sim_while_trading,
@@ -276,9 +314,9 @@ impl Outcome {
 }
 
 impl Outcome {
-    /// With gaps backfilled: the klines each consumer holds in the end (a correction
-    /// replacing what it had for that period) equal those rebuilt from every trade published.
-    /// Returns how many were checked.
+    /// With trades recovered: the klines each consumer holds in the end (a correction
+    /// replacing what it had for that period), closed and open, equal those rebuilt from
+    /// every trade published. Returns how many were checked.
     fn assert_exact_with_every_trade(&self, symbols: u32) -> u64 {
         let intervals = Interval::parse_list(INTERVALS).unwrap();
         let mut checked = 0;
@@ -289,6 +327,10 @@ impl Outcome {
                     (record.symbol, record.interval, record.kline.open_time),
                     *record,
                 );
+            }
+            // A period that closed after its last open state came is in `held` already.
+            for (key, record) in &self.open[consumer] {
+                held.entry(*key).or_insert(*record);
             }
             let held: Vec<KlineRecord> = held.into_values().collect();
             let outcome = verify(&intervals, symbols, &self.trades, &held);
@@ -480,6 +522,46 @@ fn redundant_connections_lose_nothing_when_either_is_killed() {
         out.shards
     );
     out.assert_exact_with_every_trade(10);
+}
+
+#[test]
+fn an_engine_started_mid_period_warms_every_open_kline_exactly() {
+    let _serial = one_at_a_time();
+    let mut run = Run::start_with(
+        5,
+        2_000,
+        ServerConfig::default(),
+        connection_options(),
+        1,
+        Recovery::WarmStart,
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while run
+        .engine
+        .shard_stats()
+        .iter()
+        .map(|s| s.warm_starts)
+        .sum::<u64>()
+        < 5
+        && Instant::now() < deadline
+    {
+        run.run_for(Duration::from_millis(50));
+    }
+    run.run_for(Duration::from_secs(2));
+    let out = run.finish();
+    assert_eq!(
+        (out.shards.warm_starts, out.shards.warm_starts_failed),
+        (5, 0),
+        "{:?}",
+        out.shards
+    );
+    assert!(
+        out.trades.len() as u64 > 2_000 * 140,
+        "the market traded before the engine"
+    );
+    // The 1h and 5m klines open at the start hold the trades from before it.
+    let checked = out.assert_exact_with_every_trade(5);
+    assert!(checked >= 20, "klines checked: {checked}");
 }
 
 #[test]

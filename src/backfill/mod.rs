@@ -8,9 +8,11 @@
 
 mod budget;
 mod client;
+mod gap_job;
 mod kline_page;
 mod page;
 mod stats;
+mod warm_job;
 mod warm_plan;
 
 use std::collections::VecDeque;
@@ -30,6 +32,7 @@ pub use warm_plan::{KlineRange, WarmPlan, open_klines, plan};
 
 use crate::aggregator::Gap;
 use crate::config::Market;
+use crate::interval::Interval;
 use crate::pipeline::FillLinks;
 
 /// Where and how fast the backfill fetches.
@@ -46,10 +49,14 @@ pub struct BackfillConfig {
     pub timeout: Duration,
     /// Failed calls in a row (transport errors, 5xx) after which a gap is given up.
     pub max_failures: u32,
+    /// The engine's intervals, in its order: what a warm start rebuilds.
+    pub intervals: Vec<Interval>,
+    /// Symbols (engine-wide indices) whose open klines are rebuilt at start, in order.
+    pub warm: Vec<u32>,
 }
 
 impl BackfillConfig {
-    /// The defaults for `rest_url`.
+    /// The defaults for `rest_url`: gaps only, no warm start.
     pub fn new(rest_url: &str, market: Market) -> BackfillConfig {
         BackfillConfig {
             rest_url: rest_url.to_owned(),
@@ -57,6 +64,8 @@ impl BackfillConfig {
             weight_per_minute: 1_200,
             timeout: Duration::from_secs(10),
             max_failures: 5,
+            intervals: Vec::new(),
+            warm: Vec::new(),
         }
     }
 }
@@ -98,7 +107,10 @@ pub fn spawn(
     stop: Arc<AtomicBool>,
 ) -> std::io::Result<BackfillHandle> {
     let stats = Arc::new(BackfillStats::default());
+    let warm: VecDeque<u32> = config.warm.iter().copied().collect();
     let mut worker = Worker {
+        warm_total: warm.len(),
+        warm,
         client: RestClient::new(&config.rest_url, config.market, config.timeout),
         budget: WeightBudget::new(config.weight_per_minute, Instant::now()),
         config,
@@ -122,8 +134,6 @@ struct Job {
     to_id: i64,
     /// Some ids were not in the exchange's answers: the shard must give the gap up.
     incomplete: bool,
-    /// Failed calls in a row.
-    failures: u32,
 }
 
 struct Worker {
@@ -134,6 +144,10 @@ struct Worker {
     names: Arc<RwLock<Vec<String>>>,
     stats: Arc<BackfillStats>,
     jobs: VecDeque<Job>,
+    /// Symbols still to warm, in order.
+    warm: VecDeque<u32>,
+    /// How many symbols were to warm at start, for progress lines.
+    warm_total: usize,
 }
 
 impl Worker {
@@ -148,118 +162,75 @@ impl Worker {
                     next_id: gap.from_agg_id,
                     to_id: gap.to_agg_id,
                     incomplete: false,
-                    failures: 0,
                 });
             }
-            if self.jobs.is_empty() {
+            // Gaps first: each is a page or two, and their klines are wrong until filled.
+            if !self.jobs.is_empty() {
+                self.fetch_next_page(stop);
+            } else if !self.warm.is_empty() {
+                self.warm_next(stop);
+            } else {
                 thread::sleep(IDLE_WAIT);
-                continue;
             }
-            if let Err(wait) = self.budget.try_spend(AGG_TRADES_WEIGHT, Instant::now()) {
+        }
+    }
+
+    /// The exchange's name of symbol index `symbol`.
+    fn name(&self, symbol: u32) -> Option<String> {
+        self.names
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(symbol as usize)
+            .filter(|name| !name.is_empty())
+            .cloned()
+    }
+
+    /// One REST call within the weight budget: waits for the weight, pauses every call for a
+    /// 429's or 418's `Retry-After`, and tries a transient failure again, up to
+    /// `max_failures` in a row.
+    fn call(
+        &mut self,
+        weight: u32,
+        stop: &AtomicBool,
+        request: impl Fn(&RestClient) -> Result<Vec<u8>, FetchError>,
+    ) -> Result<Vec<u8>, String> {
+        let mut failures = 0;
+        loop {
+            if stop.load(Ordering::Acquire) {
+                return Err("stopping".to_owned());
+            }
+            if let Err(wait) = self.budget.try_spend(weight, Instant::now()) {
                 thread::sleep(wait.min(IDLE_WAIT));
                 continue;
             }
-            self.fetch_next_page();
-        }
-    }
-
-    /// Fetches the next page of the oldest job and hands its trades over.
-    fn fetch_next_page(&mut self) {
-        let Some(job) = self.jobs.front_mut() else {
-            return;
-        };
-        let name = self
-            .names
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(job.symbol as usize)
-            .cloned();
-        let Some(name) = name else {
-            log::error!(
-                "backfill: no name for symbol index {}; gap given up",
-                job.symbol
-            );
-            self.finish_front(false);
-            return;
-        };
-        BackfillStats::add(&self.stats.calls, 1);
-        let mut trades = Vec::new();
-        let fetched = self
-            .client
-            .agg_trades(&name, From::Id(job.next_id))
-            .and_then(|body| {
-                parse_page(&body, job.symbol, &mut trades).map_err(FetchError::Permanent)
-            });
-        match fetched {
-            Ok(()) => {
-                job.failures = 0;
-                let mut progressed = false;
-                let asked = job.next_id;
-                for trade in trades.iter().filter(|t| t.agg_id >= asked) {
-                    if trade.agg_id > job.to_id {
-                        break;
-                    }
-                    job.incomplete |= trade.agg_id != job.next_id;
-                    job.next_id = trade.agg_id + 1;
-                    progressed = true;
-                    if !self.links.send_trade(*trade) {
-                        return;
-                    }
-                    BackfillStats::add(&self.stats.trades_sent, 1);
+            BackfillStats::add(&self.stats.calls, 1);
+            match request(&self.client) {
+                Ok(body) => return Ok(body),
+                Err(FetchError::RateLimited(wait)) => {
+                    BackfillStats::add(&self.stats.rate_limited, 1);
+                    log::warn!("backfill: rate limited by the exchange; pausing for {wait:?}");
+                    self.budget.pause(wait, Instant::now());
                 }
-                let past_gap = trades.last().is_some_and(|t| t.agg_id > job.to_id);
-                if job.next_id > job.to_id {
-                    self.finish_front(true);
-                } else if !progressed || past_gap {
-                    // The exchange has no more of the gap's ids.
-                    job.incomplete = true;
-                    self.finish_front(true);
+                Err(FetchError::Banned(wait)) => {
+                    BackfillStats::add(&self.stats.rate_limited, 1);
+                    log::error!("backfill: the exchange banned this address; pausing for {wait:?}");
+                    self.budget.pause(wait, Instant::now());
                 }
-            }
-            Err(FetchError::RateLimited(wait)) => {
-                BackfillStats::add(&self.stats.rate_limited, 1);
-                log::warn!("backfill: rate limited by the exchange; pausing for {wait:?}");
-                self.budget.pause(wait, Instant::now());
-            }
-            Err(FetchError::Banned(wait)) => {
-                BackfillStats::add(&self.stats.rate_limited, 1);
-                log::error!("backfill: the exchange banned this address; pausing for {wait:?}");
-                self.budget.pause(wait, Instant::now());
-            }
-            Err(FetchError::Transient(why)) => {
-                BackfillStats::add(&self.stats.failures, 1);
-                job.failures += 1;
-                if job.failures >= self.config.max_failures {
-                    log::error!(
-                        "backfill of {name}: {why}; gap given up after {} tries",
-                        job.failures
-                    );
-                    self.finish_front(false);
-                } else {
-                    log::warn!("backfill of {name}: {why}; trying again");
-                    let backoff = Duration::from_millis(100 << job.failures.min(6));
+                Err(FetchError::Transient(why)) => {
+                    BackfillStats::add(&self.stats.failures, 1);
+                    failures += 1;
+                    if failures >= self.config.max_failures {
+                        return Err(format!("{why} ({failures} tries)"));
+                    }
+                    log::warn!("backfill: {why}; trying again");
+                    let backoff = Duration::from_millis(100 << failures.min(6));
                     self.budget.pause(backoff, Instant::now());
                 }
+                Err(FetchError::Permanent(why)) => {
+                    BackfillStats::add(&self.stats.failures, 1);
+                    return Err(why);
+                }
             }
-            Err(FetchError::Permanent(why)) => {
-                BackfillStats::add(&self.stats.failures, 1);
-                log::error!("backfill of {name}: {why}; gap given up");
-                self.finish_front(false);
-            }
-        }
-    }
-
-    /// Ends the oldest job. A gap whose every trade was sent needs nothing more: the shard
-    /// completes it with the last one. Otherwise the shard is told to give it up.
-    fn finish_front(&mut self, fetched: bool) {
-        let Some(job) = self.jobs.pop_front() else {
-            return;
-        };
-        if fetched && !job.incomplete {
-            BackfillStats::add(&self.stats.gaps_fetched, 1);
-        } else {
-            BackfillStats::add(&self.stats.gaps_given_up, 1);
-            self.links.give_up(job.symbol);
         }
     }
 }

@@ -19,6 +19,10 @@ pub struct BackfillStats {
     pub rate_limited: AtomicU64,
     /// Calls that failed otherwise.
     pub failures: AtomicU64,
+    /// Symbols whose rebuilt state was handed to their shard.
+    pub warm_fetched: AtomicU64,
+    /// Symbols whose warm start could not be fetched.
+    pub warm_failed: AtomicU64,
 }
 
 impl BackfillStats {

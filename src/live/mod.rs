@@ -121,7 +121,7 @@ pub fn run(options: &RunOptions, stop: &AtomicBool) -> Result<Status, RunError> 
         &consumers_stop,
     )?;
     let backfill_stop = Arc::new(AtomicBool::new(false));
-    let backfill = start_backfill(&settings, &mut engine, &names, &backfill_stop)?;
+    let backfill = start_backfill(&plan, &mut engine, &names, &backfill_stop)?;
     let mut manager = SymbolManager::new(&plan, Arc::clone(&names));
     let mut status = Status::new();
     let started = Instant::now();
@@ -197,13 +197,15 @@ pub fn run(options: &RunOptions, stop: &AtomicBool) -> Result<Status, RunError> 
     Ok(status)
 }
 
-/// Starts the gap backfill the settings ask for, on the engine's fill links.
+/// Starts the gap backfill the settings ask for, on the engine's fill links; it begins by
+/// rebuilding the open klines of every planned symbol (the exact warm start).
 fn start_backfill(
-    settings: &config::Settings,
+    plan: &Plan,
     engine: &mut Engine,
     names: &Arc<RwLock<Vec<String>>>,
     stop: &Arc<AtomicBool>,
 ) -> Result<Option<BackfillHandle>, RunError> {
+    let settings = &plan.settings;
     let (Some(weight), Some(links)) = (
         settings.backfill_weight_per_minute,
         engine.take_fill_links(),
@@ -212,6 +214,8 @@ fn start_backfill(
     };
     let mut config = BackfillConfig::new(&settings.rest_url, settings.market);
     config.weight_per_minute = weight;
+    config.intervals = settings.intervals.clone();
+    config.warm = plan.symbol_indices().map(|(_, index)| index).collect();
     backfill::spawn(config, links, Arc::clone(names), Arc::clone(stop))
         .map(Some)
         .map_err(|e| RunError::Engine(EngineError::Spawn(e)))

@@ -1,16 +1,18 @@
 //! The backfill's way into the shards: one ring per shard carrying the missing trades of the
-//! shard's pending gaps (or word that they will not come), and where to find new gaps.
+//! shard's pending gaps (or word that they will not come), a channel per shard for warm
+//! starts, and where to find new gaps.
 
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
+use crossbeam_channel::Sender;
 use rtrb::{Producer, PushError};
 
 use super::shard_stats::SharedShardStats;
 use super::shard_wakeup::ShardWakeup;
-use crate::aggregator::Gap;
 use crate::aggregator::routing::{global_index, shard_of};
+use crate::aggregator::{Gap, WarmStart};
 use crate::trade::AggTradePayload;
 
 /// What the backfill sends a shard; symbol indices are the shard's own.
@@ -22,6 +24,17 @@ pub enum FillInput {
     GiveUp(u32),
 }
 
+/// A warm start's steps, as a shard takes them; symbol indices are the shard's own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WarmInput {
+    /// Keep the symbol's live trades from now on: its state is being fetched.
+    Begin(u32),
+    /// The symbol's rebuilt state.
+    Done(WarmStart),
+    /// The state could not be fetched: the symbol goes on from its live trades alone.
+    Abort(u32),
+}
+
 /// Capacity of each shard's fill ring: a few REST pages.
 pub const FILL_RING_CAPACITY: usize = 4_096;
 
@@ -31,6 +44,7 @@ const FULL_PAUSE: Duration = Duration::from_micros(200);
 /// The backfill's handles on a running engine (see `Engine::take_fill_links`).
 pub struct FillLinks {
     rings: Vec<Producer<FillInput>>,
+    warm: Vec<Sender<WarmInput>>,
     wakeups: Vec<Arc<ShardWakeup>>,
     stats: Vec<Arc<SharedShardStats>>,
 }
@@ -38,11 +52,13 @@ pub struct FillLinks {
 impl FillLinks {
     pub(crate) fn new(
         rings: Vec<Producer<FillInput>>,
+        warm: Vec<Sender<WarmInput>>,
         wakeups: Vec<Arc<ShardWakeup>>,
         stats: Vec<Arc<SharedShardStats>>,
     ) -> FillLinks {
         FillLinks {
             rings,
+            warm,
             wakeups,
             stats,
         }
@@ -67,6 +83,35 @@ impl FillLinks {
     pub fn give_up(&mut self, symbol: u32) -> bool {
         let (shard, local) = shard_of(symbol, self.rings.len());
         self.send(shard, FillInput::GiveUp(local))
+    }
+
+    /// Tells the shard of `symbol` (engine-wide index) to keep its live trades for a warm
+    /// start; false if the shard is gone.
+    pub fn begin_warm(&self, symbol: u32) -> bool {
+        let (shard, local) = shard_of(symbol, self.warm.len());
+        self.send_warm(shard, WarmInput::Begin(local))
+    }
+
+    /// Hands a symbol's rebuilt state (engine-wide index in `state.symbol`) to its shard.
+    pub fn finish_warm(&self, mut state: WarmStart) -> bool {
+        let (shard, local) = shard_of(state.symbol, self.warm.len());
+        state.symbol = local;
+        for trade in &mut state.trades {
+            trade.symbol = local;
+        }
+        self.send_warm(shard, WarmInput::Done(state))
+    }
+
+    /// Tells the shard of `symbol` that its warm start will not come.
+    pub fn abort_warm(&self, symbol: u32) -> bool {
+        let (shard, local) = shard_of(symbol, self.warm.len());
+        self.send_warm(shard, WarmInput::Abort(local))
+    }
+
+    fn send_warm(&self, shard: usize, input: WarmInput) -> bool {
+        let sent = self.warm[shard].send(input).is_ok();
+        self.wakeups[shard].wake();
+        sent
     }
 
     fn send(&mut self, shard: usize, mut input: FillInput) -> bool {

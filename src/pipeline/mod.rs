@@ -42,7 +42,7 @@ use crate::latency::Sampling;
 pub use clock::now_ms;
 pub use delivery_stamps::DeliveryStamps;
 pub use engine_consumer::EngineConsumer;
-pub use fill_links::{FILL_RING_CAPACITY, FillInput, FillLinks};
+pub use fill_links::{FILL_RING_CAPACITY, FillInput, FillLinks, WarmInput};
 pub use io_stats::IoStats;
 pub use io_worker::{IoCommand, IoEvent, IoWorker, ShardLink};
 use probe::probe_writers;
@@ -187,6 +187,10 @@ impl Engine {
             .map(|_| rtrb::RingBuffer::new(FILL_RING_CAPACITY))
             .unzip();
         fill_rings.reverse();
+        let (warm_senders, mut warm_receivers): (Vec<_>, Vec<_>) = (0..n_shards)
+            .map(|_| crossbeam_channel::unbounded())
+            .unzip();
+        warm_receivers.reverse();
         let mut consumers: Vec<EngineConsumer> = (0..spec.consumers)
             .map(|_| {
                 EngineConsumer::new(
@@ -257,6 +261,7 @@ impl Engine {
                 position: (index, n_shards),
                 probe: update_stamps.pop(),
                 fills: fill_rings.pop(),
+                warm: warm_receivers.pop(),
                 pending_gaps: Vec::new(),
                 wakeup: Arc::clone(&wakeups[index]),
             };
@@ -320,7 +325,12 @@ impl Engine {
             io_commands.push(command_tx);
         }
 
-        let fill_links = FillLinks::new(fill_producers, wakeups.clone(), shard_stats.clone());
+        let fill_links = FillLinks::new(
+            fill_producers,
+            warm_senders,
+            wakeups.clone(),
+            shard_stats.clone(),
+        );
         let engine = Engine {
             fill_links: Some(fill_links),
             ingress_stop,

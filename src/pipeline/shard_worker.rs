@@ -11,7 +11,7 @@ use crate::idle::IdleStrategy;
 use crate::trade::AggTradePayload;
 
 use super::clock::now_ms;
-use super::fill_links::FillInput;
+use super::fill_links::{FillInput, WarmInput};
 use super::probe::StampWriter;
 use super::shard_stats::SharedShardStats;
 use super::shard_wakeup::ShardWakeup;
@@ -49,6 +49,8 @@ pub struct ShardWorker {
     pub wakeup: Arc<ShardWakeup>,
     /// Missing trades of pending gaps, from the backfill.
     pub fills: Option<Consumer<FillInput>>,
+    /// Warm starts, from the backfill.
+    pub warm: Option<Receiver<WarmInput>>,
 }
 
 /// Busy loop iterations between two publications of the counters (an idle one always publishes).
@@ -64,6 +66,7 @@ impl ShardWorker {
         loop {
             let mut worked = self.drain_rings();
             worked |= self.drain_fills();
+            worked |= self.drain_warm();
             self.shard.tick(now_ms());
             worked |= self.shard.serve_requests(&self.requests) > 0;
             if !worked && self.drained() {
@@ -153,6 +156,30 @@ impl ShardWorker {
             }
         }
         true
+    }
+
+    /// Takes the warm-start steps that have come; true if there was any.
+    fn drain_warm(&mut self) -> bool {
+        let Some(warm) = &self.warm else {
+            return false;
+        };
+        let mut any = false;
+        while let Ok(input) = warm.try_recv() {
+            any = true;
+            match input {
+                WarmInput::Begin(symbol) => {
+                    self.shard.begin_warm(symbol);
+                }
+                WarmInput::Done(state) => {
+                    let symbol = state.symbol;
+                    if !self.shard.finish_warm(state) {
+                        log::error!("warm start of local symbol {symbol} does not fit the shard");
+                    }
+                }
+                WarmInput::Abort(symbol) => self.shard.abandon_warm(symbol),
+            }
+        }
+        any
     }
 
     /// Publishes counters and gaps for the rest of the engine.
