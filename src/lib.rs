@@ -10,6 +10,7 @@
 
 pub mod aggregator;
 pub mod backfill;
+pub mod check_store;
 pub mod config;
 pub mod decimal;
 pub mod demo;

@@ -45,6 +45,23 @@ enum Command {
     /// percentiles, a CSV and an SVG plot, or with --throughput into msgs/s; ends with one
     /// `RESULT engine=...` line per run (see scripts/latency.sh, scripts/throughput.sh).
     LatencyReport(LatencyReportArgs),
+    /// Compare every kline a run stored in SQLite with the klines rebuilt from the trades the
+    /// simulator recorded (`klagg sim --record DIR`); ends with `klines=N mismatches=N
+    /// lost_trades=N` (see scripts/soak.sh). Exits non-zero on any mismatch.
+    CheckStore(CheckStoreArgs),
+}
+
+#[derive(Debug, Args)]
+struct CheckStoreArgs {
+    /// Directory of the simulator's recorded SYMBOL-aggTrades.csv files.
+    #[arg(long, value_name = "DIR")]
+    trades: PathBuf,
+    /// The run's kline database.
+    #[arg(long, value_name = "FILE")]
+    database: PathBuf,
+    /// Intervals to check, e.g. 1s,1m,1h, or all.
+    #[arg(long, default_value = "all")]
+    intervals: String,
 }
 
 #[derive(Debug, Args)]
@@ -173,6 +190,10 @@ struct SimArgs {
     /// Fault: send every Nth frame twice.
     #[arg(long, default_value_t = 0)]
     duplicate_every: u32,
+    /// Faults: give each connection its own drop and stall periods (0.5x to 1.5x the given
+    /// ones), so connections opened together do not fail together.
+    #[arg(long)]
+    spread_faults: bool,
     /// Fault: send a 2 MiB frame this often.
     #[arg(long, value_parser = parse_duration)]
     oversized_every: Option<Duration>,
@@ -208,6 +229,7 @@ fn main() -> ExitCode {
         Command::Replay(args) => run_replay(args),
         Command::Sim(args) => run_sim(*args),
         Command::LatencyReport(args) => run_latency_report(&args),
+        Command::CheckStore(args) => run_check_store(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -266,6 +288,31 @@ fn run_live(args: &RunArgs) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+fn run_check_store(args: &CheckStoreArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let intervals = if args.intervals == "all" {
+        klagg::interval::Interval::standard().to_vec()
+    } else {
+        klagg::interval::Interval::parse_list(&args.intervals)?
+    };
+    let report = klagg::check_store::check(&klagg::check_store::CheckOptions {
+        trades: args.trades.clone(),
+        database: args.database.clone(),
+        intervals,
+    })?;
+    for example in &report.examples {
+        println!("  {example}");
+    }
+    println!(
+        "checked {} klines of {} symbols: {} differ, {} missing",
+        report.klines, report.symbols, report.mismatches, report.missing
+    );
+    println!("{}", report.fields());
+    if report.mismatches + report.missing > 0 {
+        return Err("stored klines differ from the recorded trades".into());
+    }
+    Ok(())
+}
+
 fn run_replay(args: ReplayArgs) -> Result<(), Box<dyn std::error::Error>> {
     let mut options = ReplayOptions::new(&args.symbol, args.out_dir, args.inputs);
     if let Some(list) = &args.intervals {
@@ -308,6 +355,7 @@ fn run_sim(args: SimArgs) -> Result<(), Box<dyn std::error::Error>> {
             garbage_per_s: args.garbage_per_s,
             duplicate_every: args.duplicate_every,
             oversized_every: args.oversized_every,
+            spread: args.spread_faults,
         },
         duration: args.duration,
         cores: args.cores,

@@ -126,9 +126,16 @@ fn klagg_run_keeps_every_closed_kline_exact_in_sqlite() {
     assert_eq!(stamps.dropped, 0);
     assert!(stamps.trades > 1_000, "trades applied: {}", stamps.trades);
     let count = |stage| stamps.stamps.iter().filter(|s| s.stage == stage).count() as u64;
-    for stage in [Stage::FrameRead, Stage::Pushed, Stage::Updated] {
-        assert_eq!(count(stage), stamps.trades, "{stage:?} stamps");
-    }
+    // Trades from before klagg subscribed came from REST (the warm start), not from frames;
+    // a frame whose trade REST had brought first updated nothing.
+    let read = count(Stage::FrameRead);
+    assert!(read <= stamps.trades);
+    assert_eq!(count(Stage::Pushed), read, "Pushed stamps");
+    let updated = count(Stage::Updated);
+    assert!(
+        updated <= read && updated * 100 >= read * 99,
+        "{updated} of {read} updated"
+    );
     assert!(count(Stage::Delivered) > 0);
     let sent: HashSet<(&str, i64)> = trades
         .iter()

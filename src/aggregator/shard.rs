@@ -156,6 +156,8 @@ impl Shard {
                 self.record_gap(trade.symbol, last + 1, trade.agg_id - 1);
                 outcome = TradeOutcome::AppliedAfterGap;
             }
+        } else {
+            self.symbols[symbol].first_agg_id = trade.agg_id;
         }
         self.apply_trade(trade);
         self.stats.trades += 1;

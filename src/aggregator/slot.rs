@@ -119,6 +119,8 @@ pub(crate) struct SlotBase {
 pub(crate) struct SymbolState {
     /// Last agg id applied; `NO_AGG_ID` before the first trade.
     pub(crate) last_agg_id: i64,
+    /// First agg id applied live; `NO_AGG_ID` before the first trade.
+    pub(crate) first_agg_id: i64,
     /// Shard version of the last trade applied to this symbol.
     pub(crate) trade_version: u64,
     /// Shard version of the last change of any kind to this symbol's klines.
@@ -137,6 +139,7 @@ pub(crate) const NO_AGG_ID: i64 = i64::MIN;
 impl SymbolState {
     pub(crate) const NEW: SymbolState = SymbolState {
         last_agg_id: NO_AGG_ID,
+        first_agg_id: NO_AGG_ID,
         trade_version: 0,
         version: 0,
         totals: Sums::ZERO,

@@ -5,6 +5,7 @@
 //! after a gap: the first klines after a start equal the exchange's.
 
 use super::shard::Shard;
+use super::slot::NO_AGG_ID;
 use crate::kline::Kline;
 use crate::trade::AggTradePayload;
 
@@ -156,12 +157,13 @@ impl Shard {
             self.buffered_trades -= gap.buffered();
             self.symbols[symbol].gap_pending = false;
         }
-        let added = replay.len()
-            - warming
-                .live
-                .iter()
-                .filter(|t| t.trade_time_ms >= data.from_ms)
-                .count();
+        // Trades the live stream brought were counted when applied; the rest are new.
+        let state = &self.symbols[symbol];
+        let live = state.first_agg_id..=state.last_agg_id;
+        let added = replay
+            .iter()
+            .filter(|t| state.last_agg_id == NO_AGG_ID || !live.contains(&t.agg_id))
+            .count();
         self.stats.trades += added as u64;
         self.stats.warm_starts += 1;
         let first = replay[0];

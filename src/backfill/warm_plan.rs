@@ -112,7 +112,9 @@ pub fn open_klines(
         let first = range.start_ms + skipped * range.step_ms();
         let expected = (0..klines.len() as i64).map(|i| first + i * range.step_ms());
         let exact = klines.len() <= range.len() && expected.eq(klines.iter().map(|k| k.open_time));
-        if !exact || (klines.is_empty() && range.interval == "1m") {
+        let minutes_missing =
+            klines.is_empty() && range.interval == "1m" && !fetched.iter().all(Vec::is_empty);
+        if !exact || minutes_missing {
             return Err(format!(
                 "REST {} klines from {} to {}: expected {}, got {}",
                 range.interval,
@@ -122,6 +124,12 @@ pub fn open_klines(
                 klines.len()
             ));
         }
+    }
+    if fetched.iter().all(Vec::is_empty) {
+        // No trade before `from_ms` at all (a symbol that has just begun): nothing to start
+        // from, its trades from `from_ms` on open its klines.
+        let never = Kline::empty(i64::MIN, i64::MIN, 0);
+        return Ok(vec![never; intervals.len()]);
     }
     let carried = fetched
         .last()
@@ -211,6 +219,10 @@ mod tests {
             p.ranges.iter().map(KlineRange::len).collect::<Vec<_>>(),
             [12, 14, 27]
         );
+        // A symbol with no trade before the minute starts from nothing.
+        let none = vec![Vec::new(); p.ranges.len()];
+        let open = open_klines(&intervals, &p, &none).unwrap();
+        assert!(open.iter().all(|k| k.open_time == i64::MIN && k.count == 0));
         // Only 1m: the minute before, for the price an empty period carries.
         let p = plan(&Interval::parse_list("1s,1m").unwrap(), NOW);
         assert_eq!(

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::backfill::backfill;
+use super::backfill::{BINANCE_WEIGHT_PER_MINUTE, backfill};
 use super::connection::connection;
 use super::error::{ConfigError, invalid};
 use super::exchange::{market, redundant_ws_url, rest_url, ws_url};
@@ -94,7 +94,15 @@ impl Config {
         let gateway = gateway(&self.gateway)?;
         let latency_sampling = latency(&self.latency)?;
         let backfill_weight_per_minute = backfill(&self.backfill)?;
+        let over_binance =
+            backfill_weight_per_minute.is_some_and(|w| i64::from(w) > BINANCE_WEIGHT_PER_MINUTE);
         let mut notes = threads.notes;
+        if over_binance {
+            notes.push(format!(
+                "warning: backfill.weight_per_minute is above Binance's {BINANCE_WEIGHT_PER_MINUTE} \
+                 per IP: fine for a local simulator, but Binance answers 429 and then bans"
+            ));
+        }
         if threads.shard_cores.len() > max_symbols as usize {
             notes.push(format!(
                 "{} aggregator shards for exchange.max_symbols = {max_symbols}: shards \

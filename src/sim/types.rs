@@ -79,4 +79,7 @@ pub struct Faults {
     pub duplicate_every: u32,
     /// Every this often, send one frame larger than any sane limit (2 MiB).
     pub oversized_every: Option<Duration>,
+    /// Give each connection its own drop and stall periods, between half and one and a half of
+    /// `drop_every` and `stall_every`, so connections opened together do not fail together.
+    pub spread: bool,
 }

@@ -62,14 +62,15 @@ enum End {
 /// Serves an accepted WebSocket (non-blocking socket) until it ends.
 pub(crate) fn serve(hub: Arc<Hub>, ws: WebSocket<TcpStream>, route: Route) {
     let (sender, queue) = crossbeam_channel::bounded(hub.config.send_queue.max(1));
-    let outbox = Arc::new(Outbox::new(hub.connection_id(), route.form, sender));
+    let id = hub.connection_id();
+    let outbox = Arc::new(Outbox::new(id, route.form, sender));
     hub.routes.open(&outbox);
     let mut subscriptions = Subscriptions::new(Arc::clone(&hub), Arc::clone(&outbox));
     // The URL's streams were checked against the limit when the path was routed.
     let _ = subscriptions.subscribe(&route.streams);
     let now = Instant::now();
     let mut connection = Connection {
-        faults: FaultClock::new(&hub.config.faults, now),
+        faults: FaultClock::new(&hub.config.faults, now, id),
         rate: RateLimit::new(hub.config.max_incoming_per_s),
         next_ping: now + hub.config.ping_every,
         hub,

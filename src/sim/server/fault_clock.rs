@@ -35,15 +35,24 @@ pub(crate) struct FaultClock {
 }
 
 impl FaultClock {
-    /// The timers of `faults` for a connection opened at `opened`.
-    pub(crate) fn new(faults: &Faults, opened: Instant) -> FaultClock {
+    /// The timers of `faults` for a connection opened at `opened`; `connection` (its number)
+    /// picks its own periods when the faults are spread.
+    pub(crate) fn new(faults: &Faults, opened: Instant, connection: u64) -> FaultClock {
+        let spread = |every: Duration| {
+            if !faults.spread {
+                return every;
+            }
+            // A fixed scramble of the connection number: the same run spreads the same way.
+            let mixed = connection.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 54;
+            every.mul_f64(0.5 + mixed as f64 / 1024.0)
+        };
         let garbage_every =
             (faults.garbage_per_s > 0).then(|| Duration::from_secs(1) / faults.garbage_per_s);
         let stall_every = faults.stall_every.filter(|_| !faults.stall_for.is_zero());
         FaultClock {
-            drop_at: faults.drop_every.map(|every| opened + every),
-            next_stall: stall_every.map(|every| opened + every),
-            stall_every: stall_every.unwrap_or_default(),
+            drop_at: faults.drop_every.map(|every| opened + spread(every)),
+            next_stall: stall_every.map(|every| opened + spread(every)),
+            stall_every: stall_every.map(spread).unwrap_or_default(),
             stall_for: faults.stall_for,
             stalled_until: None,
             garbage_every,
@@ -127,7 +136,7 @@ mod tests {
             oversized_every: Some(Duration::from_millis(200)),
             ..Faults::default()
         };
-        let mut clock = FaultClock::new(&faults, opened);
+        let mut clock = FaultClock::new(&faults, opened, 1);
         assert!(!clock.drop_due(ms(499)));
         assert!(clock.drop_due(ms(500)));
         assert_eq!(clock.stall(ms(99)), Stall::No);
@@ -143,12 +152,12 @@ mod tests {
             stall_for: Duration::from_millis(250),
             ..faults.clone()
         };
-        let mut clock = FaultClock::new(&long, opened);
+        let mut clock = FaultClock::new(&long, opened, 1);
         assert_eq!(clock.stall(ms(100)), Stall::Began(ms(350)));
         assert_eq!(clock.stall(ms(350)), Stall::No);
         assert_eq!(clock.stall(ms(399)), Stall::No);
         assert_eq!(clock.stall(ms(400)), Stall::Began(ms(650)));
-        let mut clock = FaultClock::new(&faults, opened);
+        let mut clock = FaultClock::new(&faults, opened, 1);
         assert_eq!(clock.garbage_due(ms(5)), 0);
         assert_eq!(clock.garbage_due(ms(35)), 3);
         assert!(!clock.oversized_due(ms(199)));
@@ -157,9 +166,36 @@ mod tests {
     }
 
     #[test]
+    fn spread_faults_give_each_connection_its_own_period() {
+        let opened = Instant::now();
+        let faults = Faults {
+            drop_every: Some(Duration::from_secs(10)),
+            spread: true,
+            ..Faults::default()
+        };
+        let drop_at = |connection| {
+            let clock = FaultClock::new(&faults, opened, connection);
+            clock.drop_at.expect("a drop").duration_since(opened)
+        };
+        let periods: Vec<Duration> = (1..=8).map(drop_at).collect();
+        assert!(
+            periods
+                .iter()
+                .all(|p| *p >= Duration::from_secs(5) && *p < Duration::from_secs(15)),
+            "{periods:?}"
+        );
+        assert!(periods.windows(2).all(|w| w[0] != w[1]), "{periods:?}");
+        assert_eq!(
+            drop_at(3),
+            drop_at(3),
+            "the same connection, the same period"
+        );
+    }
+
+    #[test]
     fn no_faults_never_fire() {
         let opened = Instant::now();
-        let mut clock = FaultClock::new(&Faults::default(), opened);
+        let mut clock = FaultClock::new(&Faults::default(), opened, 1);
         let later = opened + Duration::from_secs(3600);
         assert!(!clock.drop_due(later));
         assert_eq!(clock.stall(later), Stall::No);
