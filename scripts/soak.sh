@@ -40,6 +40,8 @@ for n in "$SYMBOLS" "$RATE"; do
 done
 SECONDS_TOTAL=$(awk -v m="$MINUTES" 'BEGIN { printf "%d", m * 60 }')
 HALF=$((SECONDS_TOTAL / 2))
+# After trading, for the backfill to fill the gaps of the last faults.
+DRAIN_S=20
 
 BIN=target/release/klagg
 echo "building release klagg..."
@@ -50,7 +52,7 @@ trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
 
 "$BIN" sim --addr 127.0.0.1:0 --symbols "$SYMBOLS" --rate "$RATE" --record "$OUT/trades" \
     --drop-every 8s --stall-every 13s --stall-for 2s --garbage-per-s 1 --duplicate-every 5000 \
-    --spread-faults >"$OUT/sim.log" 2>&1 &
+    --spread-faults --trade-for "${SECONDS_TOTAL}s" >"$OUT/sim.log" 2>&1 &
 SIM_PID=$!
 SIM_ADDR=""
 for _ in $(seq 1 100); do
@@ -116,11 +118,12 @@ echo "restarting klagg..."
 stop_klagg
 start_klagg
 run_for $((SECONDS_TOTAL - HALF)) 2
-# The market stops first, so klagg has read everything it ever will when it stops.
+# The market stops trading but still serves REST: the backfill fills the last gaps, then klagg
+# stops with everything it will ever have, then the simulator.
+run_for "$DRAIN_S" 2
+stop_klagg
 kill -INT "$SIM_PID"
 wait "$SIM_PID" || true
-sleep 3
-stop_klagg
 grep -h "^stopped:" "$OUT/klagg.log" || true
 
 echo "checking every stored kline against the recorded trades..."

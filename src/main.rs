@@ -200,6 +200,10 @@ struct SimArgs {
     /// Stop after this long [default: until Ctrl-C].
     #[arg(long, value_parser = parse_duration)]
     duration: Option<Duration>,
+    /// Stop trading after this long, but go on serving REST and connections (so a client can
+    /// still fetch what it missed) until Ctrl-C or --duration.
+    #[arg(long, value_parser = parse_duration)]
+    trade_for: Option<Duration>,
     /// Pin the simulator's threads to these cores, e.g. 2,3 [default: not pinned].
     #[arg(long, value_delimiter = ',')]
     cores: Vec<usize>,
@@ -358,6 +362,7 @@ fn run_sim(args: SimArgs) -> Result<(), Box<dyn std::error::Error>> {
             spread: args.spread_faults,
         },
         duration: args.duration,
+        trade_for: args.trade_for,
         cores: args.cores,
         wait_for_clients: args.wait_for_clients,
         count: args.count,

@@ -7,7 +7,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{ONE, T0, consumer, pull};
+use common::{T0, TwoSymbolMarket, consumer, pull};
 use crossbeam_channel::Receiver;
 use klagg::aggregator::{
     DeltaConsumer, GapFillConfig, Shard, ShardConfig, ShardRequest, TradeOutcome,
@@ -22,38 +22,14 @@ const SYMBOLS: u32 = 2;
 /// A market of two symbols over about twenty minutes, with pauses of up to 4 s so that many
 /// 1s periods are empty: agg ids consecutive per symbol, raw ids consecutive too.
 fn market() -> Vec<AggTradePayload> {
-    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
-    let mut trades = Vec::new();
+    let mut market = TwoSymbolMarket::new(0x9e37_79b9_7f4a_7c15);
     let mut time = T0 + 400;
-    let mut price = [30_000 * ONE, 2_000 * ONE];
-    let mut agg = [1_000i64, 50_000];
-    let mut raw = [10_000i64, 900_000];
-    for _ in 0..3_000 {
-        time += (next() % 800) as i64;
-        let s = (next() % 2) as usize;
-        price[s] += (next() % 200) as i64 * ONE / 100 - ONE;
-        let raw_count = 1 + (next() % 3) as i64;
-        trades.push(AggTradePayload {
-            symbol: s as u32,
-            is_buyer_maker: next() % 2 == 0,
-            price: price[s],
-            quantity: (1 + next() % 1_000) as i64 * ONE / 1_000,
-            agg_id: agg[s],
-            first_trade_id: raw[s],
-            last_trade_id: raw[s] + raw_count - 1,
-            trade_time_ms: time,
-            event_time_ms: time,
-        });
-        agg[s] += 1;
-        raw[s] += raw_count;
-    }
-    trades
+    (0..3_000)
+        .map(|_| {
+            time += (market.random() % 800) as i64;
+            market.trade_at(time)
+        })
+        .collect()
 }
 
 fn live_shard(gap_fill: GapFillConfig) -> Shard {

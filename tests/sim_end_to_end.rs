@@ -404,15 +404,20 @@ fn dropped_connections_reconnect_and_gaps_are_counted() {
     );
 }
 
+/// Every connection dropped (with a close frame) 0.7 s after it opened.
+fn drops_every_700_ms() -> Faults {
+    Faults {
+        drop_every: Some(Duration::from_millis(700)),
+        drop_with_close_frame: true,
+        ..Faults::default()
+    }
+}
+
 #[test]
 fn gaps_from_dropped_connections_are_backfilled_and_every_kline_is_exact() {
     let _serial = one_at_a_time();
     let server = ServerConfig {
-        faults: Faults {
-            drop_every: Some(Duration::from_millis(700)),
-            drop_with_close_frame: true,
-            ..Faults::default()
-        },
+        faults: drops_every_700_ms(),
         ..ServerConfig::default()
     };
     let mut run = Run::start_with(
@@ -454,11 +459,7 @@ fn gaps_from_dropped_connections_are_backfilled_and_every_kline_is_exact() {
 fn gaps_the_exchange_no_longer_has_are_given_up_and_counted() {
     let _serial = one_at_a_time();
     let server = ServerConfig {
-        faults: Faults {
-            drop_every: Some(Duration::from_millis(700)),
-            drop_with_close_frame: true,
-            ..Faults::default()
-        },
+        faults: drops_every_700_ms(),
         // REST keeps only each symbol's last few trades, fewer than a drop misses.
         history_per_symbol: 3,
         ..ServerConfig::default()

@@ -7,7 +7,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{ONE, T0, consumer, pull};
+use common::{T0, TwoSymbolMarket, consumer, pull};
 use klagg::aggregator::{GapFillConfig, Shard, ShardConfig, WarmStart};
 use klagg::backfill::{open_klines, plan};
 use klagg::interval::Interval;
@@ -21,42 +21,18 @@ const DAY: i64 = 86_400_000;
 /// Two symbols trading about every half minute for two and a half days from 2024-01-01 (a
 /// Monday, the first of a month), then every 100 ms or so for the last ten minutes.
 fn market() -> Vec<AggTradePayload> {
-    let mut seed = 0x2545_f491_4f6c_dd1du64;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut market = TwoSymbolMarket::new(0x2545_f491_4f6c_dd1d);
     let quiet_until = T0 + 2 * DAY + DAY / 2;
     let end = quiet_until + 600_000;
     let mut trades = Vec::new();
     let mut time = T0 + 400;
-    let mut price = [30_000 * ONE, 2_000 * ONE];
-    let mut agg = [1_000i64, 50_000];
-    let mut raw = [10_000i64, 900_000];
     while time < end {
         time += if time < quiet_until {
-            (next() % 60_000) as i64
+            (market.random() % 60_000) as i64
         } else {
-            (next() % 200) as i64
+            (market.random() % 200) as i64
         };
-        let s = (next() % 2) as usize;
-        price[s] += (next() % 200) as i64 * ONE / 100 - ONE;
-        let raw_count = 1 + (next() % 3) as i64;
-        trades.push(AggTradePayload {
-            symbol: s as u32,
-            is_buyer_maker: next() % 2 == 0,
-            price: price[s],
-            quantity: (1 + next() % 1_000) as i64 * ONE / 1_000,
-            agg_id: agg[s],
-            first_trade_id: raw[s],
-            last_trade_id: raw[s] + raw_count - 1,
-            trade_time_ms: time,
-            event_time_ms: time,
-        });
-        agg[s] += 1;
-        raw[s] += raw_count;
+        trades.push(market.trade_at(time));
     }
     trades
 }

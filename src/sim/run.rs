@@ -60,6 +60,9 @@ pub struct SimOptions {
     pub faults: Faults,
     /// Stop after this long.
     pub duration: Option<Duration>,
+    /// Stop trading after this long but go on serving REST and connections until stopped, so
+    /// a client can still fetch what it missed.
+    pub trade_for: Option<Duration>,
     /// Cores to pin the simulator's threads to (empty: not pinned).
     pub cores: Vec<usize>,
     /// Start trading only once this many WebSocket clients have connected (0: at once).
@@ -146,6 +149,7 @@ pub fn run(options: &SimOptions, stop: &AtomicBool) -> Result<SimulationReport, 
         .map_err(SimError::Io)?;
     let started = Instant::now();
     let mut last_status = Instant::now();
+    let mut traded = None;
     while !stop.load(Ordering::Acquire)
         && options.duration.is_none_or(|d| started.elapsed() < d)
         && !sim.finished()
@@ -159,8 +163,12 @@ pub fn run(options: &SimOptions, stop: &AtomicBool) -> Result<SimulationReport, 
             last_status = Instant::now();
             println!("{:>6.0}s  {}", started.elapsed().as_secs_f64(), sim.stats());
         }
+        if traded.is_none() && options.trade_for.is_some_and(|d| started.elapsed() >= d) {
+            traded = Some(sim.stop_market());
+            println!("trading stopped; still serving REST and connections until stopped");
+        }
     }
-    let market = sim.stop_market();
+    let market = traded.unwrap_or_else(|| sim.stop_market());
     if !sim.wait_until_written(Duration::from_secs(10)) {
         log::warn!("frames still queued to slow connections were not written");
     }
