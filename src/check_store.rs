@@ -6,9 +6,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use crate::aggregator::{DeltaConsumer, Shard, ShardConfig};
 use crate::interval::Interval;
 use crate::kline::Kline;
 use crate::replay::datavision::{is_header, parse_row};
@@ -159,12 +157,7 @@ type Klines = HashMap<(usize, i64), Kline>;
 /// The klines of a symbol's recorded trades and the time of its last trade.
 fn rebuild(path: &Path, intervals: &[Interval]) -> Result<(Klines, i64), String> {
     let file = fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    let mut config = ShardConfig::new(intervals.to_vec(), 1);
-    config.max_backlog = usize::MAX / 2;
-    let mut shard = Shard::new(config).map_err(|e| e.to_string())?;
-    let (tx, rx) = crossbeam_channel::bounded(1);
-    let mut consumer = DeltaConsumer::new(shard.register_consumer(), tx);
-    let mut last_ms = i64::MIN;
+    let mut trades = Vec::new();
     for (n, line) in BufReader::new(file).lines().enumerate() {
         let line = line.map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         if line.is_empty() || (n == 0 && is_header(line.as_bytes())) {
@@ -172,17 +165,16 @@ fn rebuild(path: &Path, intervals: &[Interval]) -> Result<(Klines, i64), String>
         }
         let trade = parse_row(line.as_bytes(), 0)
             .map_err(|e| format!("{}:{}: {:?}: {}", path.display(), n + 1, e.text, e.cause))?;
-        last_ms = last_ms.max(trade.trade_time_ms);
-        shard.process_trade(&trade);
+        trades.push(trade);
     }
-    let mut klines = HashMap::new();
-    if consumer.request().is_ok() {
-        shard.serve_requests(&rx);
-    }
-    if let Ok(delta) = consumer.receive(Duration::ZERO) {
-        for r in delta.closed.iter().chain(&delta.open) {
-            klines.insert((usize::from(r.interval), r.kline.open_time), r.kline);
-        }
-    }
+    let last_ms = trades
+        .iter()
+        .map(|t| t.trade_time_ms)
+        .max()
+        .unwrap_or(i64::MIN);
+    let klines = crate::demo::rebuild(intervals, 1, trades)
+        .into_iter()
+        .map(|((_, interval, open), kline)| ((usize::from(interval), open), kline))
+        .collect();
     Ok((klines, last_ms))
 }

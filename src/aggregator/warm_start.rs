@@ -40,8 +40,11 @@ impl Shard {
     /// Starts keeping `symbol`'s live trades for its warm start; false if it is out of range.
     pub fn begin_warm(&mut self, symbol: u32) -> bool {
         let index = symbol as usize;
-        if index >= self.symbols.len() || self.symbols[index].warming {
-            return index < self.symbols.len();
+        let Some(state) = self.symbols.get(index) else {
+            return false;
+        };
+        if state.warming {
+            return true;
         }
         self.warming.push(Warming {
             symbol: index,

@@ -83,7 +83,7 @@ impl BackfillHandle {
     pub fn join(self, timeout: Duration) {
         let deadline = Instant::now() + timeout;
         while !self.thread.is_finished() && Instant::now() < deadline {
-            thread::sleep(IDLE_WAIT.min(Duration::from_millis(5)));
+            thread::sleep(JOIN_POLL);
         }
         if self.thread.is_finished() {
             if self.thread.join().is_err() {
@@ -94,6 +94,9 @@ impl BackfillHandle {
         }
     }
 }
+
+/// How often [`BackfillHandle::join`] looks whether the thread has ended.
+const JOIN_POLL: Duration = Duration::from_millis(5);
 
 /// How long the thread sleeps when it has nothing to do, and at most in one go.
 const IDLE_WAIT: Duration = Duration::from_millis(20);

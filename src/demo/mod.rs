@@ -19,7 +19,7 @@ use crate::sim::market::{SyntheticConfig, SyntheticMarket};
 use crate::sim::server::ServerConfig;
 use crate::sim::simulation::Simulation;
 
-pub use verify::{Verification, verify};
+pub use verify::{Verification, rebuild, verify};
 pub use view::{Row, StatusLine};
 
 /// What to demonstrate.

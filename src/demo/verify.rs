@@ -7,6 +7,7 @@ use crate::aggregator::{DeltaConsumer, KlineRecord, Shard, ShardConfig};
 use crate::interval::Interval;
 use crate::kline::Kline;
 use crate::sim::SimTrade;
+use crate::trade::AggTradePayload;
 
 /// The outcome of the check.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -31,7 +32,11 @@ pub fn verify(
     trades: &[SimTrade],
     closed: &[KlineRecord],
 ) -> Verification {
-    let rebuilt = rebuild(intervals, symbols, trades);
+    let rebuilt = rebuild(
+        intervals,
+        symbols,
+        trades.iter().map(|t| t.payload(t.time_ms)),
+    );
     let mut last_close: HashMap<(u32, u16), &Kline> = HashMap::new();
     for ((symbol, interval, _), kline) in &rebuilt {
         let entry = last_close.entry((*symbol, *interval)).or_insert(kline);
@@ -66,11 +71,12 @@ pub fn verify(
     outcome
 }
 
-/// Every kline (closed and open) of the trades, by (symbol, interval, open time).
-fn rebuild(
+/// Every kline (closed and open) of `trades` (in agg-id order per symbol) as a shard of its
+/// own builds them, by (symbol, interval, open time).
+pub fn rebuild(
     intervals: &[Interval],
     symbols: u32,
-    trades: &[SimTrade],
+    trades: impl IntoIterator<Item = AggTradePayload>,
 ) -> HashMap<(u32, u16, i64), Kline> {
     let mut config = ShardConfig::new(intervals.to_vec(), symbols.max(1));
     config.max_backlog = usize::MAX / 2;
@@ -91,8 +97,8 @@ fn rebuild(
             consumer.recycle(delta);
         }
     };
-    for (i, t) in trades.iter().enumerate() {
-        shard.process_trade(&t.payload(t.time_ms));
+    for (i, t) in trades.into_iter().enumerate() {
+        shard.process_trade(&t);
         if i % 50_000 == 49_999 {
             collect(&mut shard, &mut consumer);
         }
@@ -127,7 +133,7 @@ mod tests {
             trade(0, 2, t0 + 60_000, 11),
             trade(0, 3, t0 + 60_001, 12),
         ];
-        let rebuilt = rebuild(&intervals, 1, &trades);
+        let rebuilt = rebuild(&intervals, 1, trades.iter().map(|t| t.payload(t.time_ms)));
         let first = rebuilt[&(0, 0, t0)];
         let record = |kline| KlineRecord {
             symbol: 0,
