@@ -1,6 +1,6 @@
 //! Reconnect delays: exponential from a minimum to a maximum, jittered so that many connections
 //! dropped together (an exchange restart) do not come back in lockstep, and reset once a
-//! connection has proved stable.
+//! connection has proved stable or outlived the delay before it many times over.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -45,11 +45,22 @@ impl Jitter for SplitMix64 {
     }
 }
 
+/// A connection that stayed up this many times the delay before it was not flapping: the server
+/// ended a working connection, and the next reconnect comes after `min` again.
+pub const OUTLIVED_FACTOR: u32 = 10;
+
 /// Exponential backoff with jitter.
 ///
 /// The n-th consecutive delay (n from 0) is drawn uniformly from `[c/2, c]` with
 /// `c = min * 2^n` capped at `max`, then clamped into `[min, max]`: the first retry comes after
 /// `min`, later ones spread out, none waits longer than `max`.
+///
+/// A connection that came up counts as one more failure unless it stayed up `stable_after`, or
+/// [`OUTLIVED_FACTOR`] times the delay waited before it: a server that closes each connection
+/// soon after accepting it is met with ever longer delays, while one that ends a working
+/// connection now and then (a drop every few seconds in a soak, a load balancer's cut) is
+/// reconnected to within `min` every time, so the copy of its streams on another connection is
+/// never left alone for long.
 #[derive(Debug, Clone)]
 pub struct Backoff<J = SplitMix64> {
     min: Duration,
@@ -57,6 +68,8 @@ pub struct Backoff<J = SplitMix64> {
     stable_after: Duration,
     failures: u32,
     connected_since: Option<Instant>,
+    /// The delay last handed out (before the attempt that made the current connection).
+    last_delay: Duration,
     jitter: J,
 }
 
@@ -76,6 +89,7 @@ impl<J: Jitter> Backoff<J> {
             stable_after,
             failures: 0,
             connected_since: None,
+            last_delay: Duration::ZERO,
             jitter,
         }
     }
@@ -85,19 +99,22 @@ impl<J: Jitter> Backoff<J> {
         self.connected_since = Some(now);
     }
 
-    /// Consecutive failures so far (connects that did not last `stable_after`, failed
-    /// attempts).
+    /// Consecutive failures so far (failed attempts, and connects that lasted neither
+    /// `stable_after` nor [`OUTLIVED_FACTOR`] times the delay before them).
     pub fn failures(&self) -> u32 {
         self.failures
     }
 
     /// The delay before the next attempt, after a disconnect or a failed attempt at `now`. A
-    /// connection that stayed up `stable_after` or longer resets the sequence first.
+    /// connection that stayed up `stable_after`, or [`OUTLIVED_FACTOR`] times the last delay,
+    /// resets the sequence first.
     pub fn next_delay(&mut self, now: Instant) -> Duration {
-        if let Some(since) = self.connected_since.take()
-            && now.saturating_duration_since(since) >= self.stable_after
-        {
-            self.failures = 0;
+        if let Some(since) = self.connected_since.take() {
+            let up = now.saturating_duration_since(since);
+            let outlived = self.last_delay.saturating_mul(OUTLIVED_FACTOR);
+            if up >= self.stable_after || up >= outlived {
+                self.failures = 0;
+            }
         }
         // 2^31 * min overflows any sensible range: stop doubling long before.
         let doublings = self.failures.min(31);
@@ -107,14 +124,16 @@ impl<J: Jitter> Backoff<J> {
             .checked_mul(1u32 << doublings)
             .map_or(self.max, |c| c.min(self.max));
         let unit = self.jitter.next_unit().clamp(0.0, 1.0);
-        let delay = ceiling.mul_f64(0.5 + 0.5 * unit);
-        delay.clamp(self.min, self.max)
+        let delay = ceiling.mul_f64(0.5 + 0.5 * unit).clamp(self.min, self.max);
+        self.last_delay = delay;
+        delay
     }
 
     /// Forgets the failures, as after a stable connection.
     pub fn reset(&mut self) {
         self.failures = 0;
         self.connected_since = None;
+        self.last_delay = Duration::ZERO;
     }
 }
 
@@ -201,6 +220,52 @@ mod tests {
         assert_eq!(backoff.next_delay(start + 60_000 * MS).as_millis(), 199);
         backoff.reset();
         assert_eq!(backoff.next_delay(start), 100 * MS);
+    }
+
+    #[test]
+    fn a_connection_that_outlives_its_delay_many_times_over_reconnects_at_the_minimum() {
+        // Dropped by the server every 4 s, far short of `stable_after`: each reconnect still
+        // comes after the minimum, never after a delay that grows drop by drop.
+        let mut backoff =
+            Backoff::with_jitter(100 * MS, 30_000 * MS, 60_000 * MS, fixed(0.999_999));
+        let mut now = Instant::now();
+        for _ in 0..20 {
+            backoff.connected(now);
+            now += 4_000 * MS;
+            assert_eq!(backoff.next_delay(now), 100 * MS);
+        }
+        // After failed attempts escalated the delay to 1.6 s, a connection up 10 s (not ten
+        // times 1.6 s) carries the sequence on; one up 16 s resets it.
+        for _ in 0..4 {
+            backoff.next_delay(now);
+        }
+        assert_eq!(backoff.failures(), 5);
+        backoff.connected(now);
+        now += 10_000 * MS;
+        assert_eq!(backoff.next_delay(now).as_millis(), 3199);
+        backoff.connected(now);
+        now += 32_000 * MS;
+        assert_eq!(backoff.next_delay(now), 100 * MS);
+    }
+
+    #[test]
+    fn a_server_that_closes_every_connection_at_once_meets_growing_delays() {
+        let mut backoff =
+            Backoff::with_jitter(100 * MS, 30_000 * MS, 60_000 * MS, fixed(0.999_999));
+        let mut now = Instant::now();
+        let mut delays = Vec::new();
+        for _ in 0..10 {
+            let delay = backoff.next_delay(now);
+            delays.push(delay.as_millis());
+            now += delay;
+            // Accepted, then closed 50 ms later: up less than ten times the delay.
+            backoff.connected(now);
+            now += 50 * MS;
+        }
+        assert_eq!(
+            delays,
+            [100, 199, 399, 799, 1599, 3199, 6399, 12799, 25599, 29999]
+        );
     }
 
     #[test]

@@ -32,7 +32,8 @@ pub struct ConnectionOptions {
     /// Largest reconnect delay. Default 30 s.
     pub backoff_max: Duration,
     /// A connection up this long counts as stable: the next reconnect starts again from
-    /// `backoff_min`. Default 60 s.
+    /// `backoff_min`. So does one up ten times the delay before it (see
+    /// [`super::backoff::Backoff`]). Default 60 s.
     pub stable_after: Duration,
     /// Trust anchors besides the webpki roots, for an endpoint with a private CA (and the
     /// tests' local TLS server). Default none.

@@ -61,9 +61,10 @@ impl StreamConnection {
     }
 
     /// Connects (and reconnects, with exponential backoff + jitter from backoff_min up to
-    /// backoff_max, reset after stable_after), reads frames and calls the handler until the
-    /// handler returns Stop or `stop` is set; checks `stop` at least every read_tick (a TCP
-    /// connect in progress can hold it up to `connect_timeout`).
+    /// backoff_max, reset after stable_after or after a connection that outlived its delay ten
+    /// times over), reads frames and calls the handler until the handler returns Stop or `stop`
+    /// is set; checks `stop` at least every read_tick (a TCP connect in progress can hold it up
+    /// to `connect_timeout`).
     pub fn run(&mut self, handler: &mut impl FrameHandler, stop: &AtomicBool) {
         // Tries since the last socket ended (1 = the first try).
         let mut attempt = 0;
