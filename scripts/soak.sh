@@ -7,12 +7,17 @@
 #
 #   scripts/soak.sh [--minutes 10] [--symbols 1000] [--rate 20000] [--out target/soak]
 #
-# klagg runs with two connections per stream (exchange.redundancy = 2); the simulator's faults
-# are spread over connections (--spread-faults), so both copies of a stream rarely fail at once.
+# klagg runs with two connections per stream (exchange.redundancy = 2). The simulator takes its
+# drops and stalls one connection at a time (--one-fault-at-a-time): a fault every few seconds
+# somewhere, but never on both copies of a stream, so a gap in klagg's status line is a defect;
+# only klagg's restart makes real gaps, and the backfill fills them. After trading stops the
+# simulator goes on serving REST and the soak waits (up to 180 s) until klagg's /metrics shows
+# nothing left to fill (klagg_gaps_pending and klagg_warm_starts_pending both 0).
 # The simulator does not meter REST weight, so the backfill gets 60,000 a minute: at Binance's
 # 2,400, refilling a gap on 1,000 symbols at once takes over 8 minutes.
-# Ends with `RESULT soak klines=<n> mismatches=<n> lost_trades=<n> rss_drift_pct=<x>` and exits
-# non-zero if a stored kline is wrong or missing.
+# Ends with `RESULT soak klines=<n> mismatches=<n> lost_trades=<n> rss_drift_pct=<x>
+# drained_s=<n|timeout>` and exits non-zero if a stored kline is wrong or missing, or if klagg
+# still had gaps to fill when the drain timed out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +25,7 @@ MINUTES=10
 SYMBOLS=1000
 RATE=20000
 OUT=target/soak
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --minutes) MINUTES=$2; shift 2 ;;
@@ -40,8 +45,10 @@ for n in "$SYMBOLS" "$RATE"; do
 done
 SECONDS_TOTAL=$(awk -v m="$MINUTES" 'BEGIN { printf "%d", m * 60 }')
 HALF=$((SECONDS_TOTAL / 2))
-# After trading, for the backfill to fill the gaps of the last faults.
-DRAIN_S=20
+# After trading: the longest wait for klagg to have nothing left to fill, and the least (for the
+# last gaps to be seen at all).
+DRAIN_MAX_S=180
+DRAIN_MIN_S=5
 
 BIN=target/release/klagg
 echo "building release klagg..."
@@ -50,9 +57,21 @@ rm -rf "$OUT"
 mkdir -p "$OUT"
 trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
 
+# free_port: a loopback TCP port nothing listens on, for klagg's gateway (its /metrics).
+free_port() {
+    local port
+    for _ in $(seq 1 100); do
+        port=$((20000 + RANDOM % 40000))
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return 0; }
+    done
+    echo "no free loopback port found for the gateway" >&2
+    return 1
+}
+GATEWAY="127.0.0.1:$(free_port)"
+
 "$BIN" sim --addr 127.0.0.1:0 --symbols "$SYMBOLS" --rate "$RATE" --record "$OUT/trades" \
-    --drop-every 8s --stall-every 13s --stall-for 2s --garbage-per-s 1 --duplicate-every 5000 \
-    --spread-faults --trade-for "${SECONDS_TOTAL}s" >"$OUT/sim.log" 2>&1 &
+    --drop-every 4s --stall-every 6s --stall-for 2s --garbage-per-s 1 --duplicate-every 5000 \
+    --one-fault-at-a-time --trade-for "${SECONDS_TOTAL}s" >"$OUT/sim.log" 2>&1 &
 SIM_PID=$!
 SIM_ADDR=""
 for _ in $(seq 1 100); do
@@ -80,7 +99,7 @@ aggregator_cores = []
 consumer_cores = []
 
 [gateway]
-bind = "127.0.0.1:0"
+bind = "$GATEWAY"
 
 [backfill]
 weight_per_minute = 60000
@@ -95,13 +114,55 @@ start_klagg() {
     KLAGG_PID=$!
 }
 
-# run_for SECONDS RUN: lets klagg run, sampling its RSS (kB) every 2 s into $OUT/rss.csv.
+# sample RUN: checks klagg is alive and appends its RSS (kB) to $OUT/rss.csv.
+sample() {
+    kill -0 "$KLAGG_PID" 2>/dev/null || { echo "klagg died; its log:" >&2; tail -20 "$OUT/klagg.log" >&2; exit 1; }
+    awk -v run="$1" -v t="$SECONDS" '/^VmRSS:/ { print run "," t "," $2 }' "/proc/$KLAGG_PID/status" >>"$OUT/rss.csv"
+}
+
+# run_for SECONDS RUN: lets klagg run, sampling its RSS every 2 s.
 run_for() {
     local until=$((SECONDS + $1))
     while [ "$SECONDS" -lt "$until" ]; do
-        kill -0 "$KLAGG_PID" 2>/dev/null || { echo "klagg died; its log:" >&2; tail -20 "$OUT/klagg.log" >&2; exit 1; }
-        awk -v run="$2" -v t="$SECONDS" '/^VmRSS:/ { print run "," t "," $2 }' "/proc/$KLAGG_PID/status" >>"$OUT/rss.csv"
+        sample "$2"
         sleep 2
+    done
+}
+
+# metric NAME: the value of an unlabelled metric on klagg's /metrics; nothing when klagg does not
+# answer or does not (yet) have the metric.
+metric() {
+    { curl -sf --max-time 2 "http://$GATEWAY/metrics" 2>/dev/null || true; } |
+        awk -v name="$1" '$1 == name { value = $2 } END { if (value != "") print value }'
+}
+
+# drain RUN: waits until klagg has nothing left to fill (both pending gauges 0 on two looks in a
+# row, a missing gauge counting as not 0), at least DRAIN_MIN_S and at most DRAIN_MAX_S; sets
+# DRAINED to the seconds it took, or "timeout".
+drain() {
+    local start=$SECONDS report=$((SECONDS + 10)) gaps warm zero=0
+    while :; do
+        sample "$1"
+        gaps=$(metric klagg_gaps_pending)
+        warm=$(metric klagg_warm_starts_pending)
+        if [ "$gaps" = 0 ] && [ "$warm" = 0 ]; then zero=$((zero + 1)); else zero=0; fi
+        if [ "$zero" -ge 2 ] && [ $((SECONDS - start)) -ge "$DRAIN_MIN_S" ]; then
+            DRAINED=$((SECONDS - start))
+            echo "drained: nothing left to fill after ${DRAINED}s"
+            return
+        fi
+        if [ $((SECONDS - start)) -ge "$DRAIN_MAX_S" ]; then
+            DRAINED=timeout
+            echo "drain TIMED OUT after ${DRAIN_MAX_S}s: klagg_gaps_pending=${gaps:-missing}" \
+                "klagg_warm_starts_pending=${warm:-missing}; stopping klagg with gaps unfilled" >&2
+            return
+        fi
+        if [ "$SECONDS" -ge "$report" ]; then
+            report=$((report + 10))
+            echo "  draining $((SECONDS - start))s: klagg_gaps_pending=${gaps:-missing}" \
+                "klagg_warm_starts_pending=${warm:-missing}"
+        fi
+        sleep 1
     done
 }
 
@@ -120,7 +181,8 @@ start_klagg
 run_for $((SECONDS_TOTAL - HALF)) 2
 # The market stops trading but still serves REST: the backfill fills the last gaps, then klagg
 # stops with everything it will ever have, then the simulator.
-run_for "$DRAIN_S" 2
+echo "trading stopped; waiting until klagg has nothing left to fill..."
+drain 2
 stop_klagg
 kill -INT "$SIM_PID"
 wait "$SIM_PID" || true
@@ -141,5 +203,6 @@ read -r peak drift < <(awk -F, '
         printf "%d %.1f\n", peak, (first > 0 ? (last - first) * 100 / first : 0)
     }' "$OUT/rss.csv")
 echo "peak RSS $((peak / 1024)) MiB; drift over the second run ${drift}%"
-echo "RESULT soak $fields rss_drift_pct=$drift"
+echo "RESULT soak $fields rss_drift_pct=$drift drained_s=$DRAINED"
+[ "$DRAINED" = timeout ] && [ "$checked" -eq 0 ] && exit 1
 exit "$checked"

@@ -194,6 +194,12 @@ struct SimArgs {
     /// ones), so connections opened together do not fail together.
     #[arg(long)]
     spread_faults: bool,
+    /// Faults: take --drop-every and --stall-every for the whole simulator, not per connection:
+    /// each drop or stall hits the next connection round robin, and only once the last one is
+    /// over (the dropped connection replaced, the stall ended, then a second more), so two
+    /// connections carrying the same streams are never both faulted at once.
+    #[arg(long)]
+    one_fault_at_a_time: bool,
     /// Fault: send a 2 MiB frame this often.
     #[arg(long, value_parser = parse_duration)]
     oversized_every: Option<Duration>,
@@ -360,6 +366,7 @@ fn run_sim(args: SimArgs) -> Result<(), Box<dyn std::error::Error>> {
             duplicate_every: args.duplicate_every,
             oversized_every: args.oversized_every,
             spread: args.spread_faults,
+            one_at_a_time: args.one_fault_at_a_time,
         },
         duration: args.duration,
         trade_for: args.trade_for,

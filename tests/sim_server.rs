@@ -437,6 +437,111 @@ fn a_stall_holds_frames_back() {
     assert!(stalled_at.elapsed() >= 200 * MS);
 }
 
+/// What one client of [`faults_taken_in_turns_hit_one_connection_at_a_time`] saw.
+#[derive(Debug, Default)]
+struct Seen {
+    ids: std::collections::BTreeSet<i64>,
+    reconnects: u32,
+    /// (start, end) of each silence of a stall's length while trades were flowing.
+    silences: Vec<(Instant, Instant)>,
+}
+
+/// Reads btcusdt trades, reconnecting at once when dropped, until `stop`.
+fn copy_of_btc(addr: SocketAddr, stop: &std::sync::atomic::AtomicBool) -> Seen {
+    use std::sync::atomic::Ordering;
+    let mut seen = Seen::default();
+    let mut last = Instant::now();
+    while !stop.load(Ordering::Relaxed) {
+        let (mut ws, _) = tungstenite::connect(format!("ws://{addr}/market/ws/btcusdt@aggTrade"))
+            .expect("connect");
+        if let MaybeTlsStream::Plain(stream) = ws.get_ref() {
+            stream.set_read_timeout(Some(5 * MS)).expect("timeout");
+        }
+        while !stop.load(Ordering::Relaxed) {
+            match next(&mut ws, 20 * MS) {
+                Ok(Some(Message::Text(text))) => {
+                    let now = Instant::now();
+                    if now.duration_since(last) >= 150 * MS && !seen.ids.is_empty() {
+                        seen.silences.push((last, now));
+                    }
+                    last = now;
+                    let event: Value = serde_json::from_str(&text).expect("json");
+                    seen.ids.insert(event["a"].as_i64().expect("agg id"));
+                }
+                Ok(_) => {}
+                Err(_) => {
+                    seen.reconnects += 1;
+                    break;
+                }
+            }
+        }
+    }
+    seen
+}
+
+#[test]
+fn faults_taken_in_turns_hit_one_connection_at_a_time() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let server = faulty(Faults {
+        drop_every: Some(150 * MS),
+        stall_every: Some(200 * MS),
+        stall_for: 300 * MS,
+        one_at_a_time: true,
+        ..Faults::default()
+    });
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients: Vec<_> = (0..2)
+        .map(|_| {
+            let (addr, stop) = (server.addr(), Arc::clone(&stop));
+            thread::spawn(move || copy_of_btc(addr, &stop))
+        })
+        .collect();
+    wait_stats(&server, |s| s.connections_open == 2);
+    // Two copies of one stream: a drop at 150 ms, a stall once it is replaced and settled, a
+    // drop once that is over, in turns over both connections.
+    let publisher = server.publisher();
+    let mut id = 0;
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_millis(3600) {
+        id += 1;
+        publisher.publish(&btc(id), btc(id).time_ms + 1);
+        thread::sleep(5 * MS);
+    }
+    thread::sleep(100 * MS);
+    stop.store(true, Ordering::Relaxed);
+    let seen: Vec<Seen> = clients
+        .into_iter()
+        .map(|c| c.join().expect("client"))
+        .collect();
+    let stats = server.stats();
+    assert!(
+        stats.disconnects_by_fault >= 2 && stats.stalls >= 1,
+        "{stats:?}"
+    );
+    let union: std::collections::BTreeSet<i64> =
+        seen.iter().flat_map(|s| s.ids.iter().copied()).collect();
+    assert_eq!(
+        union,
+        (1..=id).collect(),
+        "every trade reached one copy at least"
+    );
+    for (i, client) in seen.iter().enumerate() {
+        assert!(
+            client.reconnects + client.silences.len() as u32 >= 1,
+            "client {i} was never faulted: {seen:?}"
+        );
+    }
+    for a in &seen[0].silences {
+        for b in &seen[1].silences {
+            assert!(
+                a.1 <= b.0 || b.1 <= a.0,
+                "both copies silent at once: {a:?} {b:?}"
+            );
+        }
+    }
+}
+
 #[test]
 fn garbage_rotates_through_every_kind() {
     let server = faulty(Faults {

@@ -82,4 +82,10 @@ pub struct Faults {
     /// Give each connection its own drop and stall periods, between half and one and a half of
     /// `drop_every` and `stall_every`, so connections opened together do not fail together.
     pub spread: bool,
+    /// Take `drop_every` and `stall_every` for the whole server instead of per connection: each
+    /// drop or stall hits the next open connection round robin, and never while another is
+    /// under way (a dropped connection not yet replaced, a stall not over, then a second more).
+    /// Two connections carrying the same streams are then never both faulted at once.
+    /// `spread` no longer applies to drops and stalls.
+    pub one_at_a_time: bool,
 }

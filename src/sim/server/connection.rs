@@ -19,6 +19,7 @@ use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::{Bytes, Error, Message, WebSocket};
 
 use super::fault_clock::{FaultClock, Stall};
+use super::fault_turns::Order;
 use super::garbage::{garbage_frame, oversized_frame};
 use super::hub::{Hub, wall_clock_ms};
 use super::rate_limit::RateLimit;
@@ -65,6 +66,9 @@ pub(crate) fn serve(hub: Arc<Hub>, ws: WebSocket<TcpStream>, route: Route) {
     let id = hub.connection_id();
     let outbox = Arc::new(Outbox::new(id, route.form, sender));
     hub.routes.open(&outbox);
+    if let Some(turns) = &hub.fault_turns {
+        turns.opened(id);
+    }
     let mut subscriptions = Subscriptions::new(Arc::clone(&hub), Arc::clone(&outbox));
     // The URL's streams were checked against the limit when the path was routed.
     let _ = subscriptions.subscribe(&route.streams);
@@ -81,6 +85,7 @@ pub(crate) fn serve(hub: Arc<Hub>, ws: WebSocket<TcpStream>, route: Route) {
         opened: now,
         awaiting_pong: None,
         next_read: now,
+        next_turn_check: now,
         data_frames: 0,
         garbage_frames: 0,
     };
@@ -104,6 +109,8 @@ struct Connection {
     /// When the oldest unanswered ping was sent.
     awaiting_pong: Option<Instant>,
     next_read: Instant,
+    /// When the server's fault schedule is next asked for an order (faults taken in turns).
+    next_turn_check: Instant,
     data_frames: u64,
     garbage_frames: u64,
 }
@@ -173,9 +180,19 @@ impl Connection {
         }
     }
 
-    fn check_deadlines(&self, now: Instant) -> Result<(), End> {
+    fn check_deadlines(&mut self, now: Instant) -> Result<(), End> {
         if self.faults.drop_due(now) || self.outbox.drop_requested() {
             return Err(End::Fault);
+        }
+        if let Some(turns) = &self.hub.fault_turns
+            && now >= self.next_turn_check
+        {
+            self.next_turn_check = now + POLL;
+            match turns.order_for(self.outbox.connection, now) {
+                Some(Order::Drop) => return Err(End::Fault),
+                Some(Order::Stall(until)) => self.faults.stall_until(until),
+                None => {}
+            }
         }
         match self.hub.config.max_connection_age {
             Some(age) if now.duration_since(self.opened) >= age => Err(End::Age),
@@ -347,6 +364,14 @@ impl Connection {
             }
             End::Slow => {
                 Counters::bump(&counters.disconnects_slow);
+                // Its frames from here on are lost to it: a client must hear of that.
+                log::warn!(
+                    "sim: connection {} dropped as too slow: its send queue ({} frames) or \
+                     socket buffer filled ({} frames sent to it)",
+                    self.outbox.connection,
+                    self.hub.config.send_queue,
+                    self.data_frames
+                );
                 None
             }
         };
@@ -355,6 +380,9 @@ impl Connection {
         }
         let _ = self.ws.get_ref().shutdown(Shutdown::Both);
         self.hub.routes.close(self.outbox.connection);
+        if let Some(turns) = &self.hub.fault_turns {
+            turns.closed(self.outbox.connection);
+        }
         self.hub
             .counters
             .connections_open

@@ -1,5 +1,8 @@
 //! When each injected fault is due on one connection. Every schedule starts at the
-//! connection's opening, so each connection sees the same faults at the same ages.
+//! connection's opening, so each connection sees the same faults at the same ages. Drops and
+//! stalls taken in turns ([`Faults::one_at_a_time`]) are scheduled for the whole server by
+//! [`super::fault_turns::FaultTurns`] instead; a stall it orders is started here with
+//! [`FaultClock::stall_until`].
 
 use std::time::{Duration, Instant};
 
@@ -28,6 +31,8 @@ pub(crate) struct FaultClock {
     stall_every: Duration,
     stall_for: Duration,
     stalled_until: Option<Instant>,
+    /// A stall ordered from outside, begun at the next look.
+    ordered_stall: Option<Instant>,
     garbage_every: Option<Duration>,
     next_garbage: Instant,
     oversized_every: Option<Duration>,
@@ -48,13 +53,17 @@ impl FaultClock {
         };
         let garbage_every =
             (faults.garbage_per_s > 0).then(|| Duration::from_secs(1) / faults.garbage_per_s);
-        let stall_every = faults.stall_every.filter(|_| !faults.stall_for.is_zero());
+        let stall_every = faults
+            .stall_every
+            .filter(|_| !faults.stall_for.is_zero() && !faults.one_at_a_time);
+        let drop_every = faults.drop_every.filter(|_| !faults.one_at_a_time);
         FaultClock {
-            drop_at: faults.drop_every.map(|every| opened + spread(every)),
+            drop_at: drop_every.map(|every| opened + spread(every)),
             next_stall: stall_every.map(|every| opened + spread(every)),
             stall_every: stall_every.map(spread).unwrap_or_default(),
             stall_for: faults.stall_for,
             stalled_until: None,
+            ordered_stall: None,
             garbage_every,
             next_garbage: opened + garbage_every.unwrap_or_default(),
             oversized_every: faults.oversized_every,
@@ -67,8 +76,19 @@ impl FaultClock {
         self.drop_at.is_some_and(|at| now >= at)
     }
 
+    /// Stalls the connection until `until`, from the next [`FaultClock::stall`] on.
+    pub(crate) fn stall_until(&mut self, until: Instant) {
+        self.ordered_stall = Some(until);
+    }
+
     /// Whether the connection is stalled at `now`, starting a stall when one is due.
     pub(crate) fn stall(&mut self, now: Instant) -> Stall {
+        if let Some(until) = self.ordered_stall.take()
+            && now < until
+        {
+            self.stalled_until = Some(until);
+            return Stall::Began(until);
+        }
         if let Some(until) = self.stalled_until {
             if now < until {
                 return Stall::Until(until);
@@ -190,6 +210,32 @@ mod tests {
             drop_at(3),
             "the same connection, the same period"
         );
+    }
+
+    #[test]
+    fn faults_taken_in_turns_leave_drops_and_stalls_to_the_orders() {
+        let opened = Instant::now();
+        let ms = |n| opened + Duration::from_millis(n);
+        let faults = Faults {
+            drop_every: Some(Duration::from_millis(100)),
+            stall_every: Some(Duration::from_millis(100)),
+            stall_for: Duration::from_millis(30),
+            garbage_per_s: 100,
+            one_at_a_time: true,
+            ..Faults::default()
+        };
+        let mut clock = FaultClock::new(&faults, opened, 1);
+        assert!(!clock.drop_due(ms(1000)));
+        assert_eq!(clock.stall(ms(1000)), Stall::No);
+        // Garbage stays per connection.
+        assert_eq!(clock.garbage_due(ms(1000)), MAX_GARBAGE_BURST);
+        clock.stall_until(ms(1050));
+        assert_eq!(clock.stall(ms(1001)), Stall::Began(ms(1050)));
+        assert_eq!(clock.stall(ms(1049)), Stall::Until(ms(1050)));
+        assert_eq!(clock.stall(ms(1050)), Stall::No);
+        // An order picked up after its end is no stall at all.
+        clock.stall_until(ms(1100));
+        assert_eq!(clock.stall(ms(1100)), Stall::No);
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::config::ServerConfig;
+use super::fault_turns::FaultTurns;
 use super::market::MarketState;
 use super::routes::Routes;
 use super::stats::Counters;
@@ -24,6 +25,8 @@ pub(crate) struct Hub {
     pub(crate) market: Mutex<MarketState>,
     /// Counters.
     pub(crate) counters: Counters,
+    /// The server's one schedule of drops and stalls, when they are taken in turns.
+    pub(crate) fault_turns: Option<FaultTurns>,
     /// Set by `stop`: every thread ends at its next wake-up.
     stopping: AtomicBool,
     next_connection: AtomicU64,
@@ -33,6 +36,7 @@ impl Hub {
     /// Shared state for a server about to start.
     pub(crate) fn new(config: ServerConfig, symbols: SymbolTable, market: MarketState) -> Hub {
         Hub {
+            fault_turns: FaultTurns::new(&config.faults, std::time::Instant::now()),
             routes: Routes::new(symbols.len()),
             config,
             symbols,

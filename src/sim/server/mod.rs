@@ -15,6 +15,7 @@ mod connection;
 mod dispatch;
 mod encode;
 mod fault_clock;
+mod fault_turns;
 mod garbage;
 mod history;
 mod http;
