@@ -9,8 +9,9 @@
 # Cores (env), by default the simulator on core 0 and the engine under test on core 1, so both
 # engines get the same one core: SIM_CORES=0 IO_CORE=1 SHARD_CORE=1 CONSUMER_CORE=1
 # BASELINE_CORES=1 BASELINE_THREADS=1. Waiting (env): IDLE=park PARK_US=20 (IDLE=spin only on
-# isolated cores). REDUNDANCY=2 gives klagg two connections per stream (exchange.redundancy),
-# merged by agg id: each trade is taken from whichever connection brings it first.
+# isolated cores). REDUNDANCY=2 also runs klagg with two connections per stream
+# (exchange.redundancy), merged by agg id: each trade is taken from whichever connection brings
+# it first; the report then shows klagg alone, klagg-redundant and the baseline.
 # Prints percentiles per stage and end to end, writes DIR/latency.csv and DIR/latency.svg,
 # and ends with one `RESULT engine=...` line per engine.
 set -euo pipefail
@@ -20,7 +21,7 @@ DURATION=20
 SYMBOLS=100
 RATE=20000
 OUT=target/latency
-usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --duration) DURATION=$2; shift 2 ;;
@@ -43,11 +44,24 @@ BASELINE_MAX_STAMPS=$((RATE * (DURATION + 5) * 4))
 
 build_release
 SIM_ARGS=(--symbols "$SYMBOLS" --rate "$RATE" --duration "${DURATION}s")
+[[ "$REDUNDANCY" =~ ^[1-4]$ ]] || { echo "REDUNDANCY: expected 1 to 4, got '$REDUNDANCY'" >&2; exit 2; }
+WANTED_REDUNDANCY=$REDUNDANCY
+RUNS=()
 
-echo "klagg: $SYMBOLS symbols, $RATE msgs/s for $DURATION s..."
-start_sim klagg "${SIM_ARGS[@]}" --stamps "$OUT/klagg-sim.csv" \
-    --wait-for-clients "$(klagg_connections "$SYMBOLS")"
-run_klagg klagg 1
+# klagg_latency NAME REDUNDANCY: one klagg run with REDUNDANCY connections per stream.
+klagg_latency() {
+    REDUNDANCY=$2
+    echo "$1: $SYMBOLS symbols, $RATE msgs/s for $DURATION s, $2 connection(s) per stream..."
+    start_sim "$1" "${SIM_ARGS[@]}" --stamps "$OUT/$1-sim.csv" \
+        --wait-for-clients "$(klagg_connections "$SYMBOLS")"
+    run_klagg "$1" 1
+    RUNS+=(--run "$1=$OUT/$1-sim.csv,$OUT/$1.csv")
+}
+
+klagg_latency klagg 1
+if [ "$WANTED_REDUNDANCY" -gt 1 ]; then
+    klagg_latency klagg-redundant "$WANTED_REDUNDANCY"
+fi
 
 echo "baseline (tokio): $SYMBOLS symbols, $RATE msgs/s for $DURATION s..."
 start_sim baseline "${SIM_ARGS[@]}" --stamps "$OUT/baseline-sim.csv" \
@@ -55,5 +69,4 @@ start_sim baseline "${SIM_ARGS[@]}" --stamps "$OUT/baseline-sim.csv" \
 run_baseline baseline 1
 
 "$BIN" latency-report --out "$OUT" \
-    --run "klagg=$OUT/klagg-sim.csv,$OUT/klagg.csv" \
-    --run "baseline=$OUT/baseline-sim.csv,$OUT/baseline.csv"
+    "${RUNS[@]}" --run "baseline=$OUT/baseline-sim.csv,$OUT/baseline.csv"

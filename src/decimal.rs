@@ -10,6 +10,9 @@
 
 use std::fmt;
 
+mod scaled_parse;
+pub use scaled_parse::parse_scaled;
+
 /// Fractional digits of the fixed-point unit used for prices and quantities (1e-8).
 pub const SCALE: u32 = 8;
 /// 10^SCALE: the fixed-point value of 1.

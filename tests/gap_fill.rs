@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use common::{T0, TwoSymbolMarket, consumer, pull};
 use crossbeam_channel::Receiver;
 use klagg::aggregator::{
-    DeltaConsumer, GapFillConfig, Shard, ShardConfig, ShardRequest, TradeOutcome,
+    DeltaConsumer, GapFillConfig, KlineRecord, Shard, ShardConfig, ShardRequest, TradeOutcome,
 };
 use klagg::interval::Interval;
 use klagg::kline::Kline;
@@ -65,12 +65,14 @@ impl Watched {
         self.shard.process_trade(trade)
     }
 
-    fn pull(&mut self) {
+    /// Pulls once, folding the closed klines in; returns them as they came.
+    fn pull(&mut self) -> Vec<KlineRecord> {
         let delta = pull(&mut self.shard, &mut self.consumer, &self.requests);
         for r in &delta.closed {
             self.closed
                 .insert((r.symbol, r.interval, r.kline.open_time), r.kline);
         }
+        delta.closed
     }
 
     /// Everything the consumer holds now: closed klines and the open ones.
@@ -190,6 +192,62 @@ fn a_backfilled_gap_leaves_every_kline_as_if_nothing_was_missing() {
         !engine.shard.fill_trade(&missing[0]),
         "a trade of a filled gap is not taken again"
     );
+}
+
+#[test]
+fn a_pending_gap_holds_its_symbols_periods_until_the_fill() {
+    let trades = market();
+    let in_hole = hole(HOLE.0, HOLE.1);
+    let mut engine = Watched::new(PATIENT);
+    let mut gap_seen = false;
+    let mut held_wrongly = Vec::new();
+    for t in trades.iter().filter(|t| !in_hole(t)) {
+        // What the clock closes before the trade that shows the gap is no concern of it.
+        engine.shard.tick(t.trade_time_ms);
+        let mut closed = engine.pull();
+        if !gap_seen {
+            closed.clear();
+        }
+        engine.shard.process_trade(t);
+        gap_seen |= engine.shard.gap_pending(0);
+        closed.extend(engine.pull());
+        if gap_seen {
+            held_wrongly.extend(
+                closed
+                    .into_iter()
+                    .filter(|r| r.symbol == 0 && r.kline.is_empty()),
+            );
+        }
+    }
+    assert!(gap_seen);
+    assert_eq!(engine.shard.stats().gaps_pending, 1);
+    assert!(
+        held_wrongly.is_empty(),
+        "{} empty klines of symbol 0 emitted while its gap was pending, first {:?}",
+        held_wrongly.len(),
+        held_wrongly.first()
+    );
+    // The clock runs far past the last trade: the other symbol's periods close, symbol 0's wait.
+    let end = trades.last().expect("trades").trade_time_ms + 600_000;
+    engine.shard.tick(end);
+    let closed = engine.pull();
+    assert!(closed.iter().any(|r| r.symbol == 1));
+    assert!(
+        closed.iter().all(|r| r.symbol != 0),
+        "symbol 0 closed while waiting"
+    );
+
+    for t in trades.iter().filter(|t| in_hole(t)) {
+        engine.shard.fill_trade(t);
+    }
+    assert_eq!(engine.shard.stats().gaps_pending, 0);
+    engine.shard.tick(end);
+    let mut reference = Watched::new(GapFillConfig::OFF);
+    for t in &trades {
+        reference.trade(t);
+    }
+    reference.shard.tick(end);
+    assert_same(&engine.klines(), &reference.klines());
 }
 
 #[test]

@@ -20,7 +20,7 @@ use klagg::pipeline::{Engine, EngineConsumer, EngineSpec, now_ms};
 use klagg::sim::market::{SyntheticConfig, SyntheticMarket};
 use klagg::sim::server::{ServerConfig, SimServerStats};
 use klagg::sim::simulation::Simulation;
-use klagg::sim::{Faults, MarketSource, SimTrade};
+use klagg::sim::{Faults, MarketSource, SimTrade, SymbolSpec};
 
 const INTERVALS: &str = "1s,1m,5m,1h";
 
@@ -685,9 +685,27 @@ fn a_vanishing_and_a_slow_consumer_lose_nothing() {
     assert_eq!(out.closed[1].len(), sets[1].len(), "nothing twice");
 }
 
-#[test]
-fn a_symbol_listed_mid_run_is_followed_from_its_first_seen_trade() {
-    let _serial = one_at_a_time();
+/// A run of `klagg run`'s symbol manager over six symbols, one of them listed 0.8 s after the
+/// market opened.
+struct MidRunListing {
+    /// The simulator's symbols.
+    specs: Vec<SymbolSpec>,
+    /// The new listing's simulator index.
+    new_symbol: u32,
+    /// The new listing's engine index: the next free one, the count of those listed at start.
+    engine_index: u32,
+    /// Symbols followed at the end.
+    active: usize,
+    /// Every closed kline the consumer got, in order.
+    closed: Vec<KlineRecord>,
+    /// Every trade the simulator published.
+    trades: Vec<SimTrade>,
+    /// The shards' counters at the end.
+    shards: ShardStats,
+}
+
+/// Runs the market of [`MidRunListing`] for 4 s; with `warm`, a backfill warms new symbols.
+fn list_mid_run(warm: bool) -> MidRunListing {
     let mut market = SyntheticConfig::new(6, 3_000, 11, now_ms());
     market.quiet_fraction = 0.0;
     market.new_listing_after = Some(Duration::from_millis(800));
@@ -714,8 +732,23 @@ fn a_symbol_listed_mid_run_is_followed_from_its_first_seen_trade() {
     let plan = klagg::config::Plan::new(&settings, Some(&listed)).unwrap();
     let mut spec = klagg::live::engine_spec(&plan, 1);
     spec.connection = connection_options();
-    let (engine, mut consumers) = Engine::start(spec).expect("engine");
-    let mut manager = klagg::live::SymbolManager::new(&plan, Default::default());
+    let (mut engine, mut consumers) = Engine::start(spec).expect("engine");
+    let mut names = vec![String::new(); listed.len()];
+    for (name, index) in plan.symbol_indices() {
+        names[index as usize] = name.to_owned();
+    }
+    let names = Arc::new(RwLock::new(names));
+    let mut manager = klagg::live::SymbolManager::new(&plan, Arc::clone(&names));
+    let stop = Arc::new(AtomicBool::new(false));
+    let backfill = warm.then(|| {
+        let mut config = BackfillConfig::new(&format!("http://{}", sim.addr()), Market::Usdm);
+        config.weight_per_minute = 600_000;
+        config.intervals = Interval::parse_list(INTERVALS).unwrap();
+        let links = engine.take_fill_links().expect("fill links");
+        let handle = backfill::spawn(config, links, names, Arc::clone(&stop)).expect("backfill");
+        manager.warm_new_symbols(handle.warm_requests());
+        handle
+    });
     assert!(
         sim.wait_for_clients(1, Duration::from_secs(10)),
         "the engine connects"
@@ -737,37 +770,113 @@ fn a_symbol_listed_mid_run_is_followed_from_its_first_seen_trade() {
     if let Ok(delta) = consumers[0].pull(Duration::from_millis(500)) {
         closed.extend_from_slice(&delta.closed);
     }
-    engine.stop();
-    let trades = sim.stop().trades;
-    assert_eq!(manager.active(), specs.len(), "the new listing is followed");
-    // The engine index of the new symbol is the next free one: the count of those listed at start.
-    let engine_index = listed.len() as u32;
-    let first_seen = closed
+    stop.store(true, Relaxed);
+    if let Some(backfill) = backfill {
+        backfill.join(Duration::from_secs(5));
+    }
+    let report = engine.stop();
+    MidRunListing {
+        engine_index: listed.len() as u32,
+        new_symbol,
+        active: manager.active(),
+        closed,
+        trades: sim.stop().trades,
+        shards: report.shards.iter().sum(),
+        specs,
+    }
+}
+
+impl MidRunListing {
+    /// `trades` with the new listing under its engine index.
+    fn as_engine_saw(&self, trades: impl Iterator<Item = SimTrade>) -> Vec<SimTrade> {
+        trades
+            .map(|t| SimTrade {
+                symbol: if t.symbol == self.new_symbol {
+                    self.engine_index
+                } else {
+                    t.symbol
+                },
+                ..t
+            })
+            .collect()
+    }
+
+    /// Asserts that `closed` equals the klines rebuilt from `trades` (engine indices).
+    #[track_caller]
+    fn assert_exact(&self, trades: &[SimTrade], closed: &[KlineRecord]) {
+        let outcome = verify(
+            &Interval::parse_list(INTERVALS).unwrap(),
+            self.specs.len() as u32,
+            trades,
+            closed,
+        );
+        assert_eq!(outcome.mismatches, 0, "{:?}", outcome.examples);
+        assert!(
+            closed
+                .iter()
+                .filter(|r| r.symbol == self.engine_index)
+                .count()
+                >= 2,
+            "klines of the new symbol"
+        );
+    }
+}
+
+#[test]
+fn a_symbol_listed_mid_run_is_followed_from_its_first_seen_trade() {
+    let _serial = one_at_a_time();
+    let run = list_mid_run(false);
+    assert_eq!(run.active, run.specs.len(), "the new listing is followed");
+    let first_seen = run
+        .closed
         .iter()
-        .filter(|r| r.symbol == engine_index && !r.kline.is_empty())
+        .filter(|r| r.symbol == run.engine_index && !r.kline.is_empty())
         .map(|r| r.kline.first_trade_id)
         .min()
         .expect("klines of the new symbol");
-    // Map simulator indices to engine indices (the same, but for the new symbol), and drop the
-    // new symbol's trades from before its subscription: the exchange sent them to nobody.
-    let seen: Vec<SimTrade> = trades
-        .iter()
-        .filter(|t| t.symbol != new_symbol || t.first_trade_id >= first_seen)
-        .map(|t| SimTrade {
-            symbol: if t.symbol == new_symbol {
-                engine_index
-            } else {
-                t.symbol
-            },
-            ..*t
-        })
-        .collect();
-    let outcome = verify(
-        &Interval::parse_list(INTERVALS).unwrap(),
-        specs.len() as u32,
-        &seen,
-        &closed,
+    // The new symbol's trades from before its subscription went to nobody.
+    let seen = run.as_engine_saw(
+        run.trades
+            .iter()
+            .filter(|t| t.symbol != run.new_symbol || t.first_trade_id >= first_seen)
+            .copied(),
     );
-    assert_eq!(outcome.mismatches, 0, "{:?}", outcome.examples);
-    assert!(closed.iter().filter(|r| r.symbol == engine_index).count() >= 2);
+    run.assert_exact(&seen, &run.closed);
+}
+
+#[test]
+fn a_symbol_listed_mid_run_is_warmed_with_its_trades_from_before_the_subscription() {
+    let _serial = one_at_a_time();
+    let run = list_mid_run(true);
+    assert_eq!(run.active, run.specs.len(), "the new listing is followed");
+    assert_eq!(
+        (run.shards.warm_starts, run.shards.warm_starts_failed),
+        (1, 0)
+    );
+    // The ticker names a symbol only once it has traded: its first trades came before the
+    // subscription, and only REST had them.
+    let first_trade = run
+        .trades
+        .iter()
+        .filter(|t| t.symbol == run.new_symbol)
+        .map(|t| t.first_trade_id)
+        .min();
+    let first_in_klines = run
+        .closed
+        .iter()
+        .filter(|r| r.symbol == run.engine_index && !r.kline.is_empty())
+        .map(|r| r.kline.first_trade_id)
+        .min();
+    assert_eq!(
+        first_in_klines, first_trade,
+        "the warm start brought the first trades"
+    );
+    // Later versions replace earlier ones, as a consumer keeps them.
+    let latest: BTreeMap<(u32, u16, i64), KlineRecord> = run
+        .closed
+        .iter()
+        .map(|r| ((r.symbol, r.interval, r.kline.open_time), *r))
+        .collect();
+    let latest: Vec<KlineRecord> = latest.into_values().collect();
+    run.assert_exact(&run.as_engine_saw(run.trades.iter().copied()), &latest);
 }

@@ -2,7 +2,9 @@
 //! another connection carrying the same stream.
 //!
 //! While a gap is pending, the symbol's klines go on from the live trades, which the gap also
-//! keeps. Once every missing trade is in (or the fill gives up), the symbol's klines are put
+//! keeps, but its empty periods are not filled: the clock does not close its periods, and
+//! periods a live trade skips are not emitted, since the missing trades may belong in them.
+//! Once every missing trade is in (or the fill gives up), the symbol's klines are put
 //! back to where they stood before the gap and the missing and live trades are replayed in
 //! agg-id order through the ordinary path. Every period that closes again on the way is emitted
 //! as a correction, which consumers put in place of what they had: the klines come out as if
@@ -122,6 +124,7 @@ impl Shard {
             since_ms: self.now_ms,
         });
         self.symbols[symbol].gap_pending = true;
+        self.count_waiting();
     }
 
     /// The kline of a slot's interval that holds the symbol's last trade: the open one if it
@@ -201,17 +204,17 @@ impl Shard {
         let Some(index) = self.pending.iter().position(|g| g.symbol == symbol) else {
             return;
         };
-        if self.buffered_trades >= self.gap_fill.max_buffered_trades {
+        // Kept even past the bound: the replay that gives the gap up needs it too.
+        self.pending[index].live.push(*trade);
+        self.buffered_trades += 1;
+        if self.buffered_trades > self.gap_fill.max_buffered_trades {
             log::warn!(
                 "giving up a gap of symbol {symbol}: {} live trades wait for gaps already",
-                self.buffered_trades
+                self.buffered_trades - 1
             );
             let gap = self.pending.swap_remove(index);
             self.finish_gap(gap);
-            return;
         }
-        self.pending[index].live.push(*trade);
-        self.buffered_trades += 1;
     }
 
     /// Gives up the gaps pending for longer than the timeout.
@@ -233,6 +236,7 @@ impl Shard {
         let symbol = gap.symbol;
         self.symbols[symbol].gap_pending = false;
         self.buffered_trades -= gap.live.len();
+        self.count_waiting();
         let filled = gap.fill.len() as u64;
         let unfilled = gap.missing_ids - filled;
         self.stats.gap_trades_filled += filled;
@@ -249,9 +253,8 @@ impl Shard {
                 gap.missing
             );
         }
-        if filled > 0 {
-            self.replay_gap(&gap);
-        }
+        // Even with nothing filled: the periods held while it was pending are closed here.
+        self.replay_gap(&gap);
     }
 
     /// Puts the symbol's klines back to where they stood before the gap and applies the

@@ -17,16 +17,25 @@ impl Shard {
         let rule = self.intervals[at.interval];
         let current = self.slots[at.index];
         let (open, price) = if current.is_active() {
+            // While a gap is pending, a period without trades may hold its missing ones: it is
+            // not emitted as empty now but by the gap's replay, with whatever trades it had.
+            let hold_empty = self.symbols[at.symbol].gap_pending && !self.rebuilding;
             let mut last = self.kline_at(at);
-            self.close(at, &last);
-            if !last.is_empty() {
+            if last.is_empty() {
+                if !hold_empty {
+                    self.close(at, &last);
+                }
+            } else {
+                self.close(at, &last);
                 self.last_traded[at.index] = last;
             }
             let price = last.close;
             let mut open = rule.next_open(current.open_time);
             while rule.close_time(open) < time {
                 last = Kline::empty(open, rule.close_time(open), price);
-                self.close(at, &last);
+                if !hold_empty {
+                    self.close(at, &last);
+                }
                 open = rule.next_open(open);
             }
             self.last_closed[at.index] = last;

@@ -214,6 +214,7 @@ impl Shard {
 
     /// Advances the shard's clock and closes every kline whose period ended more than the
     /// close grace before `now_ms`, opening the next period empty at the previous close.
+    /// Symbols with a pending gap are left as they are until the gap ends.
     pub fn tick(&mut self, now_ms: i64) {
         self.now_ms = self.now_ms.max(now_ms);
         if !self.pending.is_empty() {
@@ -228,6 +229,11 @@ impl Shard {
         self.version += 1;
         let mut next_due = i64::MAX;
         for symbol in 0..self.symbols.len() {
+            // A symbol waiting for a gap's trades keeps its periods open: closing them empty
+            // would be wrong, and the gap's replay closes them once the trades are in.
+            if self.symbols[symbol].gap_pending {
+                continue;
+            }
             for interval in 0..self.n_intervals {
                 let at = self.slot_id(symbol, interval);
                 let slot = &self.slots[at.index];
@@ -241,6 +247,12 @@ impl Shard {
             }
         }
         self.next_due_ms = next_due;
+    }
+
+    /// Brings the gauges of waiting gaps and warm starts up to date after one began or ended.
+    pub(crate) fn count_waiting(&mut self) {
+        self.stats.gaps_pending = self.pending.len() as u64;
+        self.stats.warm_pending = self.warming.len() as u64;
     }
 
     /// Locates the slot of a symbol and interval.

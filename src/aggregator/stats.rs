@@ -11,7 +11,8 @@ pub struct Gap {
     pub to_agg_id: i64,
 }
 
-/// What happened to every trade and kline a shard saw. Counters only grow.
+/// What happened to every trade and kline a shard saw. Counters only grow, except the two
+/// gauges of what is still waiting (`gaps_pending`, `warm_pending`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ShardStats {
     /// Trades applied to the klines.
@@ -39,6 +40,10 @@ pub struct ShardStats {
     pub gap_ids_unfilled: u64,
     /// Closed klines emitted again by the replay of a filled (or given up) gap or a warm start.
     pub gap_corrections: u64,
+    /// Gauge: symbols waiting for the missing trades of a gap right now.
+    pub gaps_pending: u64,
+    /// Gauge: symbols waiting for their warm start right now.
+    pub warm_pending: u64,
     /// Symbols whose open klines were rebuilt from REST at start.
     pub warm_starts: u64,
     /// Warm starts given up: their klines hold only the trades seen live.
@@ -73,6 +78,8 @@ impl<'a> std::iter::Sum<&'a ShardStats> for ShardStats {
             a.gap_trades_filled += s.gap_trades_filled;
             a.gap_ids_unfilled += s.gap_ids_unfilled;
             a.gap_corrections += s.gap_corrections;
+            a.gaps_pending += s.gaps_pending;
+            a.warm_pending += s.warm_pending;
             a.warm_starts += s.warm_starts;
             a.warm_starts_failed += s.warm_starts_failed;
             a.late_dropped += s.late_dropped;

@@ -53,6 +53,7 @@ impl Shard {
             data: None,
         });
         self.symbols[index].warming = true;
+        self.count_waiting();
         true
     }
 
@@ -126,6 +127,7 @@ impl Shard {
     fn end_warming(&mut self, warming: &Warming) {
         self.symbols[warming.symbol].warming = false;
         self.buffered_trades -= warming.live.len();
+        self.count_waiting();
     }
 
     /// Replays a warming symbol whose state has come, once there is a trade to take the trade
@@ -159,6 +161,7 @@ impl Shard {
             let gap = self.pending.swap_remove(gap);
             self.buffered_trades -= gap.buffered();
             self.symbols[symbol].gap_pending = false;
+            self.count_waiting();
         }
         // Trades the live stream brought were counted when applied; the rest are new.
         let state = &self.symbols[symbol];

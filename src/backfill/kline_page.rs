@@ -4,8 +4,8 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use crate::decimal::SCALE;
+use crate::decimal::parse_scaled;
 use crate::kline::Kline;
-use crate::store::parse_decimal;
 
 /// `[openTime,"o","h","l","c","v",closeTime,"quoteVolume",count,"takerBuyBase",
 /// "takerBuyQuote","ignore"]`.
@@ -38,7 +38,7 @@ pub fn parse_klines(body: &[u8]) -> Result<Vec<Kline>, String> {
         .map(|row| {
             let open_time = row.0;
             let exact = |text: &str, scale: u32, what: &str| {
-                parse_decimal(text, scale)
+                parse_scaled(text, scale)
                     .ok_or_else(|| format!("kline {open_time}: {what} {text:?} is not exact"))
             };
             let price = |text: &str, what: &str| {

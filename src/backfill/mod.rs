@@ -21,6 +21,8 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use crossbeam_channel::{Receiver, Sender};
+
 pub use budget::WeightBudget;
 pub use client::{
     AGG_TRADES_WEIGHT, FetchError, From, KLINES_LIMIT, KLINES_WEIGHT, PAGE_LIMIT, RestClient,
@@ -75,9 +77,17 @@ pub struct BackfillHandle {
     thread: JoinHandle<()>,
     /// Its counters, for `/metrics` and status lines.
     pub stats: Arc<BackfillStats>,
+    warm_requests: Sender<u32>,
 }
 
 impl BackfillHandle {
+    /// Where to send a symbol (engine-wide index, its name already in the thread's names)
+    /// whose open klines should be rebuilt: a symbol listed while the engine runs. It is warmed
+    /// after those already queued.
+    pub fn warm_requests(&self) -> Sender<u32> {
+        self.warm_requests.clone()
+    }
+
     /// Waits up to `timeout` for the thread to end after its stop flag was set; a thread still
     /// in a REST call then is left to end with its call.
     pub fn join(self, timeout: Duration) {
@@ -111,7 +121,9 @@ pub fn spawn(
 ) -> std::io::Result<BackfillHandle> {
     let stats = Arc::new(BackfillStats::default());
     let warm: VecDeque<u32> = config.warm.iter().copied().collect();
+    let (warm_requests, requested) = crossbeam_channel::unbounded();
     let mut worker = Worker {
+        requested,
         warm_total: warm.len(),
         warm,
         client: RestClient::new(&config.rest_url, config.market, config.timeout),
@@ -125,7 +137,11 @@ pub fn spawn(
     let thread = thread::Builder::new()
         .name("klagg-backfill".into())
         .spawn(move || worker.run(&stop))?;
-    Ok(BackfillHandle { thread, stats })
+    Ok(BackfillHandle {
+        thread,
+        stats,
+        warm_requests,
+    })
 }
 
 /// One gap being fetched.
@@ -149,8 +165,10 @@ struct Worker {
     jobs: VecDeque<Job>,
     /// Symbols still to warm, in order.
     warm: VecDeque<u32>,
-    /// How many symbols were to warm at start, for progress lines.
+    /// How many symbols were queued to warm, for progress lines.
     warm_total: usize,
+    /// Symbols listed while running, to warm after the queue.
+    requested: Receiver<u32>,
 }
 
 impl Worker {
@@ -166,6 +184,10 @@ impl Worker {
                     to_id: gap.to_agg_id,
                     incomplete: false,
                 });
+            }
+            for symbol in self.requested.try_iter() {
+                self.warm.push_back(symbol);
+                self.warm_total += 1;
             }
             // Gaps first: each is a page or two, and their klines are wrong until filled.
             if !self.jobs.is_empty() {

@@ -123,6 +123,9 @@ pub fn run(options: &RunOptions, stop: &AtomicBool) -> Result<Status, RunError> 
     let backfill_stop = Arc::new(AtomicBool::new(false));
     let backfill = start_backfill(&plan, &mut engine, &names, &backfill_stop)?;
     let mut manager = SymbolManager::new(&plan, Arc::clone(&names));
+    if let Some(backfill) = &backfill {
+        manager.warm_new_symbols(backfill.warm_requests());
+    }
     let mut status = Status::new();
     let started = Instant::now();
     let mut last_status = Instant::now();
@@ -198,7 +201,8 @@ pub fn run(options: &RunOptions, stop: &AtomicBool) -> Result<Status, RunError> 
 }
 
 /// Starts the gap backfill the settings ask for, on the engine's fill links; it begins by
-/// rebuilding the open klines of every planned symbol (the exact warm start).
+/// rebuilding the open klines of every planned symbol (the exact warm start), and warms the
+/// symbols listed later when the symbol manager sends them.
 fn start_backfill(
     plan: &Plan,
     engine: &mut Engine,

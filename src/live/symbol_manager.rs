@@ -11,6 +11,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use crossbeam_channel::Sender;
+
 use crate::config::{Market, Plan, SymbolSelection};
 use crate::ingress::exchange_info::{self, ListedSymbol};
 use crate::pipeline::{Engine, IoEvent};
@@ -47,6 +49,8 @@ pub struct SymbolManager {
     next_refresh: Option<Instant>,
     /// Names by global index, shared with consumers that store or serve klines by name.
     names: Arc<RwLock<Vec<String>>>,
+    /// Where new symbols go for their warm start, if the backfill runs.
+    warm_requests: Option<Sender<u32>>,
 }
 
 impl SymbolManager {
@@ -89,7 +93,14 @@ impl SymbolManager {
                 .exchange_info_refresh
                 .map(|every| Instant::now() + every),
             names,
+            warm_requests: None,
         }
+    }
+
+    /// Has every symbol added from now on warmed (its open klines rebuilt from REST) by the
+    /// backfill behind `requests` ([`crate::backfill::BackfillHandle::warm_requests`]).
+    pub fn warm_new_symbols(&mut self, requests: Sender<u32>) {
+        self.warm_requests = Some(requests);
     }
 
     /// Symbols followed right now.
@@ -202,9 +213,15 @@ impl SymbolManager {
         }
         if added > 0 {
             log::info!(
-                "following new symbol {name} (index {index}) on connection group {group}                  ({added} connection(s))"
+                "following new symbol {name} (index {index}) on connection group {group} \
+                 ({added} connection(s))"
             );
             self.streams[group] += 1;
+            if let Some(requests) = &self.warm_requests
+                && requests.send(index).is_err()
+            {
+                log::warn!("no warm start for {name}: the backfill has stopped");
+            }
             self.active.insert(name, (index, group));
         }
     }

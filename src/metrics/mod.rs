@@ -163,6 +163,28 @@ pub fn render(out: &mut String, io: &[std::sync::Arc<IoStats>], shards: &[ShardS
     .sample(&[("outcome", "lost")], total.gap_ids_unfilled);
     family(
         out,
+        "klagg_gaps_pending",
+        Kind::Gauge,
+        "Symbols waiting for the missing trades of a gap (their klines are held meanwhile).",
+    )
+    .sample(&[], total.gaps_pending);
+    family(
+        out,
+        "klagg_warm_starts_pending",
+        Kind::Gauge,
+        "Symbols waiting for their open klines to be rebuilt from REST.",
+    )
+    .sample(&[], total.warm_pending);
+    family(
+        out,
+        "klagg_warm_starts_total",
+        Kind::Counter,
+        "Warm starts, by outcome: open klines rebuilt exactly, or given up (live trades only).",
+    )
+    .sample(&[("outcome", "done")], total.warm_starts)
+    .sample(&[("outcome", "failed")], total.warm_starts_failed);
+    family(
+        out,
         "klagg_gap_corrections_total",
         Kind::Counter,
         "Closed klines emitted again after a gap's missing trades were merged.",

@@ -2,8 +2,9 @@
 //!
 //! SQLite has no exact decimal type: a REAL column is an `f64`, which would round a month of quote
 //! volume. The columns are therefore TEXT holding the same decimal Binance prints, written with
-//! [`Scaled`] and read back here. `crate::decimal::parse_fixed` cannot read them: it stops at 8
-//! fractional digits and an `i64`, while quote volumes carry 16 digits in an `i128`.
+//! [`Scaled`] and read back with [`parse_scaled`]. `crate::decimal::parse_fixed` cannot read
+//! them: it stops at 8 fractional digits and an `i64`, while quote volumes carry 16 digits in an
+//! `i128`.
 
 use std::fmt::Write as _;
 
@@ -32,58 +33,10 @@ pub(crate) fn write_decimal(out: &mut String, value: i128, scale: u32) {
     );
 }
 
-/// Reads `-?[0-9]+(\.[0-9]+)?` as an integer count of `10^-scale`, exactly.
-///
-/// Fractional digits past `scale` are accepted only when they are zeros, since anything else
-/// cannot be held without rounding. Returns `None` for any other text or a value outside `i128`.
-pub(crate) fn parse_decimal(text: &str, scale: u32) -> Option<i128> {
-    let (negative, unsigned) = match text.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, text),
-    };
-    let (int_part, frac_part) = match unsigned.split_once('.') {
-        Some((int_part, frac_part)) if !frac_part.is_empty() => (int_part, frac_part),
-        Some(_) => return None,
-        None => (unsigned, ""),
-    };
-    if int_part.is_empty() {
-        return None;
-    }
-    // The magnitude is gathered as u128 so that i128::MIN, whose magnitude i128 cannot hold,
-    // still reads back.
-    let mut magnitude: u128 = 0;
-    for b in int_part.bytes() {
-        magnitude = push_digit(magnitude, b)?;
-    }
-    let mut kept: u32 = 0;
-    for b in frac_part.bytes() {
-        if kept < scale {
-            magnitude = push_digit(magnitude, b)?;
-            kept += 1;
-        } else if b != b'0' {
-            return None;
-        }
-    }
-    for _ in kept..scale {
-        magnitude = magnitude.checked_mul(10)?;
-    }
-    if negative {
-        0i128.checked_sub_unsigned(magnitude)
-    } else {
-        i128::try_from(magnitude).ok()
-    }
-}
-
-fn push_digit(acc: u128, byte: u8) -> Option<u128> {
-    if !byte.is_ascii_digit() {
-        return None;
-    }
-    acc.checked_mul(10)?.checked_add(u128::from(byte - b'0'))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decimal::parse_scaled;
 
     fn text(value: i128, scale: u32) -> String {
         let mut out = String::new();
@@ -113,46 +66,11 @@ mod tests {
                 i128::MIN,
             ] {
                 assert_eq!(
-                    parse_decimal(&text(value, scale), scale),
+                    parse_scaled(&text(value, scale), scale),
                     Some(value),
                     "{value} at scale {scale}"
                 );
             }
         }
-    }
-
-    #[test]
-    fn accepts_short_fractions_and_trailing_zeros() {
-        assert_eq!(parse_decimal("1", 8), Some(100_000_000));
-        assert_eq!(parse_decimal("0.5", 16), Some(5_000_000_000_000_000));
-        assert_eq!(parse_decimal("2.000000000000", 8), Some(200_000_000));
-    }
-
-    #[test]
-    fn rejects_what_it_cannot_hold_exactly() {
-        for bad in [
-            "",
-            "-",
-            ".",
-            "1.",
-            ".5",
-            "1.2.3",
-            "1e5",
-            "+1",
-            " 1",
-            "0x10",
-            "1.000000001",
-        ] {
-            assert_eq!(parse_decimal(bad, 8), None, "{bad:?}");
-        }
-        // One past i128::MAX.
-        assert_eq!(
-            parse_decimal("170141183460469231731687303715884105728", 0),
-            None
-        );
-        assert_eq!(
-            parse_decimal("-170141183460469231731687303715884105728", 0),
-            Some(i128::MIN)
-        );
     }
 }

@@ -9,7 +9,6 @@
 
 mod backoff;
 mod decimal_text;
-pub(crate) use decimal_text::parse_decimal;
 mod error;
 mod kline_store;
 mod names;

@@ -3,7 +3,8 @@
 use rusqlite::Row;
 use rusqlite::types::Type;
 
-use super::decimal_text::{BASE_SCALE, QUOTE_SCALE, parse_decimal, write_decimal};
+use super::decimal_text::{BASE_SCALE, QUOTE_SCALE, write_decimal};
+use crate::decimal::parse_scaled;
 use crate::kline::Kline;
 
 /// Inserts a kline, or replaces every field of the stored one with the same key: a later
@@ -105,7 +106,7 @@ pub(crate) fn decode(row: &Row<'_>) -> rusqlite::Result<Kline> {
 
 fn decimal(row: &Row<'_>, index: usize, scale: u32) -> rusqlite::Result<i128> {
     let found: String = row.get(index)?;
-    parse_decimal(&found, scale).ok_or_else(|| {
+    parse_scaled(&found, scale).ok_or_else(|| {
         rusqlite::Error::FromSqlConversionFailure(
             index,
             Type::Text,
