@@ -289,6 +289,68 @@ fn a_second_connection_fills_the_gap_of_the_first() {
 }
 
 #[test]
+fn a_redundant_stream_asks_the_backfill_only_for_what_the_other_connection_did_not_bring() {
+    let trades = market();
+    let mut engine = Watched::new(GapFillConfig::REDUNDANT);
+    let mut gaps = Vec::new();
+    // Symbol 0 jumps twice: the first hole is filled 300 ms later by the other connection, the
+    // second never is.
+    let first = hole(1_200, 1_230);
+    let second = hole(1_500, 1_520);
+    let mut first_fill_at = None;
+    for t in trades.iter().filter(|t| !first(t) && !second(t)) {
+        engine.trade(t);
+        if t.symbol == 0 && t.agg_id == 1_231 {
+            first_fill_at = Some(t.trade_time_ms + 300);
+        }
+        if first_fill_at.is_some_and(|at| t.trade_time_ms >= at) {
+            first_fill_at = None;
+            for f in trades.iter().filter(|t| first(t)) {
+                assert!(engine.shard.fill_trade(f));
+            }
+        }
+        engine.shard.take_gaps(&mut gaps);
+    }
+    let asked: Vec<(u32, i64, i64)> = gaps
+        .iter()
+        .map(|g| (g.symbol, g.from_agg_id, g.to_agg_id))
+        .collect();
+    assert_eq!(asked, [(0, 1_500, 1_520)], "only the hole nobody filled");
+    let stats = engine.shard.stats();
+    // The second was given up by the clock: the market outlasts the 5 minutes' wait.
+    assert_eq!(
+        (stats.gaps, stats.gaps_filled, stats.gaps_unfilled),
+        (2, 1, 1)
+    );
+}
+
+#[test]
+fn a_redundant_streams_gap_goes_to_the_backfill_after_a_second() {
+    let trades = market();
+    let in_hole = hole(HOLE.0, HOLE.1);
+    let mut engine = Watched::new(GapFillConfig::REDUNDANT);
+    let mut gaps = Vec::new();
+    let mut found_at = None;
+    for t in trades.iter().filter(|t| !in_hole(t)) {
+        engine.trade(t);
+        if t.symbol == 0 && t.agg_id == HOLE.1 + 1 {
+            found_at = Some(t.trade_time_ms);
+        }
+        engine.shard.take_gaps(&mut gaps);
+        if !gaps.is_empty() {
+            let waited = t.trade_time_ms - found_at.expect("found before reported");
+            assert!(
+                (1_000..2_000).contains(&waited),
+                "reported after {waited} ms"
+            );
+            break;
+        }
+    }
+    assert_eq!(gaps.len(), 1);
+    assert_eq!((gaps[0].from_agg_id, gaps[0].to_agg_id), HOLE);
+}
+
+#[test]
 fn a_gap_given_up_keeps_what_came_and_counts_the_rest() {
     let trades = market();
     let in_hole = hole(HOLE.0, HOLE.1);

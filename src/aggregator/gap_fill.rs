@@ -29,6 +29,10 @@ pub struct GapFillConfig {
     /// Live trades all pending gaps may keep together; the gap that would pass it is given
     /// up, so memory stays bounded whatever the backfill does.
     pub max_buffered_trades: usize,
+    /// A gap is handed to the backfill ([`Shard::take_gaps`]) only once it has waited this
+    /// long (shard clock), so that a second connection carrying the stream, a moment behind
+    /// the first, fills it without spending REST weight. 0 hands it over at once.
+    pub report_after_ms: i64,
 }
 
 impl GapFillConfig {
@@ -37,6 +41,7 @@ impl GapFillConfig {
         max_pending: 0,
         timeout_ms: 0,
         max_buffered_trades: 0,
+        report_after_ms: 0,
     };
 
     /// What a live engine uses: up to 1,024 gaps at once, each given 5 minutes, and 4M live
@@ -45,6 +50,14 @@ impl GapFillConfig {
         max_pending: 1_024,
         timeout_ms: 300_000,
         max_buffered_trades: 4_000_000,
+        report_after_ms: 0,
+    };
+
+    /// [`GapFillConfig::LIVE`] for streams carried by more than one connection: a gap waits a
+    /// second for the other connection before the backfill is asked.
+    pub const REDUNDANT: GapFillConfig = GapFillConfig {
+        report_after_ms: 1_000,
+        ..GapFillConfig::LIVE
     };
 }
 
@@ -66,6 +79,8 @@ pub(crate) struct PendingGap {
     live: Vec<AggTradePayload>,
     /// Shard clock when the gap was found.
     since_ms: i64,
+    /// Whether its missing ranges went to the backfill; later ones then go at once.
+    reported: bool,
 }
 
 impl PendingGap {
@@ -88,18 +103,20 @@ impl PendingGap {
 
 impl Shard {
     /// Starts waiting for agg ids `from..=to` of `symbol`, found missing when the trade after
-    /// them arrived and before it is applied.
-    pub(crate) fn open_gap(&mut self, symbol: usize, from: i64, to: i64) {
+    /// them arrived and before it is applied. Returns true if the backfill is to hear of the
+    /// range only later ([`GapFillConfig::report_after_ms`]).
+    pub(crate) fn open_gap(&mut self, symbol: usize, from: i64, to: i64) -> bool {
         if self.gap_fill.max_pending == 0 {
-            return;
+            return false;
         }
         let ids = (to - from + 1) as u64;
         if self.symbols[symbol].gap_pending {
             if let Some(gap) = self.pending.iter_mut().find(|g| g.symbol == symbol) {
                 gap.missing.push((from, to));
                 gap.missing_ids += ids;
+                return !gap.reported;
             }
-            return;
+            return false;
         }
         if self.pending.len() >= self.gap_fill.max_pending {
             self.stats.gaps_unfilled += 1;
@@ -108,8 +125,9 @@ impl Shard {
                 "gap in agg ids {from}..={to} of symbol {symbol} not filled: {} gaps pending already",
                 self.pending.len()
             );
-            return;
+            return false;
         }
+        let defer = self.gap_fill.report_after_ms > 0;
         let start = (0..self.n_intervals)
             .map(|interval| self.kline_before_gap(self.slot_id(symbol, interval)))
             .collect();
@@ -122,9 +140,33 @@ impl Shard {
             fill: BTreeMap::new(),
             live: Vec::new(),
             since_ms: self.now_ms,
+            reported: !defer,
         });
         self.symbols[symbol].gap_pending = true;
         self.count_waiting();
+        defer
+    }
+
+    /// Hands the backfill the missing ranges of the gaps that have waited
+    /// [`GapFillConfig::report_after_ms`] for another connection in vain.
+    pub(crate) fn report_due_gaps(&mut self) {
+        let due = self.now_ms.saturating_sub(self.gap_fill.report_after_ms);
+        for index in 0..self.pending.len() {
+            let gap = &mut self.pending[index];
+            if gap.reported || gap.since_ms > due {
+                continue;
+            }
+            gap.reported = true;
+            let symbol = gap.symbol as u32;
+            for range in 0..gap.missing.len() {
+                let gap = &self.pending[index];
+                let (from, to) = gap.missing[range];
+                // A range the other connection filled meanwhile is not asked for.
+                if gap.fill.range(from..=to).count() as i64 <= to - from {
+                    self.report_gap(symbol, from, to);
+                }
+            }
+        }
     }
 
     /// The kline of a slot's interval that holds the symbol's last trade: the open one if it
@@ -217,8 +259,12 @@ impl Shard {
         }
     }
 
-    /// Gives up the gaps pending for longer than the timeout.
+    /// Reports the gaps due for the backfill and gives up those pending for longer than the
+    /// timeout.
     pub(crate) fn expire_gaps(&mut self) {
+        if self.gap_fill.report_after_ms > 0 {
+            self.report_due_gaps();
+        }
         let deadline = self.now_ms.saturating_sub(self.gap_fill.timeout_ms);
         while let Some(index) = self.pending.iter().position(|g| g.since_ms < deadline) {
             let gap = self.pending.swap_remove(index);

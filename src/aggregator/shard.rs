@@ -272,9 +272,16 @@ impl Shard {
     }
 
     pub(crate) fn record_gap(&mut self, symbol: u32, from_agg_id: i64, to_agg_id: i64) {
-        self.open_gap(symbol as usize, from_agg_id, to_agg_id);
+        let later = self.open_gap(symbol as usize, from_agg_id, to_agg_id);
         self.stats.gaps += 1;
         self.stats.missing_agg_ids += (to_agg_id - from_agg_id + 1) as u64;
+        if !later {
+            self.report_gap(symbol, from_agg_id, to_agg_id);
+        }
+    }
+
+    /// Records a run of missing agg ids for [`Shard::take_gaps`].
+    pub(crate) fn report_gap(&mut self, symbol: u32, from_agg_id: i64, to_agg_id: i64) {
         if self.gaps.len() < self.max_recorded_gaps {
             self.gaps.push(Gap {
                 symbol,

@@ -164,7 +164,9 @@ impl Settings {
         let mut config = ShardConfig::new(self.intervals.clone(), self.shard_max_symbols());
         config.close_grace_ms = self.close_grace_ms;
         config.max_backlog = self.max_backlog;
-        if self.backfill_weight_per_minute.is_some() || self.redundancy > 1 {
+        if self.redundancy > 1 {
+            config.gap_fill = crate::aggregator::GapFillConfig::REDUNDANT;
+        } else if self.backfill_weight_per_minute.is_some() {
             config.gap_fill = crate::aggregator::GapFillConfig::LIVE;
         }
         config
