@@ -138,13 +138,16 @@ impl StreamConnection {
                 Incoming::Ended(_) => return,
             }
         }
-        log::debug!(
-            "{}: old socket did not acknowledge close in time",
+        log::warn!(
+            "{}: rotation: the old socket did not acknowledge its close in time; what it still \
+             had to send is a gap for the backfill",
             self.base_url
         );
     }
 }
 
-/// Bounds on waiting for the old socket's close reply during a rotation.
-const DRAIN_MIN: Duration = Duration::from_millis(50);
+/// Bounds on waiting for the old socket's close reply during a rotation. A server answers at
+/// once unless it is starved of CPU, and every frame it sent before answering is needed: better
+/// to hold the new socket's frames half a second than to lose the old one's.
+const DRAIN_MIN: Duration = Duration::from_millis(500);
 const DRAIN_MAX: Duration = Duration::from_secs(1);
