@@ -39,11 +39,19 @@ pub(super) fn gateway(raw: &GatewayConfig) -> Result<Option<GatewaySettings>, Co
         1..=1_024,
         "Binance's limit per connection",
     )?;
+    let history_per_slot = in_range(
+        "gateway.history_per_slot",
+        raw.history_per_slot,
+        1..=100_000,
+        "closed klines kept in memory per symbol and interval (144 bytes each; Binance serves \
+         at most 1500 a request)",
+    )?;
     Ok(Some(GatewaySettings {
         bind,
         push_interval: Duration::from_millis(push_interval_ms),
         max_clients,
         max_streams_per_client,
+        history_per_slot,
     }))
 }
 
@@ -81,6 +89,16 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("gateway.max_streams_per_client = 2000")
+        );
+        assert_eq!(on.history_per_slot, 1_500);
+        let none = GatewayConfig {
+            history_per_slot: 0,
+            ..GatewayConfig::default()
+        };
+        let err = gateway(&none).unwrap_err().to_string();
+        assert!(
+            err.starts_with("gateway.history_per_slot = 0: must be 1..=100000"),
+            "{err}"
         );
     }
 }

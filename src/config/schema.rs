@@ -274,6 +274,8 @@ pub struct GatewayConfig {
     pub max_clients: i64,
     /// Most streams one client may subscribe to.
     pub max_streams_per_client: i64,
+    /// Closed klines kept in memory per symbol and interval for `GET /fapi/v1/klines`.
+    pub history_per_slot: i64,
 }
 
 impl Default for GatewayConfig {
@@ -283,6 +285,7 @@ impl Default for GatewayConfig {
             push_interval_ms: 100,
             max_clients: 1_024,
             max_streams_per_client: 1_024,
+            history_per_slot: 1_500,
         }
     }
 }

@@ -184,4 +184,6 @@ pub struct GatewaySettings {
     pub max_clients: usize,
     /// Most streams per client.
     pub max_streams_per_client: usize,
+    /// Closed klines kept in memory per (symbol, interval) for REST.
+    pub history_per_slot: usize,
 }

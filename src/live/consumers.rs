@@ -84,6 +84,7 @@ pub fn start(
                 push_interval: g.push_interval,
                 max_clients: g.max_clients,
                 max_streams_per_client: g.max_streams_per_client,
+                history_per_slot: g.history_per_slot,
                 metrics: Some(metrics(
                     engine,
                     sink.as_ref().map(|s| Arc::clone(&s.stats)),
