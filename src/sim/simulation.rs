@@ -20,6 +20,9 @@ const POLL_EVERY: Duration = Duration::from_millis(1);
 /// [`POLL_EVERY`] in the market's milliseconds.
 const POLL_EVERY_MS: i64 = 1;
 
+/// Most a rate market's trade may be older than its sending (see [`catch_up`]).
+const MAX_SEND_LAG_MS: i64 = 100;
+
 /// How often the ticker stream is sent (Binance: once a second).
 const TICKERS_EVERY: Duration = Duration::from_secs(1);
 
@@ -334,7 +337,12 @@ impl MarketThread {
                     self.wait_for_room();
                 }
                 published += 1;
-                let event_ms = if counted { clock.retime(trade) } else { now };
+                let event_ms = if counted {
+                    clock.retime(trade)
+                } else {
+                    catch_up(trade, now);
+                    now
+                };
                 if self.publisher.publish(trade, event_ms) {
                     sent += 1;
                     if let Some(stamps) = &mut self.write_stamps {
@@ -425,5 +433,45 @@ impl SendClock {
         self.sent_ms = self.sent_ms.max(now_ms());
         trade.time_ms = self.sent_ms;
         self.sent_ms
+    }
+}
+
+/// A trade of a rate market that fell behind the clock (its thread was not scheduled, or the
+/// machine paused) is made at most [`MAX_SEND_LAG_MS`] before `now_ms`, when it is sent: an
+/// exchange publishes a trade as it matches it, not seconds later. Times stay in order, since
+/// `now_ms` never goes back.
+fn catch_up(trade: &mut SimTrade, now_ms: i64) {
+    trade.time_ms = trade.time_ms.max(now_ms - MAX_SEND_LAG_MS);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trade_at(time_ms: i64) -> SimTrade {
+        SimTrade {
+            symbol: 0,
+            agg_id: 1,
+            price: 1,
+            quantity: 1,
+            first_trade_id: 1,
+            last_trade_id: 1,
+            time_ms,
+            is_buyer_maker: false,
+        }
+    }
+
+    #[test]
+    fn a_market_behind_the_clock_sends_trades_at_most_a_little_old_and_in_order() {
+        let mut on_time = trade_at(10_000);
+        catch_up(&mut on_time, 10_050);
+        assert_eq!(on_time.time_ms, 10_000);
+        // A 3 s pause: the trades due meanwhile go out as of now, in their order.
+        let mut late: Vec<SimTrade> = [7_000, 8_500, 9_990].map(trade_at).to_vec();
+        for trade in &mut late {
+            catch_up(trade, 10_000);
+        }
+        let times: Vec<i64> = late.iter().map(|t| t.time_ms).collect();
+        assert_eq!(times, [9_900, 9_900, 9_990]);
     }
 }
