@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Soak: klagg against the simulator for a while with many symbols at a high rate, connections
-# dropped and stalled, garbage frames and duplicates injected every few seconds, and klagg
-# stopped and started again halfway. At the end every kline klagg stored in SQLite is compared
+# dropped and stalled, garbage frames and duplicates injected every few seconds, klagg
+# stopped and started again halfway, and frozen (SIGSTOP) for 3 s in the second half. At the end every kline klagg stored in SQLite is compared
 # with the klines rebuilt from the trades the simulator recorded (`klagg check-store`), and
 # klagg's peak RSS and its drift over the second run are reported.
 #
@@ -50,6 +50,8 @@ HALF=$((SECONDS_TOTAL / 2))
 # last gaps to be seen at all).
 DRAIN_MAX_S=180
 DRAIN_MIN_S=5
+# How long klagg is frozen in the second run.
+FREEZE_S=3
 
 BIN=target/release/klagg
 echo "building release klagg..."
@@ -185,7 +187,15 @@ run_for "$HALF" 1
 echo "restarting klagg..."
 stop_klagg
 start_klagg
-run_for $((SECONDS_TOTAL - HALF)) 2
+# Halfway through the second run klagg is frozen (SIGSTOP) for a few seconds while the market
+# trades on: the trades wait in its sockets and must still land in their klines.
+SECOND=$((SECONDS_TOTAL - HALF))
+run_for $((SECOND / 2)) 2
+echo "freezing klagg for ${FREEZE_S}s..."
+kill -STOP "$KLAGG_PID"
+sleep "$FREEZE_S"
+kill -CONT "$KLAGG_PID"
+run_for $((SECOND - SECOND / 2 - FREEZE_S)) 2
 # The market stops trading but still serves REST: the backfill fills the last gaps, then klagg
 # stops with everything it will ever have, then the simulator.
 echo "trading stopped; waiting until klagg has nothing left to fill..."

@@ -17,6 +17,7 @@ mod io_worker;
 mod pinning;
 mod probe;
 mod probe_collector;
+mod shard_clock;
 mod shard_stats;
 mod shard_wakeup;
 mod shard_worker;
@@ -53,6 +54,7 @@ pub use shard_stats::SharedShardStats;
 pub use shard_wakeup::ShardWakeup;
 
 pub use pinning::pin_current_thread;
+use shard_clock::ShardClock;
 use shard_worker::ShardWorker;
 
 /// One connection to build: where it runs, where it connects, what it carries.
@@ -248,6 +250,7 @@ impl Engine {
                 warm: warm_receivers.pop(),
                 pending_gaps: Vec::new(),
                 wakeup: Arc::clone(&wakeups[index]),
+                clock: ShardClock::default(),
             };
             let name = format!("klagg-shard-{index}");
             let handle = thread::Builder::new()

@@ -13,6 +13,7 @@ use crate::trade::AggTradePayload;
 use super::clock::now_ms;
 use super::fill_links::{FillInput, WarmInput};
 use super::probe::StampWriter;
+use super::shard_clock::ShardClock;
 use super::shard_stats::SharedShardStats;
 use super::shard_wakeup::ShardWakeup;
 use crate::aggregator::routing::global_index;
@@ -51,6 +52,8 @@ pub struct ShardWorker {
     pub fills: Option<Consumer<FillInput>>,
     /// Warm starts, from the backfill.
     pub warm: Option<Receiver<WarmInput>>,
+    /// What the shard's periods close by: the wall clock, or its trades after a pause.
+    pub clock: ShardClock,
 }
 
 /// Busy loop iterations between two publications of the counters (an idle one always publishes).
@@ -67,7 +70,8 @@ impl ShardWorker {
             let mut worked = self.drain_rings();
             worked |= self.drain_fills();
             worked |= self.drain_warm();
-            self.shard.tick(now_ms());
+            let now = self.clock.now(now_ms(), self.shard.clock_ms());
+            self.shard.tick(now);
             worked |= self.shard.serve_requests(&self.requests) > 0;
             if !worked && self.drained() {
                 self.stats.set_drained();
