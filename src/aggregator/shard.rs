@@ -124,11 +124,6 @@ impl Shard {
         slot.is_active().then(|| self.kline_at(at))
     }
 
-    /// The newest time the shard knows of: its newest trade's, or the last tick's if later.
-    pub fn clock_ms(&self) -> i64 {
-        self.now_ms
-    }
-
     /// Moves the recorded gaps into `out` (appending), for backfill.
     pub fn take_gaps(&mut self, out: &mut Vec<Gap>) {
         out.append(&mut self.gaps);

@@ -238,7 +238,6 @@ impl Engine {
             shard_stats.push(Arc::clone(&stats));
             let worker = ShardWorker {
                 shard,
-                rings,
                 requests,
                 idle: spec.idle,
                 ingress_stop: Arc::clone(&ingress_stop),
@@ -251,6 +250,8 @@ impl Engine {
                 pending_gaps: Vec::new(),
                 wakeup: Arc::clone(&wakeups[index]),
                 clock: ShardClock::default(),
+                ring_newest: vec![i64::MIN; rings.len()],
+                rings,
             };
             let name = format!("klagg-shard-{index}");
             let handle = thread::Builder::new()

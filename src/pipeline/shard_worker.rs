@@ -54,6 +54,8 @@ pub struct ShardWorker {
     pub warm: Option<Receiver<WarmInput>>,
     /// What the shard's periods close by: the wall clock, or its trades after a pause.
     pub clock: ShardClock,
+    /// The newest trade time each ring has delivered (`i64::MIN` for none yet), for the clock.
+    pub ring_newest: Vec<i64>,
 }
 
 /// Busy loop iterations between two publications of the counters (an idle one always publishes).
@@ -70,7 +72,7 @@ impl ShardWorker {
             let mut worked = self.drain_rings();
             worked |= self.drain_fills();
             worked |= self.drain_warm();
-            let now = self.clock.now(now_ms(), self.shard.clock_ms());
+            let now = self.clock.now(now_ms(), &self.ring_newest);
             self.shard.tick(now);
             worked |= self.shard.serve_requests(&self.requests) > 0;
             if !worked && self.drained() {
@@ -98,7 +100,7 @@ impl ShardWorker {
     /// Applies up to a batch from every ring; true if any trade was applied.
     fn drain_rings(&mut self) -> bool {
         let mut any = false;
-        for ring in &mut self.rings {
+        for (ring, newest) in self.rings.iter_mut().zip(&mut self.ring_newest) {
             let available = ring.slots().min(BATCH);
             if available == 0 {
                 continue;
@@ -107,6 +109,9 @@ impl ShardWorker {
                 continue;
             };
             let (first, second) = chunk.as_slices();
+            if let Some(last) = second.last().or(first.last()) {
+                *newest = (*newest).max(last.trade_time_ms);
+            }
             match &mut self.probe {
                 None => {
                     for trade in first.iter().chain(second) {
