@@ -15,7 +15,9 @@ build_release() {
 start_sim() {
     local name=$1
     shift
-    "$BIN" sim --addr 127.0.0.1:0 --cores "$SIM_CORES" "$@" >"$OUT/$name-sim.log" 2>&1 &
+    # Made before the simulator starts, so the wait below never reads a file not there yet.
+    : >"$OUT/$name-sim.log"
+    "$BIN" sim --addr 127.0.0.1:0 --cores "$SIM_CORES" "$@" >>"$OUT/$name-sim.log" 2>&1 &
     SIM_PID=$!
     SIM_ADDR=""
     for _ in $(seq 1 100); do
