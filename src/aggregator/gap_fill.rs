@@ -89,11 +89,6 @@ impl PendingGap {
         self.symbol
     }
 
-    /// Live trades it keeps.
-    pub(crate) fn buffered(&self) -> usize {
-        self.live.len()
-    }
-
     fn is_missing(&self, agg_id: i64) -> bool {
         self.missing
             .iter()
@@ -198,7 +193,7 @@ impl Shard {
         }
         gap.fill.insert(trade.agg_id, *trade);
         if gap.fill.len() as u64 == gap.missing_ids {
-            let gap = self.pending.swap_remove(index);
+            let gap = self.take_gap(index);
             self.finish_gap(gap);
         }
         true
@@ -214,7 +209,7 @@ impl Shard {
         else {
             return false;
         };
-        let gap = self.pending.swap_remove(index);
+        let gap = self.take_gap(index);
         self.finish_gap(gap);
         true
     }
@@ -254,7 +249,7 @@ impl Shard {
                 "giving up a gap of symbol {symbol}: {} live trades wait for gaps already",
                 self.buffered_trades - 1
             );
-            let gap = self.pending.swap_remove(index);
+            let gap = self.take_gap(index);
             self.finish_gap(gap);
         }
     }
@@ -267,7 +262,7 @@ impl Shard {
         }
         let deadline = self.now_ms.saturating_sub(self.gap_fill.timeout_ms);
         while let Some(index) = self.pending.iter().position(|g| g.since_ms < deadline) {
-            let gap = self.pending.swap_remove(index);
+            let gap = self.take_gap(index);
             log::warn!(
                 "giving up a gap of symbol {} after {} ms",
                 gap.symbol,
@@ -277,12 +272,20 @@ impl Shard {
         }
     }
 
-    /// Ends a gap, filled or not: counts it, and replays what came into the klines.
-    fn finish_gap(&mut self, gap: PendingGap) {
-        let symbol = gap.symbol;
-        self.symbols[symbol].gap_pending = false;
+    /// Stops tracking the pending gap at `index`: its symbol no longer waits, and its live
+    /// trades no longer count against the bound.
+    pub(crate) fn take_gap(&mut self, index: usize) -> PendingGap {
+        let gap = self.pending.swap_remove(index);
+        self.symbols[gap.symbol].gap_pending = false;
         self.buffered_trades -= gap.live.len();
         self.count_waiting();
+        gap
+    }
+
+    /// Ends a gap taken from the pending ones, filled or not: counts it, and replays what came
+    /// into the klines.
+    fn finish_gap(&mut self, gap: PendingGap) {
+        let symbol = gap.symbol;
         let filled = gap.fill.len() as u64;
         let unfilled = gap.missing_ids - filled;
         self.stats.gap_trades_filled += filled;

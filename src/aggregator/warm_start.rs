@@ -158,10 +158,7 @@ impl Shard {
         if self.symbols[symbol].gap_pending
             && let Some(gap) = self.pending.iter().position(|g| g.symbol() == symbol)
         {
-            let gap = self.pending.swap_remove(gap);
-            self.buffered_trades -= gap.buffered();
-            self.symbols[symbol].gap_pending = false;
-            self.count_waiting();
+            self.take_gap(gap);
         }
         // Trades the live stream brought were counted when applied; the rest are new.
         let state = &self.symbols[symbol];
