@@ -20,7 +20,10 @@ use klagg::sim::{MarketSource, SimTrade, SymbolSpec};
 use klagg::store::KlineStore;
 use rustix::process::{Pid, Signal, kill_process};
 
-const INTERVALS: [&str; 3] = ["1s", "1m", "1h"];
+#[path = "support/run_config.rs"]
+mod run_config;
+use run_config::{INTERVALS, RunFiles, write_run_config};
+
 /// What the issue asks of a graceful stop.
 const STOP_WITHIN: Duration = Duration::from_secs(2);
 /// Longest wait for anything else a test waits for.
@@ -42,23 +45,11 @@ impl Run {
         market.quiet_fraction = 0.0;
         let specs = SyntheticMarket::new(market.clone()).symbols().to_vec();
         let mut sim = Simulation::serve(ServerConfig::default(), specs.clone()).expect("serve");
-        let database = dir.join("klines.sqlite");
-        let stamps = dir.join("stamps.csv");
-        let config = dir.join("klagg.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "[exchange]\nsymbols = \"all\"\nws_url = \"ws://{addr}/market/stream\"\n\
-                 rest_url = \"http://{addr}\"\nmax_symbols = 16\n\
-                 [klines]\nintervals = [\"1s\", \"1m\", \"1h\"]\ndatabase = \"{db}\"\n\
-                 [threads]\nio_cores = []\naggregator_cores = []\naggregator_shards = 2\n\
-                 consumer_cores = []\n[gateway]\nbind = \"127.0.0.1:0\"\n\
-                 [latency]\nsample_every = 1\n",
-                addr = sim.addr(),
-                db = database.display()
-            ),
-        )
-        .expect("config");
+        let RunFiles {
+            config,
+            database,
+            stamps,
+        } = write_run_config(dir, sim.addr(), "");
         let klagg = Command::new(env!("CARGO_BIN_EXE_klagg"))
             .args(["run", "--config"])
             .arg(&config)

@@ -20,7 +20,9 @@ use klagg::sim::simulation::Simulation;
 use klagg::sim::{MarketSource, SimTrade, SymbolSpec};
 use klagg::store::KlineStore;
 
-const INTERVALS: [&str; 3] = ["1s", "1m", "1h"];
+#[path = "support/run_config.rs"]
+mod run_config;
+use run_config::{INTERVALS, RunFiles, write_run_config};
 
 /// What a `klagg run` against the simulator left behind.
 struct Finished {
@@ -38,20 +40,11 @@ fn run_klagg(dir: &Path, extra: &str, clients: u64, during: impl FnOnce(&Simulat
     market.quiet_fraction = 0.0;
     let specs = SyntheticMarket::new(market.clone()).symbols().to_vec();
     let mut sim = Simulation::serve(ServerConfig::default(), specs.clone()).unwrap();
-    let database = dir.join("klines.sqlite");
-    let stamps = dir.join("stamps.csv");
-    let config = dir.join("klagg.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[exchange]\nsymbols = \"all\"\nws_url = \"ws://{addr}/market/stream\"\nrest_url = \"http://{addr}\"\nmax_symbols = 16\n{extra}\n\
-             [klines]\nintervals = [\"1s\", \"1m\", \"1h\"]\ndatabase = \"{db}\"\n\
-             [threads]\nio_cores = []\naggregator_cores = []\naggregator_shards = 2\nconsumer_cores = []\n[gateway]\nbind = \"127.0.0.1:0\"\n[latency]\nsample_every = 1\n",
-            addr = sim.addr(),
-            db = database.display()
-        ),
-    )
-    .unwrap();
+    let RunFiles {
+        config,
+        database,
+        stamps,
+    } = write_run_config(dir, sim.addr(), extra);
     let options = RunOptions {
         config,
         status_every: Duration::from_secs(60),
