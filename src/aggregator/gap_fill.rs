@@ -145,6 +145,9 @@ impl Shard {
     /// Hands the backfill the missing ranges of the gaps that have waited
     /// [`GapFillConfig::report_after_ms`] for another connection in vain.
     pub(crate) fn report_due_gaps(&mut self) {
+        if self.gap_fill.report_after_ms == 0 {
+            return;
+        }
         let due = self.now_ms.saturating_sub(self.gap_fill.report_after_ms);
         for index in 0..self.pending.len() {
             let gap = &mut self.pending[index];
@@ -254,12 +257,8 @@ impl Shard {
         }
     }
 
-    /// Reports the gaps due for the backfill and gives up those pending for longer than the
-    /// timeout.
+    /// Gives up the gaps pending for longer than the timeout.
     pub(crate) fn expire_gaps(&mut self) {
-        if self.gap_fill.report_after_ms > 0 {
-            self.report_due_gaps();
-        }
         let deadline = self.now_ms.saturating_sub(self.gap_fill.timeout_ms);
         while let Some(index) = self.pending.iter().position(|g| g.since_ms < deadline) {
             let gap = self.take_gap(index);

@@ -218,6 +218,7 @@ impl Shard {
     pub fn tick(&mut self, now_ms: i64) {
         self.now_ms = self.now_ms.max(now_ms);
         if !self.pending.is_empty() {
+            self.report_due_gaps();
             self.expire_gaps();
         }
         if !self.warming.is_empty() {
