@@ -21,12 +21,10 @@ impl Shard {
             // not emitted as empty now but by the gap's replay, with whatever trades it had.
             let hold_empty = self.symbols[at.symbol].gap_pending && !self.rebuilding;
             let mut last = self.kline_at(at);
-            if last.is_empty() {
-                if !hold_empty {
-                    self.close(at, &last);
-                }
-            } else {
+            if !(hold_empty && last.is_empty()) {
                 self.close(at, &last);
+            }
+            if !last.is_empty() {
                 self.last_traded[at.index] = last;
             }
             let price = last.close;
