@@ -1,23 +1,29 @@
-//! `klagg check-store`: every kline a run stored in SQLite against the klines rebuilt from the
-//! trades the simulator recorded (`klagg sim --record DIR`), for soak runs: none wrong, none
-//! missing, and how many trades the stored klines lack.
+//! `klagg check-store`: every kline a run stored in SQLite against the independent oracle
+//! built from the trades the simulator recorded (`klagg sim --record DIR`), for soak runs.
+//!
+//! Nothing is skipped: every stored kline of every interval, the klines still open when the
+//! engine stopped included, must equal the oracle's; every kline the recorded trades make, from
+//! a symbol's first trade to its last stored kline, must be stored; and the trades the stored
+//! klines of the finest interval lack are counted as lost.
 
-use std::collections::HashMap;
 use std::fs;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
+use crate::aggregator::KlineRecord;
 use crate::interval::Interval;
-use crate::kline::Kline;
+use crate::oracle::{Checker, Completeness, OracleTrade, Verification};
 use crate::replay::datavision::{is_header, parse_row};
 use crate::store::KlineStore;
 
-/// Periods that ended at least this long before a symbol's last recorded trade must be stored:
-/// the engine closes a period once its close grace (1.5 s) has passed.
-const SETTLED_MS: i64 = 5_000;
-
 /// Suffix of the recorder's files.
 const SUFFIX: &str = "-aggTrades.csv";
+
+/// How many differences are described.
+const EXAMPLES: usize = 5;
+
+/// Symbols between two progress lines.
+const PROGRESS_EVERY: usize = 100;
 
 /// What to check.
 #[derive(Debug, Clone)]
@@ -35,23 +41,21 @@ pub struct CheckOptions {
 pub struct CheckReport {
     /// Symbols checked.
     pub symbols: usize,
-    /// Klines compared.
+    /// Stored klines compared.
     pub klines: u64,
-    /// Stored klines that differ from the rebuilt ones, or that no trade explains.
+    /// Stored klines that differ from the oracle's, or that no recorded trade explains.
     pub mismatches: u64,
-    /// Settled klines with trades that the database does not hold.
+    /// Klines of the recorded trades that the database does not hold.
     pub missing: u64,
-    /// Raw trades the stored klines of the finest interval lack.
+    /// Recorded raw trades that the stored klines of the finest interval lack.
     pub lost_trades: u64,
     /// The first few differences, described.
     pub examples: Vec<String>,
 }
 
-/// How many differences are described.
-const EXAMPLES: usize = 5;
-
 impl CheckReport {
-    /// `klines=N mismatches=N lost_trades=N`, for the soak script's RESULT line.
+    /// `klines=N mismatches=N lost_trades=N`, for the soak script's RESULT line; missing klines
+    /// count as mismatches.
     pub fn fields(&self) -> String {
         format!(
             "klines={} mismatches={} lost_trades={}",
@@ -61,101 +65,86 @@ impl CheckReport {
         )
     }
 
-    fn differ(&mut self, what: String) {
-        if self.examples.len() < EXAMPLES {
-            self.examples.push(what);
-        }
+    /// True when every stored kline is right and none is missing.
+    pub fn is_exact(&self) -> bool {
+        self.mismatches == 0 && self.missing == 0 && self.lost_trades == 0
+    }
+
+    fn add(&mut self, found: Verification) {
+        self.klines += found.verified + found.mismatches;
+        self.mismatches += found.mismatches;
+        self.missing += found.missing;
+        self.lost_trades += found.lost_trades;
+        let room = EXAMPLES.saturating_sub(self.examples.len());
+        self.examples.extend(found.examples.into_iter().take(room));
     }
 }
 
-/// Checks every recorded symbol.
+/// Checks every recorded symbol, and every stored symbol that has no recorded trades (any
+/// kline with a trade is then a mismatch). Prints a progress line to stderr every
+/// [`PROGRESS_EVERY`] symbols.
 ///
 /// # Errors
 ///
-/// The trades directory or a file in it cannot be read, a row is not a Data Vision row, or
-/// the database cannot be opened or read; each names what failed.
+/// The trades directory or a file in it cannot be read, a row is not a Data Vision row, the
+/// database cannot be opened or read, or an interval has no oracle layout; each names what
+/// failed.
 pub fn check(options: &CheckOptions) -> Result<CheckReport, String> {
     let store = KlineStore::open(&options.database).map_err(|e| e.to_string())?;
-    let mut files: Vec<PathBuf> = fs::read_dir(&options.trades)
+    let mut names: Vec<String> = fs::read_dir(&options.trades)
         .map_err(|e| format!("cannot read {}: {e}", options.trades.display()))?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|path| path.to_string_lossy().ends_with(SUFFIX))
+        .filter_map(|entry| entry.ok())
+        .filter_map(|entry| {
+            let file = entry.file_name().to_string_lossy().into_owned();
+            file.strip_suffix(SUFFIX).map(str::to_owned)
+        })
         .collect();
-    files.sort();
+    names.extend(store.symbols().map_err(|e| e.to_string())?);
+    names.sort();
+    names.dedup();
     let mut report = CheckReport::default();
-    for path in &files {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().trim_end_matches(SUFFIX).to_owned())
-            .unwrap_or_default();
-        check_symbol(&name, path, &store, &options.intervals, &mut report)?;
+    for (n, name) in names.iter().enumerate() {
+        let path = options.trades.join(format!("{name}{SUFFIX}"));
+        let trades = if path.exists() {
+            read_trades(&path)?
+        } else {
+            Vec::new()
+        };
+        report.add(check_symbol(name, trades, &store, &options.intervals)?);
         report.symbols += 1;
+        if (n + 1) % PROGRESS_EVERY == 0 {
+            eprintln!("check-store: {}/{} symbols checked", n + 1, names.len());
+        }
     }
     Ok(report)
 }
 
+/// One symbol's stored klines of every interval against the oracle of its `trades`.
 fn check_symbol(
     name: &str,
-    path: &Path,
+    trades: Vec<OracleTrade>,
     store: &KlineStore,
     intervals: &[Interval],
-    report: &mut CheckReport,
-) -> Result<(), String> {
-    let (rebuilt, last_ms) = rebuild(path, intervals)?;
+) -> Result<Verification, String> {
+    let mut stored = Vec::new();
     for (index, interval) in intervals.iter().enumerate() {
-        let stored: HashMap<i64, Kline> = store
+        let klines = store
             .klines(name, *interval, None, None, usize::MAX / 2)
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .map(|k| (k.open_time, k))
-            .collect();
-        let finest = index == 0;
-        for (key, kline) in rebuilt.iter().filter(|(key, _)| key.0 == index) {
-            if kline.close_time + SETTLED_MS > last_ms {
-                continue;
-            }
-            report.klines += 1;
-            match stored.get(&key.1) {
-                Some(found) if found == kline => {}
-                Some(found) => {
-                    report.mismatches += 1;
-                    if finest {
-                        report.lost_trades += (kline.count - found.count).max(0) as u64;
-                    }
-                    report.differ(format!(
-                        "{name} {interval} {}: stored {found:?}, rebuilt {kline:?}",
-                        key.1
-                    ));
-                }
-                None if kline.count > 0 => {
-                    report.missing += 1;
-                    if finest {
-                        report.lost_trades += kline.count as u64;
-                    }
-                    report.differ(format!("{name} {interval} {}: not stored", key.1));
-                }
-                // An empty period the engine's clock never reached before it stopped.
-                None => {}
-            }
-        }
-        for (open, found) in &stored {
-            let explained = rebuilt.contains_key(&(index, *open));
-            if !explained && *open <= last_ms && found.count > 0 {
-                report.mismatches += 1;
-                report.differ(format!(
-                    "{name} {interval} {open}: stored {found:?}, no such trades"
-                ));
-            }
-        }
+            .map_err(|e| e.to_string())?;
+        stored.extend(klines.into_iter().map(|kline| KlineRecord {
+            symbol: 0,
+            interval: index as u16,
+            correction: false,
+            kline,
+        }));
     }
-    Ok(())
+    let checker = Checker::new(intervals, trades.into_iter().map(|t| (0, t)))?
+        .with_names(vec![name.to_owned()]);
+    Ok(checker.check(&stored, Completeness::Every))
 }
 
-/// Klines by (interval index, open time).
-type Klines = HashMap<(usize, i64), Kline>;
-
-/// The klines of a symbol's recorded trades and the time of its last trade.
-fn rebuild(path: &Path, intervals: &[Interval]) -> Result<(Klines, i64), String> {
+/// The trades of one recorder file.
+fn read_trades(path: &Path) -> Result<Vec<OracleTrade>, String> {
     let file = fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     let mut trades = Vec::new();
     for (n, line) in BufReader::new(file).lines().enumerate() {
@@ -165,16 +154,7 @@ fn rebuild(path: &Path, intervals: &[Interval]) -> Result<(Klines, i64), String>
         }
         let trade = parse_row(line.as_bytes(), 0)
             .map_err(|e| format!("{}:{}: {:?}: {}", path.display(), n + 1, e.text, e.cause))?;
-        trades.push(trade);
+        trades.push(OracleTrade::from(&trade));
     }
-    let last_ms = trades
-        .iter()
-        .map(|t| t.trade_time_ms)
-        .max()
-        .unwrap_or(i64::MIN);
-    let klines = crate::demo::rebuild(intervals, 1, trades)
-        .into_iter()
-        .map(|((_, interval, open), kline)| ((usize::from(interval), open), kline))
-        .collect();
-    Ok((klines, last_ms))
+    Ok(trades)
 }

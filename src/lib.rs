@@ -24,6 +24,7 @@ pub mod kline;
 pub mod latency;
 pub mod live;
 pub mod metrics;
+pub mod oracle;
 pub mod pipeline;
 pub mod replay;
 pub mod sim;

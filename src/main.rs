@@ -273,10 +273,11 @@ fn run_demo(args: &DemoArgs) -> Result<(), Box<dyn std::error::Error>> {
     };
     let summary = demo::run(&options, &stop)?;
     println!("{summary}");
-    if summary.verification.mismatches > 0 {
+    let check = &summary.verification;
+    if !check.is_exact() {
         return Err(format!(
-            "{} klines differ from the simulator's trades",
-            summary.verification.mismatches
+            "{} klines differ from the simulator's trades, {} are missing, {} trades lost",
+            check.mismatches, check.missing, check.lost_trades
         )
         .into());
     }
@@ -313,11 +314,11 @@ fn run_check_store(args: &CheckStoreArgs) -> Result<(), Box<dyn std::error::Erro
         println!("  {example}");
     }
     println!(
-        "checked {} klines of {} symbols: {} differ, {} missing",
-        report.klines, report.symbols, report.mismatches, report.missing
+        "checked {} klines of {} symbols: {} differ, {} missing, {} trades lost",
+        report.klines, report.symbols, report.mismatches, report.missing, report.lost_trades
     );
     println!("{}", report.fields());
-    if report.mismatches + report.missing > 0 {
+    if !report.is_exact() {
         return Err("stored klines differ from the recorded trades".into());
     }
     Ok(())

@@ -9,9 +9,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use klagg::aggregator::KlineRecord;
-use klagg::demo::verify;
 use klagg::interval::Interval;
 use klagg::latency::{Stage, StampFile};
+use klagg::oracle::{Completeness, verify};
 use klagg::pipeline::now_ms;
 use klagg::sim::market::{SyntheticConfig, SyntheticMarket};
 use klagg::sim::server::ServerConfig;
@@ -195,8 +195,8 @@ fn a_signal_while_trades_flow_stops_within_two_seconds_and_loses_nothing_read() 
             "SIG{name}: every trade up to the last read was applied"
         );
         let stored = stored_klines(&database, &specs, &intervals);
-        let outcome = verify(&intervals, specs.len() as u32, &read, &stored);
-        assert_eq!(outcome.mismatches, 0, "SIG{name}: {:?}", outcome.examples);
+        let outcome = verify(&intervals, &read, &stored, Completeness::Every).unwrap();
+        assert!(outcome.is_exact(), "SIG{name}: {outcome:?}");
         // The kline holding each symbol's last trade read is stored with it, in every
         // interval: the final pull delivered the open klines as they were at the stop.
         for (symbol, spec) in specs.iter().enumerate() {

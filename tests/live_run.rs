@@ -9,10 +9,10 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use klagg::aggregator::KlineRecord;
-use klagg::demo::verify;
 use klagg::interval::Interval;
 use klagg::latency::{Stage, StampFile};
 use klagg::live::{self, RunOptions, Status};
+use klagg::oracle::{Completeness, verify};
 use klagg::pipeline::now_ms;
 use klagg::sim::market::{SyntheticConfig, SyntheticMarket};
 use klagg::sim::server::ServerConfig;
@@ -102,7 +102,7 @@ impl Finished {
             }
         }
         assert!(closed.len() >= 10, "closed klines stored: {}", closed.len());
-        let outcome = verify(&intervals, self.specs.len() as u32, &self.trades, &closed);
+        let outcome = verify(&intervals, &self.trades, &closed, Completeness::Given).unwrap();
         assert_eq!(outcome.mismatches, 0, "{:?}", outcome.examples);
         closed.len()
     }

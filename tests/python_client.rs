@@ -4,11 +4,13 @@
 //! simulator feeding the real engine. Every event it received must be the engine's kline, field
 //! for field and decimal string for decimal string.
 //!
-//! Python 3 and the `websocket` module are required: without them this test fails and says to
-//! run `pip install websocket-client` (`.ci/run` installs it).
+//! Python 3 is required; `websocket-client` comes from the test virtualenv under `target/` that
+//! `support/python_env.rs` makes from the pinned `tests/python/requirements.txt`.
 
 #[path = "support/gateway_run.rs"]
 mod gateway_run;
+#[path = "support/python_env.rs"]
+mod python_env;
 
 use std::io::Read;
 use std::process::{Command, Stdio};
@@ -33,35 +35,15 @@ fn script() -> String {
     )
 }
 
-/// Fails, saying what to install, unless `python3` can import `websocket`.
-fn require_websocket_client() {
-    let probe = Command::new("python3")
-        .args(["-c", "import websocket"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-    match probe {
-        Err(e) => panic!(
-            "python3 cannot be run ({e}): install Python 3, then run `pip install websocket-client` \
-             (.ci/run does both checks)"
-        ),
-        Ok(status) if !status.success() => panic!(
-            "the Python module `websocket` is missing: run `pip install websocket-client` \
-             (or `python3 -m pip install websocket-client`); .ci/run installs it"
-        ),
-        Ok(_) => {}
-    }
-}
-
 /// Runs the client with `args`, bounded by [`CLIENT_TIMEOUT`]: its exit status, stdout, stderr.
 fn run_client(args: &[String]) -> (std::process::ExitStatus, String, String) {
-    let mut child = Command::new("python3")
+    let mut child = Command::new(python_env::python())
         .arg(script())
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("python3 starts");
+        .expect("the Python client starts");
     // Read both pipes while it runs, so a full pipe never stalls it.
     let mut stdout = child.stdout.take().unwrap();
     let mut stderr = child.stderr.take().unwrap();
@@ -77,7 +59,7 @@ fn run_client(args: &[String]) -> (std::process::ExitStatus, String, String) {
     });
     let deadline = Instant::now() + CLIENT_TIMEOUT;
     let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for python3") {
+        if let Some(status) = child.try_wait().expect("wait for the Python client") {
             break status;
         }
         if Instant::now() >= deadline {
@@ -119,7 +101,6 @@ fn rebuilt(
 
 #[test]
 fn python_websocket_client_receives_the_engines_klines() {
-    require_websocket_client();
     let run = Run::start(4, 2_000, GatewayConfig::default());
     std::thread::sleep(Duration::from_millis(300));
     let raw = run.stream(0, "1m");

@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 
 use klagg::decimal::{decimal_text_eq, parse_fixed};
 use klagg::interval::Interval;
+use klagg::oracle::{self, OracleKline, OracleTrade, Period};
+use klagg::replay::datavision::{is_header, parse_row};
 use klagg::replay::{ReplayOptions, ReplaySummary, run};
 use serde_json::Value;
 
@@ -168,32 +170,38 @@ fn compare(
     }
 }
 
-#[test]
-fn replay_matches_official_klines() {
-    let Some(data) = data_dir("replay_matches_official_klines") else {
-        return;
-    };
-    let mut cases: Vec<PathBuf> = fs::read_dir(&data)
+/// Every case folder with official klines, sorted, after checking the known ones are there.
+fn official_cases(data: &Path) -> Vec<(String, PathBuf)> {
+    let mut cases: Vec<PathBuf> = fs::read_dir(data)
         .expect("data folder")
         .map(|e| e.expect("data folder entry").path())
         .filter(|p| p.join("official").is_dir())
         .collect();
     cases.sort();
-    let names: Vec<String> = cases
-        .iter()
-        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+    let cases: Vec<(String, PathBuf)> = cases
+        .into_iter()
+        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), p))
         .collect();
     for known in KNOWN_CASES {
         assert!(
-            names.iter().any(|n| n == known),
+            cases.iter().any(|(n, _)| n == known),
             "case {known} not found in {}",
             data.display()
         );
     }
+    cases
+}
 
+/// Builds klines for every official file of every case with `build(trades file, symbol,
+/// interval)` (rows by open time, in Data Vision kline columns) and compares them with the
+/// official ones on every field.
+fn check_official(
+    data: &Path,
+    build: impl Fn(&Path, &str, Interval) -> BTreeMap<i64, Vec<String>>,
+) {
     let mut problems = Vec::new();
     let mut matched: HashMap<String, Vec<Matched>> = HashMap::new();
-    for (case_dir, case) in cases.iter().zip(&names) {
+    for (case, case_dir) in official_cases(data) {
         let mut officials: Vec<PathBuf> = fs::read_dir(case_dir.join("official"))
             .expect("official folder")
             .map(|e| e.expect("official entry").path())
@@ -202,18 +210,9 @@ fn replay_matches_official_klines() {
         officials.sort();
         for official_path in officials {
             let (symbol, interval) = parse_official_name(&official_path);
-            let out = tempfile::tempdir().unwrap();
-            let summary = replay(
-                vec![case_dir.join("aggTrades.csv")],
-                &symbol,
-                vec![interval],
-                out.path(),
-            );
-            assert_eq!(summary.bad_rows(), 0, "{case}");
-            let ours = rows_by_open_time(&summary.outputs[0].path);
-            assert_eq!(ours.len() as u64, summary.outputs[0].klines);
+            let ours = build(&case_dir.join("aggTrades.csv"), &symbol, interval);
             let official = read_rows(&official_path);
-            match compare(case, interval, &official, &ours) {
+            match compare(&case, interval, &official, &ours) {
                 Ok(m) => matched.entry(case.clone()).or_default().push(m),
                 Err(mut p) => problems.append(&mut p),
             }
@@ -245,6 +244,77 @@ fn replay_matches_official_klines() {
             "XRPETH 1m klines matched, of which empty"
         );
     }
+}
+
+#[test]
+fn replay_matches_official_klines() {
+    let Some(data) = data_dir("replay_matches_official_klines") else {
+        return;
+    };
+    check_official(&data, |trades, symbol, interval| {
+        let out = tempfile::tempdir().unwrap();
+        let summary = replay(
+            vec![trades.to_path_buf()],
+            symbol,
+            vec![interval],
+            out.path(),
+        );
+        assert_eq!(summary.bad_rows(), 0, "{symbol}");
+        let ours = rows_by_open_time(&summary.outputs[0].path);
+        assert_eq!(ours.len() as u64, summary.outputs[0].klines);
+        ours
+    });
+}
+
+/// The independent oracle (`klagg::oracle`), which the end-to-end checks trust, gives Binance's
+/// own klines too.
+#[test]
+fn oracle_matches_official_klines() {
+    let Some(data) = data_dir("oracle_matches_official_klines") else {
+        return;
+    };
+    check_official(&data, |trades, _symbol, interval| {
+        let text = fs::read_to_string(trades).unwrap();
+        let trades: Vec<OracleTrade> = text
+            .lines()
+            .filter(|line| !line.is_empty() && !is_header(line.as_bytes()))
+            .map(|line| OracleTrade::from(&parse_row(line.as_bytes(), 0).unwrap()))
+            .collect();
+        let period = Period::parse(&interval.to_string()).unwrap();
+        oracle::build(&trades, period, i64::MIN)
+            .into_iter()
+            .map(|k| (k.open_time, oracle_row(&k)))
+            .collect()
+    });
+}
+
+/// An oracle kline in Data Vision's kline columns.
+fn oracle_row(k: &OracleKline) -> Vec<String> {
+    vec![
+        k.open_time.to_string(),
+        decimal(k.open.into(), 8),
+        decimal(k.high.into(), 8),
+        decimal(k.low.into(), 8),
+        decimal(k.close.into(), 8),
+        decimal(k.volume, 8),
+        k.close_time.to_string(),
+        decimal(k.quote_volume, 16),
+        k.count.to_string(),
+        decimal(k.taker_buy_volume, 8),
+        decimal(k.taker_buy_quote_volume, 16),
+        "0".to_owned(),
+    ]
+}
+
+/// `value / 10^scale` as decimal text (non-negative values).
+fn decimal(value: i128, scale: u32) -> String {
+    let unit = 10i128.pow(scale);
+    format!(
+        "{}.{:0width$}",
+        value / unit,
+        value % unit,
+        width = scale as usize
+    )
 }
 
 #[test]

@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 use klagg::aggregator::{Gap, GapFillConfig, KlineRecord, ShardConfig, ShardStats};
 use klagg::backfill::{self, BackfillConfig, BackfillHandle};
 use klagg::config::Market;
-use klagg::demo::verify;
 use klagg::idle::IdleStrategy;
 use klagg::ingress::connection::ConnectionOptions;
 use klagg::interval::Interval;
+use klagg::oracle::{Completeness, verify};
 use klagg::pipeline::{Engine, EngineConsumer, EngineSpec, now_ms};
 use klagg::sim::market::{SyntheticConfig, SyntheticMarket};
 use klagg::sim::server::{ServerConfig, SimServerStats};
@@ -62,7 +62,6 @@ struct Run {
     closed: Vec<Vec<KlineRecord>>,
     /// The latest open klines each consumer was given, by (symbol, interval, open time).
     open: Vec<BTreeMap<(u32, u16, i64), KlineRecord>>,
-    symbols: u32,
 }
 
 /// What a finished run saw.
@@ -198,7 +197,6 @@ impl Run {
             consumers,
             closed,
             open,
-            symbols: specs.len() as u32,
         }
     }
 
@@ -284,7 +282,7 @@ impl Run {
 impl Outcome {
     /// Every closed kline of every consumer equals the rebuilt one, over the trades the engine
     /// could see (all published trades less the reported gaps); returns how many were checked.
-    fn assert_exact(&self, symbols: u32) -> u64 {
+    fn assert_exact(&self) -> u64 {
         let lost: HashSet<(u32, i64)> = self
             .gaps
             .iter()
@@ -299,7 +297,7 @@ impl Outcome {
         let intervals = Interval::parse_list(INTERVALS).unwrap();
         let mut checked = 0;
         for (consumer, closed) in self.closed.iter().enumerate() {
-            let outcome = verify(&intervals, symbols, &seen, closed);
+            let outcome = verify(&intervals, &seen, closed, Completeness::Given).unwrap();
             assert_eq!(
                 outcome.mismatches, 0,
                 "consumer {consumer}: {:?}",
@@ -317,7 +315,7 @@ impl Outcome {
     /// With trades recovered: the klines each consumer holds in the end (a correction
     /// replacing what it had for that period), closed and open, equal those rebuilt from
     /// every trade published. Returns how many were checked.
-    fn assert_exact_with_every_trade(&self, symbols: u32) -> u64 {
+    fn assert_exact_with_every_trade(&self) -> u64 {
         let intervals = Interval::parse_list(INTERVALS).unwrap();
         let mut checked = 0;
         for (consumer, closed) in self.closed.iter().enumerate() {
@@ -333,12 +331,8 @@ impl Outcome {
                 held.entry(*key).or_insert(*record);
             }
             let held: Vec<KlineRecord> = held.into_values().collect();
-            let outcome = verify(&intervals, symbols, &self.trades, &held);
-            assert_eq!(
-                outcome.mismatches, 0,
-                "consumer {consumer}: {:?}",
-                outcome.examples
-            );
+            let outcome = verify(&intervals, &self.trades, &held, Completeness::Every).unwrap();
+            assert!(outcome.is_exact(), "consumer {consumer}: {outcome:?}");
             assert!(outcome.verified > 0, "consumer {consumer} checked nothing");
             checked = outcome.verified;
         }
@@ -349,9 +343,8 @@ impl Outcome {
 /// Lets a run trade for `duration`, finishes it and checks every closed kline.
 fn exact(mut run: Run, duration: Duration) -> Outcome {
     run.run_for(duration);
-    let symbols = run.symbols;
     let out = run.finish();
-    out.assert_exact(symbols);
+    out.assert_exact();
     out
 }
 
@@ -451,7 +444,7 @@ fn gaps_from_dropped_connections_are_backfilled_and_every_kline_is_exact() {
     );
     assert_eq!(out.shards.gap_trades_filled, out.shards.missing_agg_ids);
     assert_eq!(out.shards.trades, out.trades.len() as u64, "no trade lost");
-    let checked = out.assert_exact_with_every_trade(10);
+    let checked = out.assert_exact_with_every_trade();
     assert!(checked >= 20, "klines checked: {checked}");
 }
 
@@ -522,7 +515,7 @@ fn redundant_connections_lose_nothing_when_either_is_killed() {
         "both connections carried the trades: {:?}",
         out.shards
     );
-    out.assert_exact_with_every_trade(10);
+    out.assert_exact_with_every_trade();
 }
 
 #[test]
@@ -561,7 +554,7 @@ fn an_engine_started_mid_period_warms_every_open_kline_exactly() {
         "the market traded before the engine"
     );
     // The 1h and 5m klines open at the start hold the trades from before it.
-    let checked = out.assert_exact_with_every_trade(5);
+    let checked = out.assert_exact_with_every_trade();
     assert!(checked >= 20, "klines checked: {checked}");
 }
 
@@ -668,9 +661,8 @@ fn a_vanishing_and_a_slow_consumer_lose_nothing() {
         }
         // Consumer 2 never pulls until the end.
     }
-    let symbols = run.symbols;
     let out = run.finish();
-    out.assert_exact(symbols);
+    out.assert_exact();
     let key = |r: &KlineRecord| (r.symbol, r.interval, r.kline.open_time);
     let sets: Vec<HashSet<_>> = out
         .closed
@@ -806,10 +798,11 @@ impl MidRunListing {
     fn assert_exact(&self, trades: &[SimTrade], closed: &[KlineRecord]) {
         let outcome = verify(
             &Interval::parse_list(INTERVALS).unwrap(),
-            self.specs.len() as u32,
             trades,
             closed,
-        );
+            Completeness::Given,
+        )
+        .unwrap();
         assert_eq!(outcome.mismatches, 0, "{:?}", outcome.examples);
         assert!(
             closed

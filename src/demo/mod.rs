@@ -1,9 +1,9 @@
 //! `klagg demo`: the simulator and the real engine in one process, with a live view and a
 //! self-check at the end. No network and no config needed.
 
-mod verify;
 mod view;
 
+use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -13,13 +13,13 @@ use crate::idle::IdleStrategy;
 use crate::ingress::connection::ConnectionOptions;
 use crate::interval::Interval;
 use crate::latency::{Latencies, Sampling, Span};
+use crate::oracle::{Completeness, Verification, verify};
 use crate::pipeline::{ConnectionSpec, Engine, EngineError, EngineSpec, ProbeCollector, now_ms};
 use crate::sim::MarketSource;
 use crate::sim::market::{SyntheticConfig, SyntheticMarket};
 use crate::sim::server::ServerConfig;
 use crate::sim::simulation::Simulation;
 
-pub use verify::{Verification, rebuild, verify};
 pub use view::{Row, StatusLine};
 
 /// What to demonstrate.
@@ -90,8 +90,11 @@ impl std::fmt::Display for DemoSummary {
         }
         write!(
             f,
-            "verified {} klines, {} mismatches",
-            self.verification.verified, self.verification.mismatches
+            "verified {} klines, {} mismatches, {} missing, {} lost trades",
+            self.verification.verified,
+            self.verification.mismatches,
+            self.verification.missing,
+            self.verification.lost_trades
         )
     }
 }
@@ -167,6 +170,8 @@ pub fn run(options: &DemoOptions, stop: &AtomicBool) -> Result<DemoSummary, Demo
     let (minute, hour) = (1u16, 6u16);
     let mut rows = vec![Row::default(); symbols.len()];
     let mut closed: Vec<KlineRecord> = Vec::new();
+    // The latest state of each symbol's and interval's open kline, for the final check.
+    let mut open: HashMap<(u32, u16), KlineRecord> = HashMap::new();
     let mut all_latencies = Latencies::new(&[]);
     let started = Instant::now();
     let mut last_frames = 0u64;
@@ -179,6 +184,7 @@ pub fn run(options: &DemoOptions, stop: &AtomicBool) -> Result<DemoSummary, Demo
         if let Ok(delta) = consumer.pull(Duration::from_millis(100)) {
             closed.extend_from_slice(&delta.closed);
             for r in &delta.open {
+                open.insert((r.symbol, r.interval), *r);
                 let Some(row) = rows.get_mut(r.symbol as usize) else {
                     continue;
                 };
@@ -221,6 +227,9 @@ pub fn run(options: &DemoOptions, stop: &AtomicBool) -> Result<DemoSummary, Demo
     }
     if let Ok(delta) = consumer.pull(Duration::from_millis(500)) {
         closed.extend_from_slice(&delta.closed);
+        for r in &delta.open {
+            open.insert((r.symbol, r.interval), *r);
+        }
     }
     let engine_report = engine.stop();
     if let Some(collector) = collector {
@@ -230,7 +239,19 @@ pub fn run(options: &DemoOptions, stop: &AtomicBool) -> Result<DemoSummary, Demo
     }
     let report = sim.stop();
     let shards = engine_report.shards.iter().sum::<ShardStats>();
-    let verification = verify(&intervals, symbols.len() as u32, &report.trades, &closed);
+    // Every kline of every symbol, open ones included, against the oracle built from every
+    // trade the simulator published: a trade the engine never applied shows as lost.
+    let verification = verify(
+        &intervals,
+        &report.trades,
+        open.values().chain(&closed),
+        Completeness::Every,
+    )
+    .unwrap_or_else(|e| Verification {
+        mismatches: 1,
+        examples: vec![e],
+        ..Verification::default()
+    });
     let socket_to_kline = all_latencies.summary(Span::FrameToKline);
     let latency_us = (socket_to_kline.count > 0).then(|| {
         (

@@ -20,7 +20,7 @@
 
 // The simulator's file replay reads the same inputs through these.
 pub(crate) mod capture;
-pub(crate) mod datavision;
+pub mod datavision;
 mod error;
 mod kline_csv;
 mod progress;

@@ -171,6 +171,21 @@ impl KlineStore {
             .map(|klines| klines.into_iter().next())
     }
 
+    /// Every symbol that has at least one stored kline, sorted by name.
+    ///
+    /// # Errors
+    ///
+    /// The read failed.
+    pub fn symbols(&self) -> Result<Vec<String>, StoreError> {
+        let fail = |e| StoreError::sqlite(&self.path, "listing the stored symbols", e);
+        let mut select = self
+            .conn
+            .prepare_cached("SELECT DISTINCT symbol FROM klines ORDER BY symbol")
+            .map_err(fail)?;
+        let rows = select.query_map([], |row| row.get(0)).map_err(fail)?;
+        rows.collect::<Result<Vec<String>, _>>().map_err(fail)
+    }
+
     fn select(
         &self,
         symbol: &str,
