@@ -26,16 +26,19 @@ pub enum Incoming {
     Ended(DisconnectCause),
 }
 
-/// Reads one message (or times out after the socket's read timeout).
+/// Reads one message: for a blocking socket, or times out after its read timeout; for a
+/// non-blocking one (`polled`), or finds nothing there ([`Incoming::Tick`] either way).
 ///
 /// tungstenite queues the pong to a ping and would only write it at the start of the next read,
-/// a whole read tick later on an idle socket; it is flushed here, right away.
-pub fn read_one(socket: &mut Socket) -> Incoming {
+/// a whole read tick later on an idle socket; it is flushed here, right away. A non-blocking
+/// socket that cannot take it yet keeps it queued, and the next read or flush sends it.
+pub fn read_one(socket: &mut Socket, polled: bool) -> Incoming {
     match socket.read() {
         Ok(Message::Text(text)) => Incoming::Text(text),
         Ok(Message::Binary(bytes)) => Incoming::Binary(bytes),
         Ok(Message::Ping(_)) => match socket.flush() {
             Ok(()) => Incoming::Ping,
+            Err(e) if polled && would_block(&e) => Incoming::Ping,
             Err(e) => Incoming::Ended(write_failure(e)),
         },
         Ok(Message::Pong(payload)) => Incoming::Pong(payload),
@@ -69,6 +72,23 @@ fn read_failure(error: Error) -> Incoming {
         other => DisconnectCause::Protocol(other.to_string()),
     };
     Incoming::Ended(cause)
+}
+
+/// True when a write found the socket's buffer full: for a non-blocking socket the bytes wait
+/// in tungstenite's buffer for the next write or flush; for a blocking one the write timeout
+/// expired.
+pub fn would_block(error: &Error) -> bool {
+    matches!(error, Error::Io(e) if e.kind() == ErrorKind::WouldBlock)
+}
+
+/// Sends `message`; with a non-blocking socket (`polled`), bytes the socket cannot take yet
+/// wait in tungstenite's buffer for the next write, read or flush.
+pub fn send(socket: &mut Socket, message: Message, polled: bool) -> Result<(), DisconnectCause> {
+    match socket.send(message) {
+        Ok(()) => Ok(()),
+        Err(e) if polled && would_block(&e) => Ok(()),
+        Err(e) => Err(write_failure(e)),
+    }
 }
 
 /// A failed write: with a blocking socket, `WouldBlock` means the write timeout expired.

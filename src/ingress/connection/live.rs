@@ -1,26 +1,32 @@
-//! Driving one live socket: read, hand frames over, and between reads do the periodic work
-//! (liveness, our pings, queued subscriptions, rotation) until the socket ends or we stop.
+//! Driving one live socket: read what has arrived, hand frames over, and between reads do the
+//! periodic work (liveness, our pings, queued subscriptions, rotation).
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use tungstenite::Message;
 
 use super::dialer::Socket;
 use super::handler::{ConnectionEvent, Control, DisconnectCause, FrameHandler, SubscriptionMethod};
-use super::incoming::{Incoming, read_one, write_failure};
+use super::handover::Draining;
+use super::incoming::{Incoming, read_one, send};
 use super::options::ConnectionOptions;
 use super::rotation::PendingRotation;
 use super::stream_connection::StreamConnection;
 
 /// While frames flow, the clock is read only every this many reads: liveness, pings and rotation
 /// need second-scale precision, and the hot path should not pay for a clock read per frame.
-/// Idle ticks, pongs and queued subscriptions read it every time.
+/// Idle steps, pongs and queued subscriptions read it every time.
 const CLOCK_EVERY_READS: u32 = 32;
+
+/// Most messages a non-blocking socket is read in one step, so the thread's other stages (a
+/// shard draining what was just pushed, other connections) get their turn in between.
+pub const READS_PER_STEP: usize = 64;
 
 /// One socket and its timers.
 pub struct Live {
     pub(super) socket: Socket,
+    /// Non-blocking, registered with the owning thread's poll.
+    pub(super) polled: bool,
     /// When a frame was last known to have arrived (at clock-sample precision).
     last_frame: Instant,
     /// A frame arrived since the last clock sample.
@@ -29,6 +35,8 @@ pub struct Live {
     pub(super) next_rotation: Instant,
     reads_since_clock: u32,
     pub(super) rotation: Option<PendingRotation>,
+    /// The socket a rotation replaced, still delivering what it had sent before our close.
+    pub(super) draining: Option<Draining>,
 }
 
 impl Live {
@@ -40,75 +48,90 @@ impl Live {
         connected_at: Instant,
         now: Instant,
         options: &ConnectionOptions,
+        polled: bool,
     ) -> Live {
         Live {
             socket,
+            polled,
             last_frame: now,
             saw_frame: false,
             last_ping: now,
             next_rotation: connected_at + options.rotate_after,
             reads_since_clock: 0,
             rotation: None,
+            draining: None,
         }
+    }
+
+    /// Sends a close frame and gives the socket up without waiting for the reply: a stop must
+    /// end within a step.
+    pub(super) fn close(&mut self) -> DisconnectCause {
+        self.rotation = None;
+        self.draining = None;
+        let _ = self.socket.close(None);
+        DisconnectCause::Stopped
     }
 }
 
 impl StreamConnection {
-    /// Reads `live` until it ends, the handler says stop or `stop` is set; returns why.
+    /// Reads what has arrived on `live` (a blocking socket: one message or a read tick), hands
+    /// it over and does the periodic work; returns how many messages were read, or why the
+    /// socket ended (`Stopped` when the handler said stop).
     pub(super) fn drive(
         &mut self,
         live: &mut Live,
         handler: &mut impl FrameHandler,
-        stop: &AtomicBool,
-    ) -> DisconnectCause {
-        loop {
-            if stop.load(Ordering::Relaxed) {
-                return close(live);
-            }
-            let mut clock_due = false;
-            match read_one(&mut live.socket) {
-                Incoming::Text(text) => {
-                    live.saw_frame = true;
-                    self.deliver_text(text.as_bytes(), handler);
+    ) -> Result<usize, DisconnectCause> {
+        let mut reads = 0;
+        let mut clock_due = false;
+        if live.draining.is_some() {
+            // The old socket's last frames come before any of the new one's.
+            self.drain_step(live, handler);
+        } else {
+            let batch = if live.polled { READS_PER_STEP } else { 1 };
+            while reads < batch {
+                match read_one(&mut live.socket, live.polled) {
+                    Incoming::Text(text) => self.deliver_text(text.as_bytes(), handler),
+                    Incoming::Binary(bytes) => self.deliver_binary(&bytes, handler),
+                    Incoming::Ping => {
+                        self.stats.pings_received += 1;
+                        self.stats.pongs_sent += 1;
+                    }
+                    Incoming::Pong(payload) => {
+                        self.stats.pongs_received += 1;
+                        self.record_rtt(&payload);
+                        clock_due = true;
+                    }
+                    Incoming::Tick => {
+                        clock_due = true;
+                        break;
+                    }
+                    Incoming::Ended(cause) => return Err(cause),
                 }
-                Incoming::Binary(bytes) => {
-                    live.saw_frame = true;
-                    self.deliver_binary(&bytes, handler);
-                }
-                Incoming::Ping => {
-                    live.saw_frame = true;
-                    self.stats.pings_received += 1;
-                    self.stats.pongs_sent += 1;
-                }
-                Incoming::Pong(payload) => {
-                    live.saw_frame = true;
-                    self.stats.pongs_received += 1;
-                    self.record_rtt(&payload);
-                    clock_due = true;
-                }
-                Incoming::Tick => clock_due = true,
-                Incoming::Ended(cause) => return cause,
-            }
-            if handler.on_tick(&mut self.requests) == Control::Stop {
-                return close(live);
-            }
-            if !self.requests.is_empty() {
-                self.subscriptions.apply(&mut self.requests);
-            }
-            if live.rotation.is_some() {
-                self.poll_rotation(live, handler);
-            }
-            live.reads_since_clock += 1;
-            if clock_due
-                || live.reads_since_clock >= CLOCK_EVERY_READS
-                || self.subscriptions.has_pending()
-            {
-                live.reads_since_clock = 0;
-                if let Some(cause) = self.periodic(live, Instant::now(), handler) {
-                    return cause;
-                }
+                reads += 1;
+                live.saw_frame = true;
             }
         }
+        if handler.on_tick(&mut self.requests) == Control::Stop {
+            return Err(live.close());
+        }
+        if !self.requests.is_empty() {
+            self.subscriptions.apply(&mut self.requests);
+        }
+        if live.rotation.is_some() {
+            self.poll_rotation(live, handler);
+        }
+        live.reads_since_clock += reads.max(1) as u32;
+        if clock_due
+            || live.reads_since_clock >= CLOCK_EVERY_READS
+            || self.subscriptions.has_pending()
+        {
+            live.reads_since_clock = 0;
+            if let Some(cause) = self.periodic(live, Instant::now(), handler) {
+                return Err(cause);
+            }
+        }
+        Ok(reads)
     }
 
     /// Liveness, our ping, queued subscriptions within the rate limit, rotation start.
@@ -128,8 +151,8 @@ impl StreamConnection {
             // The payload is our send time, so the pong gives the round trip.
             let sent = now.saturating_duration_since(self.epoch).as_nanos() as u64;
             let ping = Message::Ping(sent.to_le_bytes().to_vec().into());
-            if let Err(e) = live.socket.send(ping) {
-                return Some(write_failure(e));
+            if let Err(cause) = send(&mut live.socket, ping, live.polled) {
+                return Some(cause);
             }
             self.stats.pings_sent += 1;
             live.last_ping = now;
@@ -138,8 +161,8 @@ impl StreamConnection {
             let Some(request) = self.subscriptions.next_message() else {
                 break;
             };
-            if let Err(e) = live.socket.send(Message::text(request.text)) {
-                return Some(write_failure(e));
+            if let Err(cause) = send(&mut live.socket, Message::text(request.text), live.polled) {
+                return Some(cause);
             }
             self.limit.record(now);
             match request.method {
@@ -159,7 +182,15 @@ impl StreamConnection {
                 streams: request.streams,
             });
         }
-        if live.rotation.is_none() && now >= live.next_rotation {
+        if live.polled {
+            // Bytes a full socket buffer held back (a ping, a SUBSCRIBE) go out now.
+            if let Err(e) = live.socket.flush()
+                && !super::incoming::would_block(&e)
+            {
+                return Some(super::incoming::write_failure(e));
+            }
+        }
+        if live.rotation.is_none() && live.draining.is_none() && now >= live.next_rotation {
             self.start_rotation(live, now, handler);
         }
         None
@@ -172,12 +203,4 @@ impl StreamConnection {
         let sent = self.epoch + Duration::from_nanos(u64::from_le_bytes(bytes));
         self.stats.last_ping_rtt = Some(Instant::now().saturating_duration_since(sent));
     }
-}
-
-/// Sends a close frame and gives up the socket without waiting for the reply: a stop must end
-/// within a read tick.
-fn close(live: &mut Live) -> DisconnectCause {
-    live.rotation = None;
-    let _ = live.socket.close(None);
-    DisconnectCause::Stopped
 }

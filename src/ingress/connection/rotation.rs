@@ -22,6 +22,7 @@ use super::dialer::{Dialer, Socket};
 use super::handler::{ConnectionEvent, SubscriptionMethod};
 use super::incoming::{Incoming, read_one};
 use super::rate_limit::RateLimit;
+use super::readiness::Notify;
 use super::reply::{Reply, looks_like_reply, parse_reply};
 use super::subscriptions::{MAX_STREAMS_PER_MESSAGE, request_text};
 
@@ -81,8 +82,12 @@ pub struct PendingRotation {
 }
 
 impl PendingRotation {
-    /// Spawns the helper.
-    pub fn start(dialer: Dialer, plan: RotationPlan) -> Result<PendingRotation, String> {
+    /// Spawns the helper, which calls `notify` when its result is ready.
+    pub fn start(
+        dialer: Dialer,
+        plan: RotationPlan,
+        notify: Option<Notify>,
+    ) -> Result<PendingRotation, String> {
         let (sender, receiver) = bounded(1);
         let cancel = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&cancel);
@@ -91,6 +96,9 @@ impl PendingRotation {
             .spawn(move || {
                 // The io thread may have given up on us; then the socket just drops.
                 let _ = sender.send(prepare(&dialer, plan, &flag));
+                if let Some(notify) = notify {
+                    notify();
+                }
             })
             .map_err(|e| format!("spawn rotation helper: {e}"))?;
         Ok(PendingRotation { receiver, cancel })
@@ -207,7 +215,7 @@ fn prepare(
             awaiting.insert(id, streams);
             next_batch = batches.next();
         }
-        match read_one(&mut socket) {
+        match read_one(&mut socket, false) {
             Incoming::Text(text) => {
                 let bytes = text.as_bytes();
                 match looks_like_reply(bytes)

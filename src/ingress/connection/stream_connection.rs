@@ -1,20 +1,50 @@
 //! One Binance market-stream connection over its whole life: connect, stream, reconnect with
-//! backoff, forever, on the calling (pinned, blocking) thread.
+//! backoff, forever. It is a state machine the owning thread steps: [`StreamConnection::step`]
+//! does what is due (read frames, periodic work, start or finish a dial) and returns, so one
+//! thread can run several connections beside shards and consumers; [`StreamConnection::run`]
+//! steps it alone on the calling thread, sleeping in its blocking read.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use mio::{Registry, Token};
+
 use super::backoff::Backoff;
+use super::dial::PendingDial;
 use super::dialer::{Dialer, Socket};
 use super::handler::{ConnectionEvent, DisconnectCause, FrameHandler};
 use super::live::Live;
 use super::options::ConnectionOptions;
 use super::rate_limit::RateLimit;
+use super::readiness::{Notify, Readiness};
 use super::reply::{Reply, looks_like_reply, parse_reply};
 use super::stats::ConnectionStats;
 use super::subscriptions::{SubscriptionRequests, Subscriptions};
 use super::url::stream_url;
+
+/// What one [`StreamConnection::step`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// This many messages were read (data frames, pings, pongs); more may be waiting.
+    Read(usize),
+    /// Nothing arrived: waiting for data, a dial or the end of a backoff.
+    Idle,
+    /// The connection has stopped (the stop flag or the handler); it will do nothing more.
+    Stopped,
+}
+
+/// Where a connection is in its life.
+enum State {
+    /// Waiting until then before the next connect attempt (the first one at once).
+    Backoff(Instant),
+    /// A helper thread is opening the socket.
+    Dialing(PendingDial),
+    /// Streaming.
+    Live(Box<Live>),
+    /// Stopped for good.
+    Stopped,
+}
 
 /// One market-stream connection: a socket (two during a rotation), its subscriptions, its
 /// reconnect policy and its counters.
@@ -30,12 +60,17 @@ pub struct StreamConnection {
     pub(super) stats: ConnectionStats,
     /// Origin of the timestamps carried in our ping payloads (for the round-trip time).
     pub(super) epoch: Instant,
+    pub(super) readiness: Readiness,
+    state: State,
+    /// Tries since the last socket ended (1 = the first try).
+    attempt: u32,
 }
 
 impl StreamConnection {
     /// `base_url` e.g. `wss://fstream.binance.com/market/stream` (combined-stream endpoint);
     /// `streams` e.g. `btcusdt@aggTrade`. The URL is `base_url?streams=a/b/c` with as many streams
     /// as fit a bounded URL length (~ 8 KiB), the rest are sent with SUBSCRIBE after connect.
+    /// Its sockets block in their reads until [`StreamConnection::register`] says otherwise.
     pub fn new(
         base_url: &str,
         streams: Vec<String>,
@@ -57,86 +92,187 @@ impl StreamConnection {
             stats: ConnectionStats::default(),
             epoch: Instant::now(),
             options,
+            readiness: Readiness::Blocking,
+            state: State::Backoff(Instant::now()),
+            attempt: 0,
         }
+    }
+
+    /// Makes every socket of this connection non-blocking and registered with `registry` under
+    /// `token`, for a thread that sleeps in that registry's `Poll`; `notify` must wake that
+    /// thread (a helper thread calls it when a dial or rotation has finished). Call it before
+    /// the first step.
+    ///
+    /// # Errors
+    ///
+    /// The registry cannot be cloned.
+    pub fn register(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        notify: Notify,
+    ) -> std::io::Result<()> {
+        self.readiness = Readiness::Polled {
+            registry: registry.try_clone()?,
+            token,
+            notify,
+        };
+        Ok(())
     }
 
     /// Connects (and reconnects, with exponential backoff + jitter from backoff_min up to
     /// backoff_max, reset after stable_after or after a connection that outlived its delay ten
     /// times over), reads frames and calls the handler until the handler returns Stop or `stop`
-    /// is set; checks `stop` at least every read_tick (a TCP connect in progress can hold it up
-    /// to `connect_timeout`).
+    /// is set, on the calling thread; checks `stop` at least every read tick.
     pub fn run(&mut self, handler: &mut impl FrameHandler, stop: &AtomicBool) {
-        // Tries since the last socket ended (1 = the first try).
-        let mut attempt = 0;
-        while !stop.load(Ordering::Relaxed) {
-            attempt += 1;
-            let (url, in_url) = stream_url(&self.base_url, self.subscriptions.streams());
-            match self.dialer.dial(&url, stop) {
-                Ok(socket) => {
-                    let cause = self.stream(socket, url, in_url, attempt, handler, stop);
-                    attempt = 0;
-                    if cause == DisconnectCause::Stopped {
-                        return;
-                    }
-                }
-                Err(error) => {
-                    if stop.load(Ordering::Relaxed) {
-                        return;
-                    }
-                    self.stats.connect_failures += 1;
-                    log::warn!(
-                        "{}: connect attempt {attempt} failed: {error}",
-                        self.base_url
-                    );
-                    handler.on_event(&ConnectionEvent::ConnectFailed { attempt, error });
-                }
+        while self.step(handler, stop) != Step::Stopped {}
+    }
+
+    /// Does what is due and returns: reads what has arrived (a blocking socket waits up to a
+    /// read tick for one message; a registered one reads what is there, at most a batch), then
+    /// the periodic work (liveness, pings, subscriptions, rotation); or starts, finishes or
+    /// waits for a dial. Without a registry every wait here is bounded by the read tick; with
+    /// one nothing waits, and the owning thread sleeps in its `Poll` until
+    /// [`StreamConnection::wake_at`] at the latest.
+    pub fn step(&mut self, handler: &mut impl FrameHandler, stop: &AtomicBool) -> Step {
+        let state = std::mem::replace(&mut self.state, State::Stopped);
+        if stop.load(Ordering::Relaxed) {
+            if let State::Live(mut live) = state {
+                let cause = live.close();
+                self.end_socket(&mut live, cause, handler);
             }
-            if stop.load(Ordering::Relaxed) {
-                return;
-            }
-            let delay = self.backoff.next_delay(Instant::now());
-            log::info!("{}: reconnecting in {delay:?}", self.base_url);
-            handler.on_event(&ConnectionEvent::ReconnectScheduled { delay });
-            self.sleep(delay, stop);
+            return Step::Stopped;
+        }
+        let (state, step) = match state {
+            State::Stopped => (State::Stopped, Step::Stopped),
+            State::Backoff(until) => (self.await_backoff(until, handler), Step::Idle),
+            State::Dialing(dial) => (self.await_dial(dial, handler), Step::Idle),
+            State::Live(mut live) => match self.drive(&mut live, handler) {
+                Ok(read) => (State::Live(live), Step::Read(read)),
+                Err(DisconnectCause::Stopped) => {
+                    self.end_socket(&mut live, DisconnectCause::Stopped, handler);
+                    (State::Stopped, Step::Stopped)
+                }
+                Err(cause) => {
+                    self.end_socket(&mut live, cause, handler);
+                    (self.schedule_reconnect(handler), Step::Idle)
+                }
+            },
+        };
+        self.state = state;
+        step
+    }
+
+    /// The latest time the owning thread should step this connection again when nothing
+    /// arrives: the end of a backoff, or a read tick from now (liveness and pings).
+    pub fn wake_at(&self, now: Instant) -> Instant {
+        match &self.state {
+            State::Backoff(until) => (*until).min(now + self.options.tick()),
+            _ => now + self.options.tick(),
         }
     }
 
-    /// Streams from a freshly connected socket until it ends; returns why it ended.
-    fn stream(
+    /// Waits (blocking mode: up to a read tick) for the backoff to end, then starts a dial.
+    fn await_backoff(&mut self, until: Instant, handler: &mut impl FrameHandler) -> State {
+        let now = Instant::now();
+        if now < until {
+            if !self.readiness.is_polled() {
+                thread::sleep((until - now).min(self.options.tick()));
+            }
+            return State::Backoff(until);
+        }
+        self.attempt += 1;
+        let (url, in_url) = stream_url(&self.base_url, self.subscriptions.streams());
+        match PendingDial::start(self.dialer.clone(), url, in_url, self.readiness.notify()) {
+            Ok(dial) => State::Dialing(dial),
+            Err(error) => self.connect_failed(error, handler),
+        }
+    }
+
+    /// Takes the dial's socket once it is open (blocking mode: waits up to a read tick).
+    fn await_dial(&mut self, dial: PendingDial, handler: &mut impl FrameHandler) -> State {
+        let wait = if self.readiness.is_polled() {
+            Duration::ZERO
+        } else {
+            self.options.tick()
+        };
+        match dial.poll(wait) {
+            None => State::Dialing(dial),
+            Some(Err(error)) => self.connect_failed(error, handler),
+            Some(Ok(socket)) => match self.readiness.adopt(&socket) {
+                Ok(()) => self.connected(socket, dial, handler),
+                Err(e) => self.connect_failed(format!("socket setup: {e}"), handler),
+            },
+        }
+    }
+
+    fn connect_failed(&mut self, error: String, handler: &mut impl FrameHandler) -> State {
+        self.stats.connect_failures += 1;
+        let attempt = self.attempt;
+        log::warn!(
+            "{}: connect attempt {attempt} failed: {error}",
+            self.base_url
+        );
+        handler.on_event(&ConnectionEvent::ConnectFailed { attempt, error });
+        self.schedule_reconnect(handler)
+    }
+
+    fn schedule_reconnect(&mut self, handler: &mut impl FrameHandler) -> State {
+        let delay = self.backoff.next_delay(Instant::now());
+        log::info!("{}: reconnecting in {delay:?}", self.base_url);
+        handler.on_event(&ConnectionEvent::ReconnectScheduled { delay });
+        State::Backoff(Instant::now() + delay)
+    }
+
+    /// A freshly connected socket starts streaming.
+    fn connected(
         &mut self,
         socket: Socket,
-        url: String,
-        in_url: usize,
-        attempt: u32,
+        dial: PendingDial,
         handler: &mut impl FrameHandler,
-        stop: &AtomicBool,
-    ) -> DisconnectCause {
+    ) -> State {
         let now = Instant::now();
+        let in_url = dial.in_url;
         let carried = self.subscriptions.streams()[..in_url].to_vec();
         self.subscriptions.reset_for(&carried);
         self.limit.clear();
         self.backoff.connected(now);
         self.stats.connects += 1;
         log::info!(
-            "connected to {} with {in_url} streams in the url, {} to subscribe (attempt {attempt})",
+            "connected to {} with {in_url} streams in the url, {} to subscribe (attempt {})",
             self.base_url,
             self.subscriptions.streams().len() - in_url,
+            self.attempt,
         );
-        handler.on_event(&ConnectionEvent::Connected { url, attempt });
+        handler.on_event(&ConnectionEvent::Connected {
+            url: dial.url.clone(),
+            attempt: self.attempt,
+        });
+        self.attempt = 0;
+        State::Live(Box::new(Live::new(
+            socket,
+            now,
+            now,
+            &self.options,
+            self.readiness.is_polled(),
+        )))
+    }
 
-        let mut live = Live::new(socket, now, now, &self.options);
-        let cause = self.drive(&mut live, handler, stop);
-        drop(live);
+    /// Counts and reports the end of a socket.
+    fn end_socket(
+        &mut self,
+        live: &mut Live,
+        cause: DisconnectCause,
+        handler: &mut impl FrameHandler,
+    ) {
+        live.rotation = None;
         self.stats.disconnects.record(&cause);
         if cause == DisconnectCause::Stopped {
             log::info!("{}: stopped", self.base_url);
         } else {
             log::warn!("{}: disconnected: {cause}", self.base_url);
         }
-        handler.on_event(&ConnectionEvent::Disconnected {
-            cause: cause.clone(),
-        });
-        cause
+        handler.on_event(&ConnectionEvent::Disconnected { cause });
     }
 
     /// Counters since `new`.
@@ -148,18 +284,6 @@ impl StreamConnection {
     /// soon as the handler asks; rejected SUBSCRIBEs are removed).
     pub fn streams(&self) -> &[String] {
         self.subscriptions.streams()
-    }
-
-    /// Sleeps `delay` in read-tick slices so a stop request is seen promptly.
-    fn sleep(&self, delay: Duration, stop: &AtomicBool) {
-        let until = Instant::now() + delay;
-        loop {
-            let now = Instant::now();
-            if now >= until || stop.load(Ordering::Relaxed) {
-                return;
-            }
-            thread::sleep((until - now).min(self.options.tick()));
-        }
     }
 
     /// A text frame: a subscription reply is matched and consumed, anything else goes to the
