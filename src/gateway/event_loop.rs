@@ -54,52 +54,76 @@ pub(super) struct EventLoop {
     pub(super) frames: EventFrames,
     pub(super) stats: Arc<SharedStats>,
     pub(super) stop: Arc<AtomicBool>,
+    /// When the shards are next asked (without held pulls).
+    pub(super) next_push: Instant,
+    /// Readiness events, reused from turn to turn.
+    pub(super) events: Events,
 }
 
 impl EventLoop {
-    /// Runs until `stop` is set, then makes a final pull and closes every client.
+    /// Runs until `stop` is set, then makes a final pull and closes every client: the gateway
+    /// on a thread of its own, sleeping in its `Poll`.
     pub(super) fn run(mut self) {
-        let mut events = Events::with_capacity(1024);
-        let mut next_push = Instant::now();
-        let push_every = self.config.push_interval.max(MIN_WAIT);
-        let held = self.pull.as_ref().is_some_and(EnginePull::held);
         while !self.stop.load(Ordering::Relaxed) {
             let now = Instant::now();
-            // Held pulls are answered when there is news: ask again as soon as answered.
-            if held || now >= next_push {
-                self.request_pull(now);
-                next_push = now + push_every;
-            }
-            if let Err(e) = self.poll.poll(&mut events, Some(self.wait(now, next_push))) {
-                if e.kind() != io::ErrorKind::Interrupted {
-                    log::error!("gateway: poll failed: {e}");
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                continue;
-            }
-            for token in std::mem::take(&mut self.unfinished) {
-                self.serve(token, true, false);
-            }
-            for event in &events {
-                if event.token() == WAKE {
-                    continue;
-                }
-                if event.token() == LISTENER {
-                    self.accept();
-                } else {
-                    self.serve(event.token().0, event.is_readable(), event.is_writable());
-                }
-            }
-            self.collect_pulls();
+            self.pull_if_due(now);
+            let wait = self.wait(now, self.next_push);
+            self.turn(wait);
         }
         self.finish();
+    }
+
+    /// Asks the shards what changed when a push is due (always, with held pulls: a shard
+    /// answers them only when it has news).
+    pub(super) fn pull_if_due(&mut self, now: Instant) {
+        let push_every = self.config.push_interval.max(MIN_WAIT);
+        let held = self.pull.as_ref().is_some_and(EnginePull::held);
+        if held || now >= self.next_push {
+            self.request_pull(now);
+            self.next_push = now + push_every;
+        }
+    }
+
+    /// Polls up to `wait`, serves every ready client and the listener, and pushes every answer
+    /// that has come; true if anything was served or pushed.
+    pub(super) fn turn(&mut self, wait: Duration) -> bool {
+        let mut events = std::mem::replace(&mut self.events, Events::with_capacity(0));
+        let worked = self.serve_events(&mut events, wait);
+        self.events = events;
+        self.collect_pulls() || worked
+    }
+
+    fn serve_events(&mut self, events: &mut Events, wait: Duration) -> bool {
+        if let Err(e) = self.poll.poll(events, Some(wait)) {
+            if e.kind() != io::ErrorKind::Interrupted {
+                log::error!("gateway: poll failed: {e}");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            return false;
+        }
+        let mut worked = !self.unfinished.is_empty();
+        for token in std::mem::take(&mut self.unfinished) {
+            self.serve(token, true, false);
+        }
+        for event in events.iter() {
+            if event.token() == WAKE {
+                continue;
+            }
+            worked = true;
+            if event.token() == LISTENER {
+                self.accept();
+            } else {
+                self.serve(event.token().0, event.is_readable(), event.is_writable());
+            }
+        }
+        worked
     }
 
     /// How long the next poll may sleep: until the next push (at least 1 ms away, as the loop
     /// just pushed if one was due) and, while an answer is awaited, no longer than it has been
     /// awaited (1 ms, then 1, 2, 4 ms...), so an answer is picked up within a few milliseconds
     /// of its arrival however long the shard took.
-    fn wait(&self, now: Instant, next_push: Instant) -> Duration {
+    pub(super) fn wait(&self, now: Instant, next_push: Instant) -> Duration {
         if !self.unfinished.is_empty() {
             return Duration::ZERO;
         }

@@ -27,10 +27,11 @@ impl EventLoop {
         }
     }
 
-    /// Pushes every answer that has arrived: its closed klines, then its changed open ones.
-    pub(super) fn collect_pulls(&mut self) {
+    /// Pushes every answer that has arrived: its closed klines, then its changed open ones;
+    /// true if one had.
+    pub(super) fn collect_pulls(&mut self) -> bool {
         let Some(mut pull) = self.pull.take() else {
-            return;
+            return false;
         };
         let mut pushed = false;
         while let Some((shard, delta)) = pull.try_next() {
@@ -56,6 +57,7 @@ impl EventLoop {
         if pushed {
             self.flush_all();
         }
+        pushed
     }
 
     /// Appends one event to every subscriber of its slot, encoded once per framing.

@@ -32,6 +32,7 @@ pub mod output;
 pub mod pull;
 pub mod rest;
 mod shutdown;
+mod stage;
 pub mod stats;
 pub mod ws_frame;
 mod ws_session;
@@ -40,13 +41,15 @@ use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use mio::net::TcpListener;
-use mio::{Interest, Poll, Token, Waker};
+use mio::{Events, Interest, Poll, Token, Waker};
 
 pub use config::{Catalog, DecimalsFn, GatewayConfig, LiveSymbols, MetricsFn};
+pub use stage::GatewayStage;
 pub use stats::GatewayStats;
 
 use crate::aggregator::Wake;
@@ -75,12 +78,6 @@ impl Gateway {
         stop: Arc<AtomicBool>,
     ) -> io::Result<GatewayHandle> {
         let poll = Poll::new()?;
-        let mut listener = TcpListener::bind(config.bind)?;
-        let addr = listener.local_addr()?;
-        poll.registry()
-            .register(&mut listener, Token(0), Interest::READABLE)?;
-        let stats = Arc::new(SharedStats::default());
-        let core = config.core;
         // Pushing as fast as klines change: the shards hold each pull until there is news and
         // wake the loop when they answer, so it neither spins nor polls.
         let wake = if config.push_interval.is_zero() {
@@ -91,6 +88,68 @@ impl Gateway {
         } else {
             None
         };
+        let core = config.core;
+        let event_loop = EventLoop::new(poll, config, consumer, catalog, stop, wake)?;
+        let (addr, stats) = (
+            event_loop.listener.local_addr()?,
+            Arc::clone(&event_loop.stats),
+        );
+        let thread = std::thread::Builder::new()
+            .name("klagg-gateway".to_owned())
+            .spawn(move || {
+                pin_current_thread("gateway", core);
+                event_loop.run();
+            })?;
+        Ok(GatewayHandle {
+            addr,
+            stats,
+            ended: Ended::Thread(thread),
+        })
+    }
+
+    /// Binds `config.bind` and returns the gateway as a stage for a thread that runs other
+    /// stages too (see [`GatewayStage`]), serving until `stop` is set. With
+    /// `push_interval = 0` the shards hold pulls until there is news and call `wake` when
+    /// they answered: it must wake the thread that steps the stage.
+    ///
+    /// # Errors
+    ///
+    /// When the address cannot be bound or the poller created.
+    pub fn stage(
+        config: GatewayConfig,
+        consumer: EngineConsumer,
+        catalog: Catalog,
+        stop: Arc<AtomicBool>,
+        wake: Wake,
+    ) -> io::Result<(GatewayStage, GatewayHandle)> {
+        let wake = config.push_interval.is_zero().then_some(wake);
+        let event_loop = EventLoop::new(Poll::new()?, config, consumer, catalog, stop, wake)?;
+        let (addr, stats) = (
+            event_loop.listener.local_addr()?,
+            Arc::clone(&event_loop.stats),
+        );
+        let done = Arc::new(AtomicBool::new(false));
+        let handle = GatewayHandle {
+            addr,
+            stats,
+            ended: Ended::Flag(Arc::clone(&done)),
+        };
+        Ok((GatewayStage::new(event_loop, done), handle))
+    }
+}
+
+impl EventLoop {
+    fn new(
+        poll: Poll,
+        config: GatewayConfig,
+        consumer: EngineConsumer,
+        catalog: Catalog,
+        stop: Arc<AtomicBool>,
+        wake: Option<Wake>,
+    ) -> io::Result<EventLoop> {
+        let mut listener = TcpListener::bind(config.bind)?;
+        poll.registry()
+            .register(&mut listener, Token(0), Interest::READABLE)?;
         let history = History::new(config.history_per_slot);
         // The sink may create the file later; without it REST serves what this run saw.
         let store =
@@ -103,7 +162,7 @@ impl Gateway {
                     }
                 }
             });
-        let event_loop = EventLoop {
+        Ok(EventLoop {
             poll,
             listener,
             config,
@@ -116,29 +175,32 @@ impl Gateway {
             store,
             pull: Some(EnginePull::new(consumer, wake)),
             frames: EventFrames::new(),
-            stats: Arc::clone(&stats),
+            stats: Arc::new(SharedStats::default()),
             stop,
-        };
-        let thread = std::thread::Builder::new()
-            .name("klagg-gateway".to_owned())
-            .spawn(move || {
-                pin_current_thread("gateway", core);
-                event_loop.run();
-            })?;
-        Ok(GatewayHandle {
-            addr,
-            stats,
-            thread,
+            next_push: Instant::now(),
+            events: Events::with_capacity(1024),
         })
     }
 }
+
+/// How a gateway's end is awaited.
+#[derive(Debug)]
+enum Ended {
+    /// It has a thread of its own.
+    Thread(JoinHandle<()>),
+    /// It is a stage of another thread, which sets the flag once the stage has finished.
+    Flag(Arc<AtomicBool>),
+}
+
+/// How long [`GatewayHandle::join`] waits for a gateway stage whose thread was stopped.
+const STAGE_JOIN_WAIT: Duration = Duration::from_secs(2);
 
 /// A running gateway: its address, its counters, and its thread to join after `stop` is set.
 #[derive(Debug)]
 pub struct GatewayHandle {
     addr: SocketAddr,
     stats: Arc<SharedStats>,
-    thread: JoinHandle<()>,
+    ended: Ended,
 }
 
 impl GatewayHandle {
@@ -152,12 +214,22 @@ impl GatewayHandle {
         self.stats.snapshot()
     }
 
-    /// Waits for the gateway thread to end (after its `stop` flag is set).
+    /// Waits for the gateway to end after its `stop` flag is set: its thread, or, for a stage,
+    /// until the thread stepping it has seen it finish (at most a couple of seconds).
     ///
     /// # Errors
     ///
     /// The thread's panic, if it panicked.
     pub fn join(self) -> std::thread::Result<()> {
-        self.thread.join()
+        match self.ended {
+            Ended::Thread(thread) => thread.join(),
+            Ended::Flag(done) => {
+                let deadline = Instant::now() + STAGE_JOIN_WAIT;
+                while !done.load(Ordering::Acquire) && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Ok(())
+            }
+        }
     }
 }
