@@ -5,7 +5,8 @@
 //! since October 2025 it also lists names such as `币安人生USDT`, so any UTF-8 is accepted except
 //! what would break a place a name goes: whitespace and control characters (log lines, CSV
 //! rows, HTTP request lines), quotes and `\` (JSON written without escaping, TOML), `/` (file
-//! names, stream lists in URLs) and `@` (which separates the symbol from the stream type in
+//! names, stream lists in URLs), `,` (CSV fields such as the latency stamp files, lists such as
+//! `klagg sim --names`) and `@` (which separates the symbol from the stream type in
 //! `btcusdt@aggTrade`). Everything else a URL cannot carry raw is percent-encoded on the way
 //! out ([`crate::percent`]). The length bound keeps a file name built from a name far below
 //! the 255 bytes file systems allow.
@@ -21,7 +22,7 @@ pub const MAX_BYTES: usize = 64;
 
 /// What every [`SymbolNameError`] says is valid.
 pub const VALID: &str = "symbol names are 1 to 64 bytes of UTF-8 without whitespace, control \
-    characters, quotes, '\\', '/' or '@', such as BTCUSDT or 币安人生USDT";
+    characters, quotes, '\\', '/', ',' or '@', such as BTCUSDT or 币安人生USDT";
 
 /// Why a name cannot be a symbol; its `Display` says what is valid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,7 +78,7 @@ pub fn is_valid(name: &str) -> bool {
 
 /// Characters no symbol may have; see the module documentation for why.
 fn is_forbidden(c: char) -> bool {
-    c.is_control() || c.is_whitespace() || matches!(c, '"' | '\'' | '\\' | '/' | '@')
+    c.is_control() || c.is_whitespace() || matches!(c, '"' | '\'' | '\\' | '/' | ',' | '@')
 }
 
 /// The symbol as stream names spell it: ASCII letters lower-cased, nothing else changed
@@ -130,6 +131,7 @@ mod tests {
             ("BTC'", '\''),
             ("BTC\\", '\\'),
             ("../x", '/'),
+            ("BTCUSDT,ETHUSDT", ','),
             ("btcusdt@kline_1m", '@'),
         ] {
             assert_eq!(check(name), Err(SymbolNameError::BadChar(bad)), "{name:?}");
