@@ -3,6 +3,7 @@
 //! never silently: each is logged once with its reason and counted on the status line.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use crate::symbol_name::{self, SymbolNameError};
 
@@ -27,9 +28,9 @@ impl RefusedSymbols {
             match symbol_name::check(&name) {
                 Ok(()) => kept.push(name),
                 Err(e) => {
-                    if !self.refused.contains_key(&name) {
-                        newly.push(format!("{name:?} ({e})"));
-                        self.refused.insert(name, e);
+                    if let Entry::Vacant(slot) = self.refused.entry(name) {
+                        newly.push(format!("{:?} ({e})", slot.key()));
+                        slot.insert(e);
                     }
                 }
             }
