@@ -5,8 +5,8 @@
 //! straight from the bytes and only *skips* everything else. It is deliberately narrow: whenever
 //! a frame is not plainly a well-formed aggTrade (an escape in a string it needs, a non-ASCII
 //! byte in a string other than the symbol and the stream name, bytes there that are not UTF-8,
-//! a missing or duplicate field, a float where an integer belongs,
-//! trailing bytes, unusual nesting...), it answers [`FastParse::Fallback`] and the caller runs
+//! a missing or duplicate field, a float where an integer belongs, trailing bytes, unusual
+//! nesting...), it answers [`FastParse::Fallback`] and the caller runs
 //! [`crate::ingress::wire::parse_frame`], which then succeeds or classifies the error. The rule
 //! that keeps it exact: it only returns a trade when serde_json would return the same one, and
 //! only calls a frame another event type when serde_json would too. (The latter also keeps

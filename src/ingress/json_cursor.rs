@@ -9,8 +9,8 @@
 //! real verdict. serde_json's generic machinery (field identifiers, visitor dispatch) is what the
 //! fast path exists to avoid. Where mirroring serde_json's outcome exactly would be hard (escapes
 //! in a wanted string, non-ASCII bytes outside the strings that may be symbols, unusual numbers,
-//! deep nesting) the readers are stricter than JSON and say `None`. The hot reads look at 8 or 16 bytes at a time as `u64` words: the
-//! end of a string, the length and value of an integer.
+//! deep nesting) the readers are stricter than JSON and say `None`. The hot reads look at 8 or
+//! 16 bytes at a time as `u64` words: the end of a string, the length and value of an integer.
 
 use crate::decimal::POW10;
 
@@ -352,9 +352,9 @@ impl<'a> Cursor<'a> {
     /// Skips the value of a field serde reads leniently (`deserialize_any`, for `stream` and
     /// for another event type's reuse of aggTrade keys). That reading is stricter than a skip
     /// for some values: it decodes strings (a lone surrogate escape is an error, and so are bytes
-    /// that are not UTF-8), converts
-    /// numbers (`1e999` is out of range) and decodes the keys of an object. Only values for
-    /// which it cannot fail pass; the rest fall back. Out of line and by value as above.
+    /// that are not UTF-8), converts numbers (`1e999` is out of range) and decodes the keys of
+    /// an object. Only values for which it cannot fail pass; the rest fall back. Out of line and
+    /// by value as above.
     #[inline(never)]
     pub(super) fn skipped_lenient(mut self) -> Option<Self> {
         match self.peek()? {
