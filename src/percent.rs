@@ -68,12 +68,13 @@ pub fn decode_query_value(text: &str) -> Result<Cow<'_, str>, PercentError> {
 
 /// Appends `text` to `out` with every byte escaped except ASCII letters, digits and `-._~!@:`,
 /// which URLs carry raw anywhere in a path or query: `btcusdt@aggTrade` and `!miniTicker@arr`
-/// stay as they are, `币安人生usdt@aggTrade` becomes `%E5%B8%81%E5%AE%89%E4%BA%BA%E7%94%9Fusdt@aggTrade`,
-/// and `/`, `&`, `=`, `+`, `%`, `?` and `#` can never change the URL's structure.
+/// stay as they are, `币安人生usdt@aggTrade` becomes
+/// `%E5%B8%81%E5%AE%89%E4%BA%BA%E7%94%9Fusdt@aggTrade`, and `/`, `&`, `=`, `+`, `%`, `?` and `#`
+/// can never change the URL's structure.
 pub fn encode_into(out: &mut String, text: &str) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for &byte in text.as_bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~!@:".contains(&byte) {
+        if is_kept(byte) {
             out.push(char::from(byte));
         } else {
             out.push('%');
@@ -83,29 +84,25 @@ pub fn encode_into(out: &mut String, text: &str) {
     }
 }
 
-/// `text` encoded as by [`encode_into`].
-pub fn encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    encode_into(&mut out, text);
-    out
-}
-
 /// The length of `text` once encoded by [`encode_into`], without building it.
 pub fn encoded_len(text: &str) -> usize {
-    text.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~!@:".contains(&b) {
-                1
-            } else {
-                3
-            }
-        })
-        .sum()
+    text.bytes().map(|b| if is_kept(b) { 1 } else { 3 }).sum()
+}
+
+/// Bytes [`encode_into`] writes as they are.
+fn is_kept(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || b"-._~!@:".contains(&byte)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn encode(text: &str) -> String {
+        let mut out = String::new();
+        encode_into(&mut out, text);
+        out
+    }
 
     #[test]
     fn decoding() {

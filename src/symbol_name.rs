@@ -71,11 +71,6 @@ pub fn check(name: &str) -> Result<(), SymbolNameError> {
     }
 }
 
-/// True when `name` passes [`check`].
-pub fn is_valid(name: &str) -> bool {
-    check(name).is_ok()
-}
-
 /// Characters no symbol may have; see the module documentation for why.
 fn is_forbidden(c: char) -> bool {
     c.is_control() || c.is_whitespace() || matches!(c, '"' | '\'' | '\\' | '/' | ',' | '@')
