@@ -6,7 +6,8 @@
 //! of a shard live and serves delta pulls. [`ingress`] turns exchange frames into payloads,
 //! [`pipeline`] wires the pinned threads of a running engine, [`config`] and [`live`] make it
 //! `klagg run`, [`replay`] drives the same aggregator offline, [`sim`] is a local exchange and
-//! [`demo`] puts the two together.
+//! [`demo`] puts the two together. [`symbol_name`] is the rule every part applies to symbol
+//! names (any UTF-8 Binance uses, such as `币安人生USDT`) and [`percent`] carries them in URLs.
 
 pub mod aggregator;
 pub mod backfill;
@@ -25,8 +26,10 @@ pub mod latency;
 pub mod live;
 pub mod metrics;
 pub mod oracle;
+pub mod percent;
 pub mod pipeline;
 pub mod replay;
 pub mod sim;
 pub mod store;
+pub mod symbol_name;
 pub mod trade;

@@ -150,6 +150,10 @@ struct SimArgs {
     /// Synthetic market: list one new symbol after this long, e.g. 30s.
     #[arg(long, value_parser = parse_duration)]
     new_listing_after: Option<Duration>,
+    /// Synthetic market: names of the first symbols, comma-separated, e.g.
+    /// BTCUSDT,币安人生USDT (the others are generated).
+    #[arg(long, value_delimiter = ',')]
+    names: Vec<String>,
     /// Replay these Data Vision aggTrades files (.csv, .zip) or captures instead of a
     /// synthetic market.
     #[arg(long, value_name = "FILE")]
@@ -343,6 +347,7 @@ fn run_sim(args: SimArgs) -> Result<(), Box<dyn std::error::Error>> {
             rate: args.rate,
             seed: args.seed,
             new_listing_after: args.new_listing_after,
+            names: args.names,
         }
     } else {
         SourceOptions::Replay {

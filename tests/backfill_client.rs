@@ -92,3 +92,26 @@ fn pages_and_rate_limits_are_told_apart() {
         Err(FetchError::Transient(_))
     ));
 }
+
+#[test]
+fn a_non_ascii_symbol_is_sent_percent_encoded() {
+    let (url, requests) = scripted(vec![
+        response("200 OK", "", "[]"),
+        response("200 OK", "", "[]"),
+    ]);
+    let client = RestClient::new(&url, Market::Usdm, Duration::from_secs(5));
+    assert_eq!(
+        client.agg_trades("币安人生USDT", From::Time(60_000)),
+        Ok(b"[]".to_vec())
+    );
+    assert_eq!(
+        requests.recv().unwrap(),
+        "GET /fapi/v1/aggTrades?symbol=%E5%B8%81%E5%AE%89%E4%BA%BA%E7%94%9FUSDT&startTime=60000&limit=1000 HTTP/1.1"
+    );
+    client
+        .klines("币安人生USDT", "1m", 0, 59_999)
+        .expect("a page");
+    assert!(requests.recv().unwrap().starts_with(
+        "GET /fapi/v1/klines?symbol=%E5%B8%81%E5%AE%89%E4%BA%BA%E7%94%9FUSDT&interval=1m&"
+    ));
+}

@@ -133,16 +133,25 @@ fn every_kind_of_error_names_key_value_and_what_is_valid() {
             "test.toml: exchange.rest_url = \"ftp://x\": wrong scheme; expected a URL starting \
              with http:// or https://, e.g. \"https://api.binance.com\"",
         ),
-        (
-            "[exchange]\nsymbols = [\"BTCUSDT\", \"BTC/USDT\"]",
-            "test.toml: exchange.symbols[1] = \"BTC/USDT\": symbols are 1 to 32 letters and \
-             digits, e.g. \"BTCUSDT\"",
-        ),
     ];
     for (text, message) in cases {
         let error = resolve(text, &[0, 1]).unwrap_err();
         assert_eq!(error.to_string(), message, "{text}");
     }
+    let error = resolve("[exchange]\nsymbols = [\"BTCUSDT\", \"BTC/USDT\"]", &[0, 1]).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "test.toml: exchange.symbols[1] = \"BTC/USDT\": the name has '/'; {}",
+            klagg::symbol_name::VALID
+        )
+    );
+    assert!(
+        error
+            .to_string()
+            .ends_with("such as BTCUSDT or 币安人生USDT"),
+        "{error}"
+    );
     let error = resolve("[klines]\nintervals = [\"1m\", \"1h\", \"2w\"]", &[0, 1]).unwrap_err();
     assert_eq!(error.key(), Some("klines.intervals[2]"));
     assert!(
@@ -250,6 +259,20 @@ fn check_config_prints_the_plan_of_a_file() {
             path.display()
         )),
         "{message}"
+    );
+
+    // Binance's non-ASCII symbols are listed as they are, their streams lower-cased the way
+    // Binance does (ASCII letters only).
+    std::fs::write(
+        &path,
+        "[exchange]\nsymbols = [\"币安人生usdt\", \"BTCUSDT\"]\n[threads]\nio_cores = []\n\
+         aggregator_cores = []\nconsumer_cores = []\n",
+    )
+    .unwrap();
+    let text = config::check_config(&path).unwrap();
+    assert!(
+        text.contains("2 streams: 2 symbols: 币安人生USDT, BTCUSDT"),
+        "{text}"
     );
 
     let missing = dir.path().join("missing.toml");

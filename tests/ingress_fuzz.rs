@@ -20,12 +20,16 @@ use klagg::ingress::symbols::SymbolTable;
 use klagg::ingress::wire::{WireEvent, parse_frame};
 use proptest::prelude::*;
 
-const SYMBOLS: [&str; 5] = [
+/// Names of every shape: short, long (past the table's packed 16 bytes), and non-ASCII ones
+/// as Binance lists them, one packed (16 bytes) and one long (19 bytes).
+const SYMBOLS: [&str; 7] = [
     "BTCUSDT",
     "ETHUSDT",
     "1000SHIBUSDT",
     "A",
     "ABCDEFGHIJKLMNOPQRS",
+    "币安人生USDT",
+    "我踏马来了USDT",
 ];
 
 fn parser() -> TradeParser {
@@ -149,7 +153,13 @@ fn trade_frame() -> impl Strategy<Value = (String, bool, bool)> {
             let mut fast = klagg::decimal::parse_fixed(p.as_bytes()).is_ok()
                 && klagg::decimal::parse_fixed(q.as_bytes()).is_ok();
             if escape_sym && ids[5] % 8 == 0 {
-                members[3].1 = format!("\"\\u00{:02x}{}\"", sym.as_bytes()[0], &sym[1..]);
+                // The first character as a `\uXXXX` escape (every name here is in the BMP).
+                let first = sym.chars().next().unwrap();
+                members[3].1 = format!(
+                    "\"\\u{:04x}{}\"",
+                    u32::from(first),
+                    &sym[first.len_utf8()..]
+                );
                 fast = false;
             }
             let (kind, a, p) = other;
@@ -182,7 +192,7 @@ fn trade_frame() -> impl Strategy<Value = (String, bool, bool)> {
             }
             obj.push('}');
             if combined {
-                let stream = format!("\"stream\":\"{}@aggTrade\"", sym.to_lowercase());
+                let stream = format!("\"stream\":\"{}@aggTrade\"", sym.to_ascii_lowercase());
                 obj = if ids[5] % 2 == 0 {
                     format!("{{{stream},\"data\":{obj}}}{}", ws.next().unwrap())
                 } else {
@@ -258,13 +268,36 @@ proptest! {
     }
 
     #[test]
+    fn a_non_ascii_symbol_with_a_byte_changed_agrees_with_serde(
+        combined in any::<bool>(),
+        which in any::<prop::sample::Index>(),
+        byte in any::<u8>(),
+    ) {
+        let event = r#"{"e":"aggTrade","E":2,"a":7,"s":"币安人生USDT","p":"0.1","q":"3","f":1,"l":1,"T":1,"m":true}"#;
+        let frame = if combined {
+            format!(r#"{{"stream":"币安人生usdt@aggTrade","data":{event}}}"#)
+        } else {
+            event.to_owned()
+        };
+        let mut bytes = frame.into_bytes();
+        // Only the bytes of the four CJK characters, wherever the name occurs.
+        let targets: Vec<usize> = (0..bytes.len()).filter(|&i| bytes[i] >= 0x80).collect();
+        bytes[targets[which.index(targets.len())]] = byte;
+        let valid = std::str::from_utf8(&bytes).is_ok();
+        check_agreement(&bytes, &mut parser());
+        if !valid {
+            prop_assert_eq!(parse_agg_trade(&bytes), FastParse::Fallback);
+        }
+    }
+
+    #[test]
     fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
         check_agreement(&bytes, &mut parser());
     }
 
     #[test]
     fn symbol_table_agrees_with_a_hash_map(
-        names in prop::collection::vec("[A-Z0-9]{1,20}", 0..300),
+        names in prop::collection::vec("[A-Z0-9币安人生我ÄÉ]{1,12}", 0..300),
         probes in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..20), 0..50),
     ) {
         let mut table = SymbolTable::with_capacity(names.len());

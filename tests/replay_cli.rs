@@ -67,6 +67,58 @@ fn replay_writes_exact_kline_files() {
 }
 
 #[test]
+fn a_non_ascii_symbol_names_its_kline_files() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("trades.csv"), TRADES).unwrap();
+    let out = klagg(
+        &[
+            "replay",
+            "--symbol",
+            "币安人生USDT",
+            "--intervals",
+            "1m,1M",
+            "--out-dir",
+            "out",
+            "trades.csv",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+    assert_eq!(
+        fs::read_to_string(dir.path().join("out/币安人生USDT-1m.csv")).unwrap(),
+        EXPECTED_1M
+    );
+    assert_eq!(
+        fs::read_to_string(dir.path().join("out/币安人生USDT-1mo.csv")).unwrap(),
+        EXPECTED_1MO
+    );
+    assert!(
+        text(&out.stdout).contains("币安人生USDT"),
+        "{}",
+        text(&out.stdout)
+    );
+    // A name that cannot be a symbol is refused, named, with what is valid.
+    let out = klagg(
+        &[
+            "replay",
+            "--symbol",
+            "币安 人生",
+            "--out-dir",
+            "bad",
+            "trades.csv",
+        ],
+        dir.path(),
+    );
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("\"币安 人生\"") && stderr.contains("such as BTCUSDT or 币安人生USDT"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("bad").exists());
+}
+
+#[test]
 fn bad_row_stops_with_file_line_and_field() {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("trades.csv"), format!("{TRADES}{BAD_ROW}")).unwrap();

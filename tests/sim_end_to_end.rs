@@ -24,6 +24,11 @@ use klagg::sim::{Faults, MarketSource, SimTrade, SymbolSpec};
 
 const INTERVALS: &str = "1s,1m,5m,1h";
 
+/// A symbol as Binance has listed them since October 2025: every [`Run`]'s market trades it
+/// next to BTCUSDT (at index 1), so every scenario checks its klines as well, and the listing
+/// of [`list_mid_run`] carries this name.
+const NON_ASCII: &str = "币安人生USDT";
+
 /// These tests run one at a time: each is a simulator and an engine with timing rules (a stale
 /// timeout, a close grace), and several at once on a 2-core machine would measure the
 /// scheduler rather than the engine.
@@ -114,6 +119,7 @@ impl Run {
     ) -> Run {
         let mut market = SyntheticConfig::new(symbols, rate, 7, now_ms());
         market.quiet_fraction = 0.0;
+        market.names = vec!["BTCUSDT".into(), NON_ASCII.into()];
         let specs = SyntheticMarket::new(market.clone()).symbols().to_vec();
         let mut sim = Simulation::serve(server, specs.clone()).expect("simulator");
         if recovery == Recovery::WarmStart {
@@ -373,6 +379,12 @@ fn normal_flow_is_exact_with_nothing_dropped() {
         (0, 0, 0)
     );
     assert_eq!(out.shards.trades, out.trades.len() as u64);
+    assert!(
+        out.closed[0]
+            .iter()
+            .any(|r| r.symbol == 1 && r.kline.count > 0),
+        "{NON_ASCII} traded and followed"
+    );
 }
 
 #[test]
@@ -701,6 +713,7 @@ fn list_mid_run(warm: bool) -> MidRunListing {
     let mut market = SyntheticConfig::new(6, 3_000, 11, now_ms());
     market.quiet_fraction = 0.0;
     market.new_listing_after = Some(Duration::from_millis(800));
+    market.listing_name = Some(NON_ASCII.into());
     let specs = SyntheticMarket::new(market.clone()).symbols().to_vec();
     let new_symbol = specs
         .iter()
@@ -872,4 +885,177 @@ fn a_symbol_listed_mid_run_is_warmed_with_its_trades_from_before_the_subscriptio
         .collect();
     let latest: Vec<KlineRecord> = latest.into_values().collect();
     run.assert_exact(&run.as_engine_saw(run.trades.iter().copied()), &latest);
+}
+
+/// `GET target` on the gateway at `addr`: the body of its answer, as JSON.
+fn http_get_json(addr: std::net::SocketAddr, target: &str) -> serde_json::Value {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{target}: {answer}");
+    serde_json::from_str(body).unwrap()
+}
+
+#[test]
+fn a_non_ascii_symbol_is_stored_and_served_like_btcusdt() {
+    use klagg::egress::Decimals;
+    use klagg::gateway::{Catalog, Gateway, GatewayConfig};
+    use klagg::store::{KlineStore, SinkOptions, spawn_sink};
+    use serde_json::Value;
+    use tungstenite::Message;
+    use tungstenite::stream::MaybeTlsStream;
+
+    let _serial = one_at_a_time();
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("klines.sqlite");
+    let mut run = Run::start(4, 2_000, ServerConfig::default(), connection_options(), 3);
+    let specs = run.sim.symbols().to_vec();
+    let names: Vec<String> = specs.iter().map(|s| s.name.clone()).collect();
+    assert_eq!(names[..2], ["BTCUSDT", NON_ASCII]);
+    let intervals = Interval::parse_list(INTERVALS).unwrap();
+    // Consumers 1 and 2 become the SQLite sink and the gateway, as in `klagg run`.
+    let stop = Arc::new(AtomicBool::new(false));
+    let gateway_consumer = run.consumers.pop().unwrap();
+    let sink_consumer = run.consumers.pop().unwrap();
+    run.closed.truncate(1);
+    run.open.truncate(1);
+    let sink = spawn_sink(
+        sink_consumer,
+        database.clone(),
+        Arc::new(RwLock::new(names)),
+        intervals.clone(),
+        SinkOptions::default(),
+        Arc::clone(&stop),
+    )
+    .expect("sink");
+    let catalog = Catalog {
+        symbols: specs
+            .iter()
+            .map(|s| {
+                let decimals = Decimals {
+                    price: s.price_decimals,
+                    quantity: s.quantity_decimals,
+                };
+                (s.name.clone(), decimals)
+            })
+            .collect(),
+        intervals: intervals.clone(),
+        live: None,
+    };
+    let config = GatewayConfig {
+        database: Some(database.clone()),
+        ..GatewayConfig::default()
+    };
+    let gateway =
+        Gateway::spawn(config, gateway_consumer, catalog, Arc::clone(&stop)).expect("gateway");
+    let addr = gateway.addr();
+    // A URL carries ASCII only: clients send the name percent-encoded.
+    let encoded = "%E5%B8%81%E5%AE%89%E4%BA%BA%E7%94%9F";
+    let url = format!("ws://{addr}/market/stream?streams={encoded}usdt@kline_1s/btcusdt@kline_1s");
+    let (mut client, _) = tungstenite::connect(url).expect("streams named in the URL");
+    if let MaybeTlsStream::Plain(stream) = client.get_ref() {
+        stream
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+    }
+    run.run_for(Duration::from_secs(4));
+    // Events of both streams, the name raw in the JSON, the stream name lower-cased as Binance
+    // does it (ASCII letters only).
+    let mut seen = HashSet::new();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while seen.len() < 2 && Instant::now() < deadline {
+        if let Ok(Message::Text(text)) = client.read() {
+            let event: Value = serde_json::from_str(&text).unwrap();
+            let data = &event["data"];
+            assert_eq!(data["s"], data["k"]["s"], "{text}");
+            let stream = event["stream"].as_str().unwrap_or_default().to_owned();
+            seen.insert((stream, data["s"].as_str().unwrap_or_default().to_owned()));
+        }
+    }
+    let want: HashSet<(String, String)> = [
+        ("币安人生usdt@kline_1s", NON_ASCII),
+        ("btcusdt@kline_1s", "BTCUSDT"),
+    ]
+    .iter()
+    .map(|(stream, symbol)| ((*stream).to_owned(), (*symbol).to_owned()))
+    .collect();
+    assert_eq!(seen, want);
+    // The 1s klines the engine had closed by now are final; a push interval later the gateway
+    // has them too, and the sink writes them before it stops. Younger ones may still change.
+    run.pull(0);
+    let final_by: Vec<i64> = (0..2)
+        .map(|symbol| {
+            run.closed[0]
+                .iter()
+                .filter(|r| r.symbol == symbol && r.interval == 0)
+                .map(|r| r.kline.open_time)
+                .max()
+                .unwrap_or(i64::MIN)
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let served = [
+        http_get_json(
+            addr,
+            "/fapi/v1/klines?symbol=BTCUSDT&interval=1s&limit=1500",
+        ),
+        http_get_json(
+            addr,
+            &format!("/fapi/v1/klines?symbol={encoded}USDT&interval=1s&limit=1500"),
+        ),
+    ];
+    stop.store(true, Relaxed);
+    gateway.join().expect("gateway thread");
+    let stored = sink.join();
+    assert!(stored.error.is_none(), "{:?}", stored.error);
+    let out = run.finish();
+    out.assert_exact();
+    // What the database and the gateway hold equals the klines just checked, for both names.
+    let exact: BTreeMap<(u32, u16, i64), klagg::kline::Kline> = out.closed[0]
+        .iter()
+        .map(|r| ((r.symbol, r.interval, r.kline.open_time), r.kline))
+        .collect();
+    let store = KlineStore::open(&database).unwrap();
+    for (index, (name, served)) in ["BTCUSDT", NON_ASCII].iter().zip(&served).enumerate() {
+        let index = index as u32;
+        let rows = store
+            .klines(name, intervals[0], None, None, 100_000)
+            .unwrap();
+        let is_final = |open_time: i64| open_time <= final_by[index as usize];
+        let mut checked = 0;
+        for kline in rows.iter().filter(|k| is_final(k.open_time)) {
+            let want = &exact[&(index, 0, kline.open_time)];
+            assert_eq!(kline, want, "{name} in the database");
+            checked += usize::from(kline.count > 0);
+        }
+        assert!(checked >= 2, "{name}: {checked} stored klines with trades");
+        let mut checked = 0;
+        for row in served.as_array().unwrap() {
+            let open_time = row[0].as_i64().unwrap();
+            if !is_final(open_time) {
+                continue;
+            }
+            let want = &exact[&(index, 0, open_time)];
+            let close = row[4].as_str().unwrap();
+            assert_eq!(
+                klagg::decimal::parse_fixed(close.as_bytes()),
+                Ok(want.close),
+                "{name}: {row}"
+            );
+            assert_eq!(row[6].as_i64(), Some(want.close_time), "{name}: {row}");
+            assert_eq!(row[8].as_i64(), Some(want.count), "{name}: {row}");
+            checked += usize::from(want.count > 0);
+        }
+        assert!(checked >= 2, "{name}: {checked} served klines with trades");
+    }
 }

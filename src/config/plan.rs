@@ -17,10 +17,11 @@ use super::settings::{Settings, SymbolSelection};
 /// The stream that reports every symbol's 24 h ticker once a second: new symbols show up here.
 pub const MINI_TICKER_STREAM: &str = "!miniTicker@arr";
 
-/// The aggTrade stream name of `symbol` (`btcusdt@aggTrade`).
+/// The aggTrade stream name of `symbol` (`btcusdt@aggTrade`, `币安人生usdt@aggTrade`: only
+/// ASCII letters are lower-cased, as Binance does).
 #[must_use]
 pub fn trade_stream(symbol: &str) -> String {
-    format!("{}@aggTrade", symbol.to_ascii_lowercase())
+    format!("{}@aggTrade", crate::symbol_name::stream_case(symbol))
 }
 
 /// One WebSocket connection and the io thread that owns it.
@@ -276,6 +277,22 @@ mod tests {
             plan.connections
                 .iter()
                 .all(|c| !c.streams.contains(&MINI_TICKER_STREAM.to_owned()))
+        );
+    }
+
+    #[test]
+    fn non_ascii_symbols_get_binance_s_stream_names() {
+        let settings = settings("[exchange]\nsymbols = [\"币安人生usdt\", \"btcusdt\"]\n");
+        let plan = Plan::new(&settings, None).unwrap();
+        assert_eq!(plan.connections[0].symbols, ["币安人生USDT", "BTCUSDT"]);
+        assert_eq!(
+            plan.connections[0].streams,
+            ["币安人生usdt@aggTrade", "btcusdt@aggTrade"]
+        );
+        assert_eq!(
+            trade_stream("ÄUSDT"),
+            "Äusdt@aggTrade",
+            "ASCII letters only"
         );
     }
 

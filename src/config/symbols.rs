@@ -1,11 +1,13 @@
 //! `exchange.symbols` and `exchange.quote_asset`: Binance names, upper case, each listed once.
+//!
+//! Symbols follow [`crate::symbol_name`] (any UTF-8 Binance uses, such as `币安人生USDT`); only
+//! their ASCII letters are upper-cased, as Binance's own names are.
 
 use super::error::{ConfigError, invalid, quoted};
 use super::schema::StringOrList;
 use super::settings::SymbolSelection;
+use crate::symbol_name;
 
-/// Longest symbol accepted; Binance's are far shorter, the bound keeps typos from passing.
-const MAX_SYMBOL_LEN: usize = 32;
 /// Longest quote asset accepted.
 const MAX_ASSET_LEN: usize = 16;
 
@@ -24,13 +26,9 @@ pub(crate) fn symbols(raw: &StringOrList) -> Result<SymbolSelection, ConfigError
     let mut seen = std::collections::HashMap::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let key = format!("{KEY}[{i}]");
-        let symbol = item.to_ascii_uppercase();
-        if !is_name(&symbol, MAX_SYMBOL_LEN) {
-            return Err(invalid(
-                key,
-                quoted(item),
-                format!("symbols are 1 to {MAX_SYMBOL_LEN} letters and digits, e.g. \"BTCUSDT\""),
-            ));
+        let symbol = symbol_name::exchange_case(item);
+        if let Err(e) = symbol_name::check(&symbol) {
+            return Err(invalid(key, quoted(item), e.to_string()));
         }
         if let Some(first) = seen.insert(symbol.clone(), i) {
             return Err(invalid(
@@ -87,16 +85,44 @@ mod tests {
     }
 
     #[test]
-    fn bad_symbols_name_the_entry() {
-        let error = symbols(&list(&["BTCUSDT", "btc-usdt"])).unwrap_err();
+    fn non_ascii_symbols_keep_their_characters() {
+        assert_eq!(
+            symbols(&list(&[
+                "币安人生usdt",
+                "BTCUSDT",
+                "äUSDT",
+                "BTC-250926-60000-C"
+            ]))
+            .unwrap(),
+            SymbolSelection::List(vec![
+                "币安人生USDT".into(),
+                "BTCUSDT".into(),
+                "äUSDT".into(),
+                "BTC-250926-60000-C".into()
+            ])
+        );
+        let error = symbols(&list(&["币安人生USDT", "币安人生usdt"])).unwrap_err();
         assert_eq!(
             error.to_string(),
-            "exchange.symbols[1] = \"btc-usdt\": symbols are 1 to 32 letters and digits, \
-             e.g. \"BTCUSDT\""
+            "exchange.symbols[1] = \"币安人生usdt\": exchange.symbols[0] is 币安人生USDT already; \
+             list each symbol once"
+        );
+    }
+
+    #[test]
+    fn bad_symbols_name_the_entry() {
+        let error = symbols(&list(&["BTCUSDT", "btc usdt"])).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "exchange.symbols[1] = \"btc usdt\": the name has ' '; {}",
+                symbol_name::VALID
+            )
         );
         assert!(symbols(&list(&[""])).is_err());
-        assert!(symbols(&list(&[&"A".repeat(33)])).is_err());
-        assert!(symbols(&list(&["ÄUSDT"])).is_err());
+        assert!(symbols(&list(&[&"A".repeat(65)])).is_err());
+        assert!(symbols(&list(&["BTC/USDT"])).is_err());
+        assert!(symbols(&list(&["BTC\"USDT"])).is_err());
         let error = symbols(&list(&["ETHUSDT", "BTCUSDT", "btcusdt"])).unwrap_err();
         assert_eq!(
             error.to_string(),

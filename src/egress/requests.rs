@@ -172,6 +172,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn non_ascii_stream_names_arrive_raw_or_escaped() {
+        let raw = r#"{"method":"SUBSCRIBE","params":["币安人生usdt@kline_1m"],"id":1}"#;
+        let escaped =
+            r#"{"method":"SUBSCRIBE","params":["\u5e01\u5b89\u4eba\u751fusdt@kline_1m"],"id":1}"#;
+        for frame in [raw, escaped] {
+            let request = parse_request(frame.as_bytes()).unwrap();
+            let Command::Subscribe(streams) = request.command else {
+                panic!("{frame}")
+            };
+            assert_eq!(streams[0].symbol, "币安人生USDT", "{frame}");
+        }
+    }
+
+    #[test]
     fn error_display_has_code_and_message() {
         let e = RequestError::invalid_request(Some(4), "too many streams");
         assert_eq!(e.to_string(), "error 2: Invalid request: too many streams");

@@ -11,19 +11,21 @@ use std::io::Write;
 use std::str::FromStr;
 
 use crate::interval::{Interval, IntervalError};
+use crate::symbol_name::{self, SymbolNameError};
 
 /// The stream type, between the `@` after the symbol and the interval.
 const KLINE_KIND: &str = "kline_";
 
 /// What every [`StreamNameError`] tells the user is valid.
-const VALID_HELP: &str = "expected <symbol>@kline_<interval> with the symbol in lowercase, \
-    e.g. btcusdt@kline_1m; intervals are 1s 1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h 1d 3d 1w 1M \
+const VALID_HELP: &str = "expected <symbol>@kline_<interval> with the symbol's ASCII letters \
+    in lowercase, e.g. btcusdt@kline_1m or 币安人生usdt@kline_1m; intervals are 1s 1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h 1d 3d 1w 1M \
     (1m is a minute, 1M a month)";
 
 /// One kline stream: a symbol and an interval.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct KlineStream {
-    /// The symbol as Binance spells it in events, uppercase: `BTCUSDT`.
+    /// The symbol as Binance spells it in events, ASCII letters in uppercase: `BTCUSDT`,
+    /// `币安人生USDT`.
     pub symbol: String,
     /// The kline interval.
     pub interval: Interval,
@@ -32,9 +34,10 @@ pub struct KlineStream {
 impl KlineStream {
     /// Parses a stream name such as `btcusdt@kline_1m`.
     ///
-    /// The symbol is made of lowercase ASCII letters, digits and `_` (delivery contracts such as
-    /// `btcusdt_250926`), or non-ASCII letters without case (Binance lists a few such symbols);
-    /// it is returned in uppercase. The interval is anything [`Interval::parse`] accepts.
+    /// The symbol is any name [`symbol_name::check`] accepts (`btcusdt`, delivery contracts
+    /// such as `btcusdt_250926`, `币安人生usdt`) without an uppercase ASCII letter, since Binance
+    /// lower-cases only those in stream names; it is returned with them in uppercase. The
+    /// interval is anything [`Interval::parse`] accepts.
     ///
     /// # Errors
     ///
@@ -54,16 +57,13 @@ impl KlineStream {
         if symbol.is_empty() {
             return Err(fail(Problem::EmptySymbol));
         }
-        if let Some(bad) = symbol.chars().find(|&c| !is_symbol_char(c)) {
-            return Err(fail(if bad.is_ascii_uppercase() {
-                Problem::UppercaseSymbol
-            } else {
-                Problem::SymbolChar(bad)
-            }));
+        symbol_name::check(symbol).map_err(|e| fail(Problem::Symbol(e)))?;
+        if symbol.bytes().any(|b| b.is_ascii_uppercase()) {
+            return Err(fail(Problem::UppercaseSymbol));
         }
         let interval = Interval::parse(interval).map_err(|e| fail(Problem::Interval(e)))?;
         Ok(KlineStream {
-            symbol: symbol.to_ascii_uppercase(),
+            symbol: symbol_name::exchange_case(symbol),
             interval,
         })
     }
@@ -83,14 +83,6 @@ pub fn write_stream_name(out: &mut Vec<u8>, symbol: &str, interval: Interval) {
     out.extend_from_slice(KLINE_KIND.as_bytes());
     // Writing into a Vec cannot fail.
     let _ = write!(out, "{interval}");
-}
-
-/// Characters a symbol may have in a stream name; see [`KlineStream::parse`].
-fn is_symbol_char(c: char) -> bool {
-    c.is_ascii_lowercase()
-        || c.is_ascii_digit()
-        || c == '_'
-        || (!c.is_ascii() && c.is_alphanumeric() && !c.is_uppercase())
 }
 
 impl fmt::Display for KlineStream {
@@ -119,7 +111,7 @@ enum Problem {
     NotKline,
     EmptySymbol,
     UppercaseSymbol,
-    SymbolChar(char),
+    Symbol(SymbolNameError),
     Interval(IntervalError),
 }
 
@@ -150,10 +142,11 @@ impl fmt::Display for StreamNameError {
                 write!(
                     f,
                     "stream names are lowercase (use {:?})",
-                    lower.to_ascii_lowercase()
+                    symbol_name::stream_case(lower)
                 )?;
             }
-            Problem::SymbolChar(c) => write!(f, "the symbol has an invalid character {c:?}")?,
+            // The symbol error says what symbol names are, the help what streams are.
+            Problem::Symbol(e) => write!(f, "invalid symbol: {e}")?,
             // The interval error lists every valid interval, custom ones included.
             Problem::Interval(e) => return write!(f, "{e}; expected <symbol>@kline_<interval>"),
         }
@@ -206,6 +199,12 @@ mod tests {
         let unicode = KlineStream::parse("币安人生usdt@kline_1h").unwrap();
         assert_eq!(unicode.symbol, "币安人生USDT");
         assert_eq!(unicode.to_string(), "币安人生usdt@kline_1h");
+        // Only ASCII letters change case: Binance writes `Ä` as it is.
+        let umlaut = KlineStream::parse("Äusdt@kline_1m").unwrap();
+        assert_eq!(umlaut.symbol, "ÄUSDT");
+        assert_eq!(umlaut.to_string(), "Äusdt@kline_1m");
+        let option = KlineStream::parse("btc-250926-60000-c@kline_1m").unwrap();
+        assert_eq!(option.symbol, "BTC-250926-60000-C");
         let mut out = Vec::new();
         write_stream_name(&mut out, "BTCUSDT", Interval::parse("1M").unwrap());
         assert_eq!(out, b"btcusdt@kline_1M");
@@ -222,8 +221,9 @@ mod tests {
             ("", "no '@'"),
             ("@kline_1m", "symbol is empty"),
             ("BTCUSDT@kline_1m", "lowercase"),
-            ("btc-usdt@kline_1m", "invalid character '-'"),
-            ("btc usdt@kline_1m", "invalid character ' '"),
+            ("btc\"usdt@kline_1m", "the name has '\"'"),
+            ("btc usdt@kline_1m", "the name has ' '"),
+            ("币安人生USDT@kline_1m", "(use \"币安人生usdt\")"),
             ("btcusdt@kline_", "invalid interval \"\""),
             ("btcusdt@kline_1x", "invalid interval \"1x\""),
             ("btcusdt@kline_01m", "invalid interval"),

@@ -11,6 +11,7 @@
 use std::fmt;
 
 use super::stream_name::{KlineStream, StreamNameError};
+use crate::percent;
 
 /// Binance's limit of streams per connection, a sensible `max_streams` for [`StreamPath::parse`].
 pub const BINANCE_MAX_STREAMS: usize = 1024;
@@ -40,8 +41,9 @@ impl StreamPath {
     /// Parses an HTTP request target (path and query, as in the request line), allowing at most
     /// `max_streams` distinct streams.
     ///
-    /// `%XX` escapes are decoded in the stream list, since some client libraries escape `@` or
-    /// `/`. A repeated stream counts once.
+    /// `%XX` escapes are decoded in the stream list: a symbol such as `币安人生usdt` arrives as
+    /// its UTF-8 bytes escaped (`%E5%B8%81...`), and some client libraries escape `@` or `/`
+    /// too. A repeated stream counts once.
     ///
     /// # Errors
     ///
@@ -100,7 +102,7 @@ fn combined_list(query: Option<&str>) -> Result<Option<&str>, Problem> {
     let mut list = None;
     for pair in query.split('&').filter(|pair| !pair.is_empty()) {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        if percent_decode(name).as_deref() != Ok("streams") {
+        if percent::decode(name).as_deref() != Ok("streams") {
             return Err(Problem::UnknownParameter(name.to_owned()));
         }
         if list.replace(value).is_some() {
@@ -123,7 +125,7 @@ fn no_parameters(query: Option<&str>) -> Result<(), Problem> {
 
 /// Parses a `/`-separated, possibly %-escaped, stream list.
 fn stream_list(list: &str, max_streams: usize) -> Result<Vec<KlineStream>, Problem> {
-    let list = percent_decode(list)?;
+    let list = percent::decode(list).map_err(|_| Problem::BadEscape)?;
     if list.is_empty() {
         return Err(Problem::EmptyList);
     }
@@ -143,31 +145,6 @@ fn stream_list(list: &str, max_streams: usize) -> Result<Vec<KlineStream>, Probl
         }
     }
     Ok(streams)
-}
-
-/// Decodes `%XX` escapes; the result must be UTF-8.
-fn percent_decode(text: &str) -> Result<String, Problem> {
-    if !text.contains('%') {
-        return Ok(text.to_owned());
-    }
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut at = 0;
-    while let Some(&byte) = bytes.get(at) {
-        if byte == b'%' {
-            let hex = |i: usize| bytes.get(i).and_then(|&b| char::from(b).to_digit(16));
-            let (Some(high), Some(low)) = (hex(at + 1), hex(at + 2)) else {
-                return Err(Problem::BadEscape);
-            };
-            // Two hex digits make at most 255.
-            out.push(u8::try_from(high * 16 + low).map_err(|_| Problem::BadEscape)?);
-            at += 3;
-        } else {
-            out.push(byte);
-            at += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|_| Problem::BadEscape)
 }
 
 /// What was wrong with a target.
@@ -245,15 +222,6 @@ impl std::error::Error for StreamPathError {}
 mod tests {
     use super::*;
 
-    #[test]
-    fn percent_decoding() {
-        assert_eq!(percent_decode("a%40b%2Fc").as_deref(), Ok("a@b/c"));
-        assert_eq!(percent_decode("%e5%b8%81").as_deref(), Ok("币"));
-        for bad in ["%", "%4", "%zz", "%ff"] {
-            assert_eq!(percent_decode(bad), Err(Problem::BadEscape), "{bad}");
-        }
-    }
-
     fn path(target: &str) -> StreamPath {
         StreamPath::parse(target, BINANCE_MAX_STREAMS).unwrap_or_else(|e| panic!("{e}"))
     }
@@ -301,6 +269,26 @@ mod tests {
         }
         assert_eq!(path("/market/stream").framing, Framing::Combined);
         assert_eq!(path("/market/ws?").framing, Framing::Raw);
+    }
+
+    #[test]
+    fn non_ascii_symbols_arrive_percent_encoded_or_raw() {
+        let cjk = streams(&["币安人生usdt@kline_1m", "btcusdt@kline_1m"]);
+        let encoded = "%E5%B8%81%E5%AE%89%E4%BA%BA%E7%94%9Fusdt@kline_1m/btcusdt@kline_1m";
+        assert_eq!(
+            path(&format!("/market/stream?streams={encoded}")).streams,
+            cjk
+        );
+        assert_eq!(path(&format!("/market/ws/{encoded}")).streams, cjk);
+        let lower_hex = "%e5%b8%81%e5%ae%89%e4%ba%ba%e7%94%9fusdt%40kline_1m%2Fbtcusdt@kline_1m";
+        assert_eq!(path(&format!("/market/ws/{lower_hex}")).streams, cjk);
+        let raw = "/market/stream?streams=币安人生usdt@kline_1m/btcusdt@kline_1m";
+        assert_eq!(path(raw).streams, cjk);
+        assert_eq!(path(raw).to_string(), raw);
+        assert_eq!(cjk[0].symbol, "币安人生USDT");
+        // Escaped bytes that are not UTF-8 (a character cut short) are refused.
+        let e = StreamPath::parse("/market/ws/%E5%B8usdt@kline_1m", 8).unwrap_err();
+        assert!(e.to_string().contains("%-escape"), "{e}");
     }
 
     #[test]

@@ -86,7 +86,8 @@ impl CatalogIndex {
         }
     }
 
-    /// The index and precisions of a symbol named in any case.
+    /// The index and precisions of a symbol named with its ASCII letters in any case
+    /// (`币安人生usdt` finds `币安人生USDT`; other characters must match exactly).
     pub fn symbol(&self, name: &str) -> Option<(u32, Decimals)> {
         let index = *self.by_name.get(&name.to_ascii_uppercase())?;
         Some((index, self.symbols[index as usize].1))
@@ -123,6 +124,23 @@ mod tests {
         price: 8,
         quantity: 8,
     };
+
+    #[test]
+    fn non_ascii_names_are_found_with_ascii_letters_in_any_case() {
+        let index = CatalogIndex::new(Catalog {
+            symbols: vec![
+                ("币安人生USDT".to_owned(), TWO),
+                ("ÄUSDT".to_owned(), EIGHT),
+            ],
+            intervals: Interval::parse_list("1m").unwrap(),
+            live: None,
+        });
+        assert_eq!(index.symbol("币安人生USDT"), Some((0, TWO)));
+        assert_eq!(index.symbol("币安人生usdt"), Some((0, TWO)));
+        assert_eq!(index.symbol("Äusdt"), Some((1, EIGHT)));
+        assert_eq!(index.symbol("äUSDT"), None, "Binance does not fold Ä");
+        assert_eq!(index.symbol("币安人生"), None);
+    }
 
     #[test]
     fn follows_names_added_to_the_live_list() {

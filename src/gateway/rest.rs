@@ -1,6 +1,7 @@
 //! `GET /fapi/v1/klines`: parameters checked as Binance checks them, rows from the kline
 //! database merged with this run's [`History`] (which holds the open kline and any newer
-//! version of a stored one).
+//! version of a stored one). `symbol=` is percent-decoded first: `币安人生USDT` arrives as
+//! `%E5%B8%81%E5%AE%89%E4%BA%BA%E7%94%9FUSDT`.
 
 use std::collections::BTreeMap;
 
@@ -10,6 +11,7 @@ use super::http::query_param;
 use crate::egress::write_rest_klines;
 use crate::interval::Interval;
 use crate::kline::Kline;
+use crate::percent;
 use crate::store::KlineStore;
 
 /// Rows returned when `limit` is not given.
@@ -78,16 +80,28 @@ fn answer(
     history: &History,
     store: Option<&KlineStore>,
 ) -> Result<Vec<u8>, (i32, String)> {
-    let symbol = query_param(query, "symbol")
+    let raw_symbol = query_param(query, "symbol")
         .filter(|s| !s.is_empty())
         .ok_or_else(|| mandatory("symbol"))?;
     let interval = query_param(query, "interval")
         .filter(|s| !s.is_empty())
         .ok_or_else(|| mandatory("interval"))?;
-    let name = symbol;
+    let name = percent::decode_query_value(raw_symbol).map_err(|_| {
+        (
+            -1100,
+            format!(
+                "Illegal characters found in parameter 'symbol': {raw_symbol:?} is not \
+                 percent-encoded UTF-8 (e.g. %E5%B8%81%E5%AE%89%E4%BA%BA%E7%94%9FUSDT for 币安人生USDT)."
+            ),
+        )
+    })?;
     let (symbol, decimals) = index
-        .symbol(symbol)
+        .symbol(&name)
         .ok_or_else(|| (-1121, "Invalid symbol.".to_owned()))?;
+    // The database keys rows by the exchange's spelling, whatever case the query used.
+    let name = index
+        .symbol_at(symbol)
+        .map_or(name.as_ref(), |(known, _)| known.as_str());
     let parsed = Interval::parse(interval).ok();
     let interval = parsed
         .and_then(|i| index.interval(i))
@@ -131,6 +145,50 @@ mod tests {
 
     fn k(open_time: i64, close: i64) -> Kline {
         Kline::empty(open_time, open_time + 59_999, close)
+    }
+
+    #[test]
+    fn the_symbol_parameter_is_percent_decoded() {
+        let two = crate::egress::Decimals {
+            price: 2,
+            quantity: 2,
+        };
+        let index = CatalogIndex::new(crate::gateway::Catalog {
+            symbols: vec![
+                ("BTCUSDT".to_owned(), two),
+                ("币安人生USDT".to_owned(), two),
+            ],
+            intervals: Interval::parse_list("1m").unwrap(),
+            live: None,
+        });
+        let mut history = History::new(10);
+        history.close((1, 0), &k(60_000, 4_200_000_000));
+        let body = |query: &str| {
+            let (status, body) = klines(query, &index, &history, None);
+            (status, String::from_utf8(body).unwrap())
+        };
+        for symbol in [
+            "%E5%B8%81%E5%AE%89%E4%BA%BA%E7%94%9FUSDT",
+            "%e5%b8%81%e5%ae%89%e4%ba%ba%e7%94%9fusdt",
+            "币安人生USDT",
+        ] {
+            let (status, text) = body(&format!("symbol={symbol}&interval=1m"));
+            assert_eq!(status, 200, "{symbol}: {text}");
+            assert!(text.starts_with("[[60000,\"42.00\""), "{symbol}: {text}");
+        }
+        let (status, text) = body("symbol=%E5%B8%81%E5%AE%89&interval=1m");
+        assert_eq!(
+            (status, text.as_str()),
+            (400, r#"{"code":-1121,"msg":"Invalid symbol."}"#)
+        );
+        let (status, text) = body("symbol=%E5%B8&interval=1m");
+        assert_eq!(status, 400);
+        assert!(
+            text.contains("-1100")
+                && text.contains("%E5%B8")
+                && text.contains("percent-encoded UTF-8"),
+            "{text}"
+        );
     }
 
     #[test]

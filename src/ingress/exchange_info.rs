@@ -151,6 +151,18 @@ mod tests {
     }
 
     #[test]
+    fn non_ascii_symbols_raw_or_escaped() {
+        let body = r#"{"symbols":[
+            {"symbol":"币安人生USDT","contractType":"PERPETUAL","status":"TRADING","quoteAsset":"USDT","pricePrecision":5,"quantityPrecision":0},
+            {"symbol":"\u6211\u8e0f\u9a6c\u6765\u4e86USDT","contractType":"PERPETUAL","status":"TRADING","quoteAsset":"USDT"}]}"#;
+        let listed = parse(body).unwrap();
+        let names: Vec<&str> = listed.iter().map(|s| s.symbol.as_str()).collect();
+        assert_eq!(names, ["币安人生USDT", "我踏马来了USDT"]);
+        assert!(listed.iter().all(|s| s.is_selected(Market::Usdm, "USDT")));
+        assert_eq!(listed[0].price_decimals, Some(5));
+    }
+
+    #[test]
     fn spot_has_no_contract_type() {
         let spot = r#"{"symbols":[{"symbol":"ETHBTC","status":"TRADING","baseAsset":"ETH","quoteAsset":"BTC"}]}"#;
         let listed = parse(spot).unwrap();

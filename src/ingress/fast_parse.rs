@@ -4,8 +4,9 @@
 //! visitor dispatch, lenient field types). This scanner knows the ten fields it wants, reads them
 //! straight from the bytes and only *skips* everything else. It is deliberately narrow: whenever
 //! a frame is not plainly a well-formed aggTrade (an escape in a string it needs, a non-ASCII
-//! byte anywhere in a string, a missing or duplicate field, a float where an integer belongs,
-//! trailing bytes, unusual nesting...), it answers [`FastParse::Fallback`] and the caller runs
+//! byte in a string other than the symbol and the stream name, bytes there that are not UTF-8,
+//! a missing or duplicate field, a float where an integer belongs, trailing bytes, unusual
+//! nesting...), it answers [`FastParse::Fallback`] and the caller runs
 //! [`crate::ingress::wire::parse_frame`], which then succeeds or classifies the error. The rule
 //! that keeps it exact: it only returns a trade when serde_json would return the same one, and
 //! only calls a frame another event type when serde_json would too. (The latter also keeps
@@ -19,7 +20,7 @@ use crate::trade::AggTradePayload;
 /// An aggTrade read by the scanner; only the symbol is still text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FastTrade<'a> {
-    /// Symbol as sent (printable ASCII, no escapes), e.g. `BTCUSDT`.
+    /// Symbol as sent (UTF-8 without escapes or control bytes), e.g. `BTCUSDT` or `币安人生USDT`.
     pub symbol: &'a [u8],
     /// Price in units of 1e-8.
     pub price: i64,
@@ -101,7 +102,7 @@ fn scan_frame<'a>(c: &mut Cursor<'a>) -> Option<FastParse<'a>> {
     let after_value = if c.eat(br#""stream":"#) {
         c.ws();
         let mut ahead = *c;
-        *c = match ahead.plain_str() {
+        *c = match ahead.text_str() {
             Some(_) => ahead,
             None => c.skipped_lenient()?,
         };
@@ -212,7 +213,7 @@ fn binance_layout<'a>(c: &mut Cursor<'a>, f: &mut Fields<'a>) -> Option<bool> {
     }
     field!(br#","E":"#, 1, f.event_time_ms = c.int()?);
     field!(br#","a":"#, 2, f.agg_id = c.int()?);
-    field!(br#","s":"#, 3, f.symbol = c.plain_str()?);
+    field!(br#","s":"#, 3, f.symbol = c.text_str()?);
     field!(br#","p":"#, 4, f.price = c.plain_str()?);
     field!(br#","q":"#, 5, f.quantity = c.plain_str()?);
     if c.eat(br#","nq":"#) {
@@ -283,7 +284,7 @@ fn member<'a>(c: &mut Cursor<'a>, key: &[u8], fields: &mut Fields<'a>) -> Option
         0 => fields.other_event = c.plain_str()? != b"aggTrade",
         1 => fields.event_time_ms = c.int()?,
         2 => fields.agg_id = c.int()?,
-        3 => fields.symbol = c.plain_str()?,
+        3 => fields.symbol = c.text_str()?,
         4 => fields.price = c.plain_str()?,
         5 => fields.quantity = c.plain_str()?,
         6 => fields.first_trade_id = c.int()?,
@@ -396,6 +397,30 @@ mod tests {
             (t.symbol, t.first_trade_id, t.is_buyer_maker),
             (&b"X"[..], -2, false)
         );
+    }
+
+    #[test]
+    fn reads_non_ascii_symbols_and_leaves_bad_utf8_and_escapes_to_serde() {
+        let cjk = RAW.replace("BTCUSDT", "币安人生USDT");
+        let t = trade(&cjk);
+        assert_eq!(t.symbol, "币安人生USDT".as_bytes());
+        assert_eq!(t.agg_id, 12345);
+        let combined = format!(r#"{{"stream":"币安人生usdt@aggTrade","data":{cjk}}}"#);
+        assert_eq!(trade(&combined), t);
+        let reordered = cjk
+            .replace(r#""e":"aggTrade","#, "")
+            .replace('}', r#","e":"aggTrade"}"#);
+        assert_eq!(trade(&reordered).symbol, t.symbol, "the general loop too");
+        // Escaped, the symbol needs decoding: serde's job.
+        falls_back(&cjk.replace("币安", r"\u5e01\u5b89"));
+        // Bytes that are not UTF-8, in the symbol or in the stream name.
+        let mut broken = cjk.clone().into_bytes();
+        let at = cjk.find("安").unwrap();
+        broken.remove(at + 1);
+        assert_eq!(parse_agg_trade(&broken), FastParse::Fallback);
+        let mut broken = combined.into_bytes();
+        broken[12] = 0xff;
+        assert_eq!(parse_agg_trade(&broken), FastParse::Fallback);
     }
 
     #[test]

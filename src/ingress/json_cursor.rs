@@ -8,9 +8,9 @@
 //! expected") rather than an error, so that the caller can hand the frame to serde_json for the
 //! real verdict. serde_json's generic machinery (field identifiers, visitor dispatch) is what the
 //! fast path exists to avoid. Where mirroring serde_json's outcome exactly would be hard (escapes
-//! in a wanted string, non-ASCII bytes, unusual numbers, deep nesting) the readers are stricter
-//! than JSON and say `None`. The hot reads look at 8 or 16 bytes at a time as `u64` words: the
-//! end of a string, the length and value of an integer.
+//! in a wanted string, non-ASCII bytes outside the strings that may be symbols, unusual numbers,
+//! deep nesting) the readers are stricter than JSON and say `None`. The hot reads look at 8 or
+//! 16 bytes at a time as `u64` words: the end of a string, the length and value of an integer.
 
 use crate::decimal::POW10;
 
@@ -164,6 +164,34 @@ impl<'a> Cursor<'a> {
             if b == b'\\' || !(0x20..0x80).contains(&b) {
                 return None;
             }
+        }
+    }
+
+    /// A string without escapes or control bytes whose bytes are valid UTF-8 (non-ASCII
+    /// included), returned without quotes: what serde_json borrows unchanged, and exactly when
+    /// its reading of the string as a `str` succeeds (it checks the UTF-8 of such strings). For
+    /// the strings that may be symbols (`s`, `stream`): Binance sends `币安人生USDT` raw. An
+    /// all-ASCII string costs what [`Cursor::plain_str`] costs.
+    #[inline(always)]
+    pub(super) fn text_str(&mut self) -> Option<&'a [u8]> {
+        if self.next()? != b'"' {
+            return None;
+        }
+        let start = self.i;
+        let mut ascii = true;
+        loop {
+            self.skip_plain_bytes();
+            let b = self.next()?;
+            if b == b'"' {
+                let text = &self.b[start..self.i - 1];
+                return (ascii || std::str::from_utf8(text).is_ok()).then_some(text);
+            }
+            // A UTF-8 sequence never holds a byte below 0x80, so `"` and `\` found byte by
+            // byte are never part of a character.
+            if b == b'\\' || b < 0x20 {
+                return None;
+            }
+            ascii &= b < 0x80;
         }
     }
 
@@ -323,13 +351,14 @@ impl<'a> Cursor<'a> {
 
     /// Skips the value of a field serde reads leniently (`deserialize_any`, for `stream` and
     /// for another event type's reuse of aggTrade keys). That reading is stricter than a skip
-    /// for some values: it decodes strings (a lone surrogate escape is an error), converts
-    /// numbers (`1e999` is out of range) and decodes the keys of an object. Only values for
-    /// which it cannot fail pass; the rest fall back. Out of line and by value as above.
+    /// for some values: it decodes strings (a lone surrogate escape is an error, and so are bytes
+    /// that are not UTF-8), converts numbers (`1e999` is out of range) and decodes the keys of
+    /// an object. Only values for which it cannot fail pass; the rest fall back. Out of line and
+    /// by value as above.
     #[inline(never)]
     pub(super) fn skipped_lenient(mut self) -> Option<Self> {
         match self.peek()? {
-            b'"' => self.plain_str().map(drop)?,
+            b'"' => self.text_str().map(drop)?,
             b'-' | b'0'..=b'9' => self.int().map(drop)?,
             // Array elements are skipped by serde too, without decoding.
             b'[' | b't' | b'f' | b'n' => self.skip_value(0)?,

@@ -258,6 +258,33 @@ mod tests {
     }
 
     #[test]
+    fn non_ascii_symbols_raw_take_the_fast_path_and_escaped_the_fallback() {
+        let mut p = parser();
+        p.symbols_mut().insert("币安人生USDT", 16).unwrap();
+        let raw = RAW.replace("BTCUSDT", "币安人生USDT");
+        let ParsedFrame::Trade(fast) = parse(&mut p, &raw) else {
+            panic!("no trade")
+        };
+        assert_eq!((fast.symbol, fast.agg_id), (16, 12345));
+        let combined = format!(r#"{{"stream":"币安人生usdt@aggTrade","data":{raw}}}"#);
+        assert_eq!(parse(&mut p, &combined), ParsedFrame::Trade(fast));
+        assert_eq!(p.fallbacks(), 0, "raw UTF-8 is read by the scanner");
+        // `\uXXXX` escapes, all of the name or part of it, in raw and combined frames.
+        let all = raw.replace("币安人生", r"\u5e01\u5b89\u4eba\u751f");
+        let part = raw.replace("人生USDT", r"\u4eba生\u0055SDT");
+        let wrapped = format!(r#"{{"stream":"\u5e01安人生usdt@aggTrade","data":{all}}}"#);
+        for escaped in [&all, &part, &wrapped] {
+            assert_eq!(
+                parse(&mut p, escaped),
+                ParsedFrame::Trade(fast),
+                "{escaped}"
+            );
+        }
+        assert_eq!(p.fallbacks(), 3);
+        assert_eq!(p.counters().total(), 0);
+    }
+
+    #[test]
     fn replies_others_and_arrays_are_recognised() {
         let mut p = parser();
         assert_eq!(

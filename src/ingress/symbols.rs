@@ -1,12 +1,16 @@
 //! Symbol name -> dense global index, for the io thread that owns it.
 //!
 //! Every trade needs this lookup, so it must cost a few nanoseconds and never allocate, lock or
-//! hash a string. Names of up to 16 bytes (all Binance symbols seen so far) are packed into a
-//! `u128` and found in a small open-addressing table by integer mixing and linear probing; the
-//! table is sized once for `max_symbols` and never grows, so a lookup touches one or two cache
-//! lines. Longer names go to a sorted side list searched by binary search: correct, if slower.
+//! hash a string. Names are compared as bytes, so any UTF-8 name works alike: names of up to 16
+//! bytes (nearly every Binance symbol, `币安人生USDT` included: four 3-byte characters and
+//! `USDT`) are packed into a `u128` and found in a small open-addressing table by integer
+//! mixing and linear probing; the table is sized once for `max_symbols` and never grows, so a
+//! lookup touches one or two cache lines. Longer names (`我踏马来了USDT` has 19 bytes) go to a
+//! sorted side list searched by binary search: correct, if slower.
 
 use std::fmt;
+
+use crate::symbol_name::{self, SymbolNameError};
 
 /// Longest name that fits the packed `u128` key.
 const PACKED_MAX: usize = 16;
@@ -24,8 +28,8 @@ pub enum SymbolTableError {
         /// Index the name already maps to.
         index: u32,
     },
-    /// The name is empty or has a byte other than an ASCII letter or digit.
-    InvalidName,
+    /// The name breaks the rule of [`crate::symbol_name`].
+    InvalidName(SymbolNameError),
 }
 
 impl fmt::Display for SymbolTableError {
@@ -40,9 +44,7 @@ impl fmt::Display for SymbolTableError {
             SymbolTableError::Duplicate { index } => {
                 write!(f, "symbol is already in the table (index {index})")
             }
-            SymbolTableError::InvalidName => {
-                f.write_str("symbol names are non-empty ASCII letters and digits")
-            }
+            SymbolTableError::InvalidName(e) => write!(f, "{e}"),
         }
     }
 }
@@ -99,14 +101,12 @@ impl SymbolTable {
     ///
     /// # Errors
     ///
-    /// [`SymbolTableError::InvalidName`] unless `name` is non-empty ASCII alphanumeric,
+    /// [`SymbolTableError::InvalidName`] unless `name` passes [`symbol_name::check`],
     /// [`SymbolTableError::Duplicate`] if it is already present and
     /// [`SymbolTableError::Full`] once `max_symbols` names are in.
     pub fn insert(&mut self, name: &str, index: u32) -> Result<(), SymbolTableError> {
+        symbol_name::check(name).map_err(SymbolTableError::InvalidName)?;
         let bytes = name.as_bytes();
-        if bytes.is_empty() || !bytes.iter().all(u8::is_ascii_alphanumeric) {
-            return Err(SymbolTableError::InvalidName);
-        }
         if let Some(existing) = self.get(bytes) {
             return Err(SymbolTableError::Duplicate { index: existing });
         }
@@ -136,7 +136,8 @@ impl SymbolTable {
         Ok(())
     }
 
-    /// The index of `name` (exact bytes: Binance sends upper case), if present.
+    /// The index of `name` (exact bytes: Binance sends ASCII letters in upper case and other
+    /// characters as UTF-8), if present.
     #[inline]
     pub fn get(&self, name: &[u8]) -> Option<u32> {
         if name.len() > PACKED_MAX {
@@ -250,11 +251,48 @@ mod tests {
     }
 
     #[test]
+    fn non_ascii_names_are_found_by_their_utf8_bytes() {
+        let mut t = SymbolTable::with_capacity(8);
+        t.insert("BTCUSDT", 0).unwrap();
+        t.insert("币安人生USDT", 1).unwrap();
+        t.insert("我踏马来了USDT", 2).unwrap();
+        t.insert("ÄUSDT", 3).unwrap();
+        assert_eq!(t.get("币安人生USDT".as_bytes()), Some(1));
+        assert_eq!(
+            t.get("我踏马来了USDT".as_bytes()),
+            Some(2),
+            "19 bytes: side list"
+        );
+        assert_eq!(t.get("ÄUSDT".as_bytes()), Some(3));
+        assert_eq!(t.get("币安人生usdt".as_bytes()), None, "exact bytes");
+        assert_eq!(t.get("币安人生USD".as_bytes()), None);
+        assert_eq!(t.get(&"币安人生USDT".as_bytes()[1..]), None);
+        assert_eq!(t.get(b"BTCUSDT"), Some(0));
+        assert_eq!(
+            t.insert("币安人生USDT", 9),
+            Err(SymbolTableError::Duplicate { index: 1 })
+        );
+    }
+
+    #[test]
     fn rejects_full_duplicate_and_invalid() {
         let mut t = SymbolTable::with_capacity(2);
-        assert_eq!(t.insert("", 0), Err(SymbolTableError::InvalidName));
-        assert_eq!(t.insert("BTC-USDT", 0), Err(SymbolTableError::InvalidName));
-        assert_eq!(t.insert("BTCUSDÉ", 0), Err(SymbolTableError::InvalidName));
+        let invalid = |e| Err(SymbolTableError::InvalidName(e));
+        assert_eq!(t.insert("", 0), invalid(SymbolNameError::Empty));
+        assert_eq!(
+            t.insert("BTC USDT", 0),
+            invalid(SymbolNameError::BadChar(' '))
+        );
+        assert_eq!(
+            t.insert("BTC\u{1}", 0),
+            invalid(SymbolNameError::BadChar('\u{1}'))
+        );
+        let error = t.insert("BTC/USDT", 0).unwrap_err().to_string();
+        assert!(
+            error.contains("'/'") && error.contains("币安人生USDT"),
+            "{error}"
+        );
+        assert_eq!(t.len(), 0);
         t.insert("A", 0).unwrap();
         assert_eq!(
             t.insert("A", 5),

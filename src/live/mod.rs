@@ -6,6 +6,7 @@
 //! line, and manages symbols that come and go.
 
 mod consumers;
+mod refused;
 mod spec;
 mod status;
 mod symbol_manager;
@@ -23,6 +24,7 @@ use crate::latency::StampFile;
 use crate::pipeline::{Engine, EngineError, ProbeCollector};
 use crate::store::StoreError;
 
+pub use refused::RefusedSymbols;
 pub use spec::engine_spec;
 pub use status::Status;
 pub use symbol_manager::SymbolManager;
@@ -82,7 +84,11 @@ pub fn run(options: &RunOptions, stop: &AtomicBool) -> Result<Status, RunError> 
     let settings = config::load(&options.config)
         .and_then(|c| c.resolve(&config::available_cores()))
         .map_err(RunError::Config)?;
-    let (symbols, decimals) = symbols::resolve(&settings)?;
+    let symbols::Resolved {
+        symbols,
+        decimals,
+        refused,
+    } = symbols::resolve(&settings)?;
     let plan = Plan::new(&settings, Some(&symbols)).map_err(RunError::Config)?;
     log::info!("plan:\n{plan}");
     // The status line's consumer first, then the sink's and the gateway's if configured.
@@ -122,7 +128,7 @@ pub fn run(options: &RunOptions, stop: &AtomicBool) -> Result<Status, RunError> 
     )?;
     let backfill_stop = Arc::new(AtomicBool::new(false));
     let backfill = start_backfill(&plan, &mut engine, &names, &backfill_stop)?;
-    let mut manager = SymbolManager::new(&plan, Arc::clone(&names));
+    let mut manager = SymbolManager::new(&plan, Arc::clone(&names)).with_refused(refused);
     if let Some(backfill) = &backfill {
         manager.warm_new_symbols(backfill.warm_requests());
     }
@@ -140,6 +146,7 @@ pub fn run(options: &RunOptions, stop: &AtomicBool) -> Result<Status, RunError> 
         if last_status.elapsed() >= options.status_every {
             last_status = Instant::now();
             status.observe(&engine);
+            status.symbols_refused = manager.refused();
             println!("{}", status.line());
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -176,6 +183,7 @@ pub fn run(options: &RunOptions, stop: &AtomicBool) -> Result<Status, RunError> 
     }
     // The last line shows the connections' final counters too.
     status.observe(&engine);
+    status.symbols_refused = manager.refused();
     let report = engine.stop();
     log::info!("stopped in {} ms", stopping.elapsed().as_millis());
     status.finish(&report);

@@ -23,6 +23,8 @@ pub struct Status {
     pub frames_per_s: f64,
     /// Closed klines written to the database, once the sink has finished.
     pub klines_stored: Option<u64>,
+    /// Listed symbols klagg cannot follow (their names break [`crate::symbol_name`]'s rule).
+    pub symbols_refused: usize,
 }
 
 /// Sums of the io threads' counters.
@@ -61,6 +63,7 @@ impl Status {
             last_at: Instant::now(),
             frames_per_s: 0.0,
             klines_stored: None,
+            symbols_refused: 0,
         }
     }
 
@@ -98,7 +101,8 @@ impl Status {
         self.shards = report.shards.iter().sum();
     }
 
-    /// One line: rate, totals, and everything dropped or repaired.
+    /// One line: rate, totals, and everything dropped or repaired (refused symbols only when
+    /// there are any).
     pub fn line(&self) -> String {
         format!(
             "{:>6.0}s  {:>8.0} msgs/s  trades {}  klines closed {}  dup {}  gaps {} ({} ids, {} pending, {} lost)  late {}  bad frames {}  reconnects {}  failed connects {}  ring waits {}  missed {}",
@@ -121,5 +125,27 @@ impl Status {
             .klines_stored
             .map(|n| format!("  stored {n}"))
             .unwrap_or_default()
+            + &(if self.symbols_refused > 0 {
+                format!("  refused symbols {}", self.symbols_refused)
+            } else {
+                String::new()
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refused_symbols_show_only_when_there_are_some() {
+        let mut status = Status::new();
+        assert!(!status.line().contains("refused"), "{}", status.line());
+        status.symbols_refused = 2;
+        assert!(
+            status.line().ends_with("  refused symbols 2"),
+            "{}",
+            status.line()
+        );
     }
 }

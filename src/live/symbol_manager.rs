@@ -3,7 +3,8 @@
 //! The ticker stream (`!miniTicker@arr`) names every symbol with a ticker once a second; an
 //! io thread reports the names it has not seen. Here they are checked against exchangeInfo
 //! (a new name is not necessarily a TRADING perpetual in our quote asset), given the next
-//! free global index, and handed to a connection with room. A periodic exchangeInfo refresh
+//! free global index, and handed to a connection with room; a name klagg cannot follow (see
+//! [`crate::symbol_name`]) is logged once and counted instead. A periodic exchangeInfo refresh
 //! also unsubscribes symbols that stopped trading. All of it runs on the control thread: no
 //! lock or lookup by name ever reaches the io threads' hot path.
 
@@ -16,6 +17,8 @@ use crossbeam_channel::Sender;
 use crate::config::{Market, Plan, SymbolSelection};
 use crate::ingress::exchange_info::{self, ListedSymbol};
 use crate::pipeline::{Engine, IoEvent};
+
+use super::refused::RefusedSymbols;
 
 /// Shortest time between two exchangeInfo requests made for newly seen symbols (exchangeInfo
 /// weighs 1 of Binance's 2,400 per minute; once per 10 s is nothing).
@@ -51,6 +54,8 @@ pub struct SymbolManager {
     names: Arc<RwLock<Vec<String>>>,
     /// Where new symbols go for their warm start, if the backfill runs.
     warm_requests: Option<Sender<u32>>,
+    /// Selected names that cannot be followed.
+    refused: RefusedSymbols,
 }
 
 impl SymbolManager {
@@ -94,7 +99,19 @@ impl SymbolManager {
                 .map(|every| Instant::now() + every),
             names,
             warm_requests: None,
+            refused: RefusedSymbols::new(),
         }
+    }
+
+    /// Goes on from the names refused at start (so they are neither logged nor counted twice).
+    pub fn with_refused(mut self, refused: RefusedSymbols) -> SymbolManager {
+        self.refused = refused;
+        self
+    }
+
+    /// Selected symbols left out because klagg cannot follow their names.
+    pub fn refused(&self) -> usize {
+        self.refused.count()
     }
 
     /// Has every symbol added from now on warmed (its open klines rebuilt from REST) by the
@@ -158,7 +175,7 @@ impl SymbolManager {
                 .collect()
         };
         self.pending.clear();
-        for name in candidates {
+        for name in self.refused.keep_followable(candidates, "exchangeInfo") {
             self.add(engine, name);
         }
         if full_refresh {

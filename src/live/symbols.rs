@@ -8,6 +8,7 @@ use crate::egress::Decimals;
 use crate::ingress::exchange_info::{self, ListedSymbol};
 
 use super::RunError;
+use super::refused::RefusedSymbols;
 
 /// Timeout of REST calls made at start-up.
 const REST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -18,11 +19,24 @@ pub const FALLBACK_DECIMALS: Decimals = Decimals {
     quantity: 8,
 };
 
+/// What [`resolve`] found.
+#[derive(Debug)]
+pub struct Resolved {
+    /// The symbols to follow, in order.
+    pub symbols: Vec<String>,
+    /// The decimals of every symbol the exchange lists.
+    pub decimals: HashMap<String, Decimals>,
+    /// Selected symbols whose names klagg cannot follow (logged already).
+    pub refused: RefusedSymbols,
+}
+
 /// The symbols to follow, and the decimals of every symbol the exchange lists.
 ///
 /// `symbols = "all"` needs exchangeInfo; with a list it is only asked for the decimals the
-/// gateway writes, and a failure there is a warning.
-pub fn resolve(settings: &Settings) -> Result<(Vec<String>, HashMap<String, Decimals>), RunError> {
+/// gateway writes, and a failure there is a warning. Selected names that break
+/// [`crate::symbol_name`]'s rule are left out, logged and counted in [`Resolved::refused`] (a
+/// listed one was checked with the config).
+pub fn resolve(settings: &Settings) -> Result<Resolved, RunError> {
     log::info!("asking {} for exchangeInfo", settings.rest_url);
     let listing = exchange_info::fetch(&settings.rest_url, settings.market, REST_TIMEOUT);
     let listed: Vec<ListedSymbol> = match (&settings.symbols, listing) {
@@ -45,6 +59,7 @@ pub fn resolve(settings: &Settings) -> Result<(Vec<String>, HashMap<String, Deci
             ))
         })
         .collect();
+    let mut refused = RefusedSymbols::new();
     let symbols = match &settings.symbols {
         SymbolSelection::List(list) => list.clone(),
         SymbolSelection::All => {
@@ -53,6 +68,7 @@ pub fn resolve(settings: &Settings) -> Result<(Vec<String>, HashMap<String, Deci
                 .filter(|s| s.is_selected(settings.market, &settings.quote_asset))
                 .map(|s| s.symbol)
                 .collect();
+            let selected = refused.keep_followable(selected, "exchangeInfo");
             if selected.is_empty() {
                 return Err(RunError::NoSymbols(format!(
                     "exchangeInfo lists no TRADING {} symbol quoted in {}",
@@ -62,7 +78,11 @@ pub fn resolve(settings: &Settings) -> Result<(Vec<String>, HashMap<String, Deci
             selected
         }
     };
-    Ok((symbols, decimals))
+    Ok(Resolved {
+        symbols,
+        decimals,
+        refused,
+    })
 }
 
 /// Symbol names by global index, as the plan placed them.

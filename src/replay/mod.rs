@@ -35,6 +35,7 @@ use std::path::{Path, PathBuf};
 
 use crate::aggregator::MAX_INTERVALS;
 use crate::interval::Interval;
+use crate::symbol_name::{self, SymbolNameError};
 
 pub use error::{BadRow, FieldRef, ReplayError, RowProblem};
 pub use source::InputKind;
@@ -48,7 +49,8 @@ use replayer::Replayer;
 /// What to replay and where to write it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReplayOptions {
-    /// The symbol: names the output files (upper-cased) and selects trades in captures.
+    /// The symbol: names the output files (ASCII letters upper-cased, so `币安人生usdt` writes
+    /// `币安人生USDT-1m.csv`) and selects trades in captures.
     pub symbol: String,
     /// Intervals to write, one file each.
     pub intervals: Vec<Interval>,
@@ -78,7 +80,7 @@ impl ReplayOptions {
     /// The file `interval` is written to: `DIR/SYMBOL-LABEL.csv`, named like Data Vision's
     /// kline files (`1M` is labelled `1mo`).
     pub fn output_path(&self, interval: Interval) -> PathBuf {
-        let symbol = self.symbol.to_ascii_uppercase();
+        let symbol = symbol_name::exchange_case(&self.symbol);
         self.out_dir
             .join(format!("{symbol}-{}.csv", interval.file_label()))
     }
@@ -86,19 +88,11 @@ impl ReplayOptions {
     /// Checks everything that can be checked before any output is written.
     fn validate(&self) -> Result<(), ReplayError> {
         let usage = |message: String| Err(ReplayError::Usage(message));
-        if self.symbol.is_empty() {
-            return usage("the symbol is empty".into());
-        }
-        // The symbol becomes part of a file name: keep it to what Binance symbols are made of.
-        if !self
-            .symbol
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        {
-            return usage(format!(
-                "invalid symbol {:?}: expected ASCII letters, digits, _ or -, like BTCUSDT",
-                self.symbol
-            ));
+        // The symbol becomes part of a file name; the rule keeps `/` and control characters out.
+        match symbol_name::check(&self.symbol) {
+            Ok(()) => {}
+            Err(SymbolNameError::Empty) => return usage("the symbol is empty".into()),
+            Err(e) => return usage(format!("invalid symbol {:?}: {e}", self.symbol)),
         }
         if self.intervals.is_empty() {
             return usage("no intervals given".into());
@@ -184,7 +178,7 @@ pub fn run(options: &ReplayOptions) -> Result<ReplaySummary, ReplayError> {
         })
         .collect();
     Ok(ReplaySummary {
-        symbol: options.symbol.to_ascii_uppercase(),
+        symbol: symbol_name::exchange_case(&options.symbol),
         inputs,
         outputs,
         stats,
@@ -218,6 +212,24 @@ mod tests {
             o.output_path(Interval::parse("1m").unwrap()),
             Path::new("/d/out/BTCUSDT-1m.csv")
         );
+    }
+
+    #[test]
+    fn non_ascii_symbols_name_their_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("t.csv");
+        fs::write(&input, "1,10,1,1,1,60000,true\n2,11,1,2,3,60001,false\n").unwrap();
+        let mut o = options(dir.path(), vec![input]);
+        o.symbol = "币安人生usdt".into();
+        assert_eq!(
+            o.output_path(Interval::parse("1m").unwrap()),
+            dir.path().join("out/币安人生USDT-1m.csv")
+        );
+        let summary = run(&o).unwrap();
+        assert_eq!(summary.symbol, "币安人生USDT");
+        let text = fs::read_to_string(dir.path().join("out/币安人生USDT-1m.csv")).unwrap();
+        assert!(text.starts_with("60000,10.00000000,11.00000000,"), "{text}");
+        assert!(dir.path().join("out/币安人生USDT-1mo.csv").exists());
     }
 
     #[test]

@@ -29,6 +29,8 @@ pub enum SourceOptions {
         seed: u64,
         /// List one new symbol after this long.
         new_listing_after: Option<Duration>,
+        /// Names of the first symbols (the rest are generated).
+        names: Vec<String>,
     },
     /// Data Vision files or captures, replayed.
     Replay {
@@ -229,10 +231,12 @@ fn source(options: &SourceOptions) -> Result<Box<dyn MarketSource>, SimError> {
             rate,
             seed,
             new_listing_after,
+            names,
         } => {
             let mut config =
                 SyntheticConfig::new((*symbols).max(1), (*rate).max(1), *seed, now_ms());
             config.new_listing_after = *new_listing_after;
+            config.names.clone_from(names);
             Ok(Box::new(SyntheticMarket::new(config)))
         }
         SourceOptions::Replay {

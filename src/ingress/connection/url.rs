@@ -2,7 +2,11 @@
 //!
 //! Streams named in the URL start flowing with the handshake, at no cost to the 5-per-second
 //! SUBSCRIBE budget, so as many as fit go there. Request lines much beyond 8 KiB are refused by
-//! common HTTP front ends, which bounds the URL.
+//! common HTTP front ends, which bounds the URL. Names are percent-encoded: a URL carries only
+//! ASCII, so `币安人生usdt@aggTrade` goes as `%E5%B8%81%E5%AE%89%E4%BA%BA%E7%94%9Fusdt@aggTrade`
+//! (Binance decodes it; ASCII names are written as they are).
+
+use crate::percent;
 
 /// Longest URL we build; streams that do not fit are sent with SUBSCRIBE after connect.
 pub const MAX_URL_BYTES: usize = 8000;
@@ -19,7 +23,7 @@ fn stream_url_bounded(base_url: &str, streams: &[String], max_bytes: usize) -> (
     let mut count = 0;
     for stream in streams {
         let lead = if count == 0 { 1 + "streams=".len() } else { 1 };
-        if url.len() + lead + stream.len() > max_bytes {
+        if url.len() + lead + percent::encoded_len(stream) > max_bytes {
             break;
         }
         if count == 0 {
@@ -28,7 +32,7 @@ fn stream_url_bounded(base_url: &str, streams: &[String], max_bytes: usize) -> (
         } else {
             url.push('/');
         }
-        url.push_str(stream);
+        percent::encode_into(&mut url, stream);
         count += 1;
     }
     (url, count)
@@ -53,6 +57,24 @@ mod tests {
         let (url, count) = stream_url("ws://h/stream?x=1", &names(1));
         assert_eq!(url, "ws://h/stream?x=1&streams=sym0000usdt@aggTrade");
         assert_eq!(count, 1);
+    }
+
+    #[test]
+    fn non_ascii_names_are_percent_encoded() {
+        let streams = [
+            "币安人生usdt@aggTrade".to_owned(),
+            "btcusdt@aggTrade".to_owned(),
+        ];
+        let (url, count) = stream_url("wss://h/market/stream", &streams);
+        assert_eq!(
+            url,
+            "wss://h/market/stream?streams=%E5%B8%81%E5%AE%89%E4%BA%BA%E7%94%9Fusdt@aggTrade/btcusdt@aggTrade"
+        );
+        assert_eq!(count, 2);
+        // The bound counts encoded bytes.
+        let (_, fits) = stream_url_bounded("ws://h/s", &streams[..1], 17 + 12 * 3 + 13);
+        let (_, too_long) = stream_url_bounded("ws://h/s", &streams[..1], 17 + 12 * 3 + 12);
+        assert_eq!((fits, too_long), (1, 0));
     }
 
     #[test]

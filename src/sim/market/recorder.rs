@@ -6,6 +6,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use crate::sim::{SimTrade, SymbolSpec};
+use crate::symbol_name;
 
 use super::decimal_text::write_fixed;
 
@@ -37,14 +38,17 @@ impl Recorder {
     ///
     /// # Errors
     ///
-    /// `dir` cannot be created, or a symbol name could not be a file name (only ASCII letters,
-    /// digits, `_` and `-` are accepted, which covers every Binance symbol).
+    /// `dir` cannot be created, or a symbol name could not be a file name: names must pass
+    /// [`symbol_name::check`], which keeps `/`, control characters and over-long names out
+    /// and lets every Binance symbol in (`币安人生USDT-aggTrades.csv`).
     pub fn create(dir: &Path, symbols: &[SymbolSpec]) -> io::Result<Recorder> {
-        if let Some(bad) = symbols.iter().find(|s| !is_file_safe(&s.name)) {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("symbol {:?} cannot name a file", bad.name),
-            ));
+        for spec in symbols {
+            symbol_name::check(&spec.name).map_err(|e| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("symbol {:?} cannot name a file: {e}", spec.name),
+                )
+            })?;
         }
         fs::create_dir_all(dir)?;
         Ok(Recorder {
@@ -114,14 +118,6 @@ impl Recorder {
         }
         Ok(paths)
     }
-}
-
-/// True for names that are safe as a file name on every platform.
-fn is_file_safe(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 #[cfg(test)]
@@ -198,5 +194,21 @@ mod tests {
         assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
         let e = Recorder::create(dir.path(), &[spec("../A", 1, 1)]).unwrap_err();
         assert!(e.to_string().contains("\"../A\""), "{e}");
+        assert!(e.to_string().contains("'/'"), "{e}");
+    }
+
+    #[test]
+    fn non_ascii_symbols_name_their_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut recorder = Recorder::create(dir.path(), &[spec("币安人生USDT", 4, 0)]).unwrap();
+        recorder
+            .record(&trade(0, 3, 12_340_000, 700_000_000, false))
+            .unwrap();
+        let paths = recorder.finish().unwrap();
+        assert_eq!(paths, [dir.path().join("币安人生USDT-aggTrades.csv")]);
+        assert_eq!(
+            fs::read_to_string(&paths[0]).unwrap(),
+            format!("{HEADER}\n3,0.1234,7,6,7,1700000000003,false\n")
+        );
     }
 }

@@ -22,7 +22,8 @@ pub struct SyntheticConfig {
     /// `ETHUSDT`, `SYM003USDT`, `SYM004USDT`, ... (skipping names already taken); there are
     /// at least `names.len()` of them.
     pub symbols: usize,
-    /// Names for the first symbols, in order (upper case, like `BTCUSDT`).
+    /// Names for the first symbols, in order, as Binance spells them (`BTCUSDT`,
+    /// `币安人生USDT`).
     pub names: Vec<String>,
     /// Target trades per second over all symbols (outside bursts).
     pub msgs_per_s: u32,
@@ -36,6 +37,8 @@ pub struct SyntheticConfig {
     pub quiet_fraction: f64,
     /// Lists one extra symbol this long after the start; it trades only from then on.
     pub new_listing_after: Option<Duration>,
+    /// The name of that symbol; `NEWLISTUSDT` when not given.
+    pub listing_name: Option<String>,
 }
 
 /// The demo's market: 50 symbols at 20,000 trades/s, seed 0, starting at the epoch (set
@@ -59,6 +62,7 @@ impl SyntheticConfig {
             bursts: None,
             quiet_fraction: 0.0,
             new_listing_after: None,
+            listing_name: None,
         }
     }
 }

@@ -14,7 +14,8 @@ use super::synthetic_config::SyntheticConfig;
 /// klines of minutes go by empty.
 pub const QUIET_MEAN_GAP_S: f64 = 180.0;
 
-/// Name of the symbol listed mid-run; a name no generated symbol takes.
+/// Name of the symbol listed mid-run unless the config names it; a name no generated symbol
+/// takes.
 const NEW_LISTING_NAME: &str = "NEWLISTUSDT";
 
 /// Activity weight of the new listing, against 1 for the busiest symbol.
@@ -54,7 +55,10 @@ impl Universe {
         // The least busy symbols in the Zipf order are the ones made quiet.
         let mut quiet: Vec<bool> = (0..base).map(|i| i >= base - quiet_count).collect();
         let listing = config.new_listing_after.map(|_| {
-            let mut name = NEW_LISTING_NAME.to_owned();
+            let mut name = config
+                .listing_name
+                .clone()
+                .unwrap_or_else(|| NEW_LISTING_NAME.to_owned());
             while !taken.insert(name.clone()) {
                 name.insert(0, 'X');
             }
@@ -174,6 +178,11 @@ mod tests {
             Universe::new(&c).names,
             ["ETHUSDT", "SOLUSDT", "BTCUSDT", "SYM003USDT"]
         );
+        c.names = vec!["BTCUSDT".into(), "币安人生USDT".into()];
+        assert_eq!(
+            Universe::new(&c).names,
+            ["BTCUSDT", "币安人生USDT", "ETHUSDT", "SYM003USDT"]
+        );
         c.symbols = 1;
         assert_eq!(Universe::new(&c).names.len(), 2, "every given name is used");
     }
@@ -208,6 +217,8 @@ mod tests {
         assert_eq!(u.rates(false).rate(3), 0.0);
         assert!(u.rates(true).rate(3) > 0.0);
         assert!((u.rates(true).total() - 1_000.0).abs() < 1e-6);
+        c.listing_name = Some("币安人生USDT".into());
+        assert_eq!(Universe::new(&c).names[3], "币安人生USDT");
     }
 
     #[test]

@@ -5,10 +5,13 @@
 //! Requests here are tiny GETs from loopback clients, so a hand-written parser of the request
 //! line and headers is all it takes.
 
+use std::borrow::Cow;
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use crate::percent;
 
 /// Largest request head accepted.
 const MAX_HEAD: usize = 16 * 1024;
@@ -105,41 +108,21 @@ fn parse_head(head: &[u8]) -> Option<RequestHead> {
     })
 }
 
-/// Decodes `a=1&b=x%2Fy` into pairs, in order (`+` is a space, `%XX` a byte).
+/// Decodes `a=1&b=x%2Fy` into pairs, in order (`+` is a space, `%XX` a byte, so
+/// `symbol=%E5%B8%81%E5%AE%89%E4%BA%BA%E7%94%9FUSDT` is `币安人生USDT`). A part that does not
+/// decode (a bad escape, bytes that are not UTF-8) is kept as sent, which names no symbol.
 pub(crate) fn query_pairs(query: &str) -> Vec<(String, String)> {
+    let decode = |text: &str| {
+        percent::decode_query_value(text).map_or_else(|_| text.to_owned(), Cow::into_owned)
+    };
     query
         .split('&')
         .filter(|pair| !pair.is_empty())
         .map(|pair| {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(name), percent_decode(value))
+            (decode(name), decode(value))
         })
         .collect()
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |at: usize| bytes.get(at).and_then(|&b| char::from(b).to_digit(16));
-        match bytes[i] {
-            b'%' if hex(i + 1).is_some() && hex(i + 2).is_some() => {
-                let (high, low) = (hex(i + 1).unwrap_or(0), hex(i + 2).unwrap_or(0));
-                out.push((high * 16 + low) as u8);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            byte => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Reads the head [`peek_head`] left on the socket, so closing after the answer sends a FIN
@@ -206,6 +189,13 @@ mod tests {
         assert_eq!(
             query_pairs("a=%zz%4"),
             [("a".to_string(), "%zz%4".to_string())]
+        );
+        assert_eq!(
+            query_pairs("symbol=%E5%B8%81%E5%AE%89%E4%BA%BA%E7%94%9FUSDT&b=%E5%B8"),
+            [
+                ("symbol".to_string(), "币安人生USDT".to_string()),
+                ("b".to_string(), "%E5%B8".to_string())
+            ]
         );
     }
 }

@@ -41,9 +41,18 @@ impl SimServer {
     ///
     /// # Errors
     ///
-    /// Binding fails, the accept thread cannot be spawned, or `config.kline_intervals` is empty
-    /// or too long for a shard (`InvalidInput`).
+    /// Binding fails, the accept thread cannot be spawned, a symbol name breaks
+    /// [`crate::symbol_name`]'s rule (frames carry names unescaped), or
+    /// `config.kline_intervals` is empty or too long for a shard (`InvalidInput`).
     pub fn start(config: ServerConfig, symbols: Vec<SymbolSpec>) -> io::Result<SimServer> {
+        for spec in &symbols {
+            crate::symbol_name::check(&spec.name).map_err(|e| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("cannot serve symbol {:?}: {e}", spec.name),
+                )
+            })?;
+        }
         let market = MarketState::new(
             &symbols,
             config.kline_intervals.clone(),

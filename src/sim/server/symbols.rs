@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use crate::sim::SymbolSpec;
+use crate::symbol_name;
 
 /// The ticker stream: every listed symbol's 24h mini ticker once a second.
 pub(crate) const MINI_TICKER_STREAM: &str = "!miniTicker@arr";
@@ -48,7 +49,7 @@ impl SymbolInfo {
                 .map_or(0, |(index, _)| index)
         };
         SymbolInfo {
-            agg_trade_stream: format!("{}{AGG_TRADE_SUFFIX}", name.to_ascii_lowercase()),
+            agg_trade_stream: format!("{}{AGG_TRADE_SUFFIX}", symbol_name::stream_case(name)),
             base_asset: name[..split].to_string(),
             quote_asset: name[split..].to_string(),
             spec,
@@ -174,5 +175,24 @@ mod tests {
         assert_eq!(table.stream_name(StreamId::AggTrade(0)), "btcusdt@aggTrade");
         assert_eq!(table.by_name("BTCUSDT"), Some(0));
         assert_eq!(table.by_name("btcusdt"), None);
+    }
+
+    #[test]
+    fn non_ascii_names_lower_case_only_their_ascii_letters() {
+        let table = SymbolTable::new(vec![spec("币安人生USDT")]);
+        assert_eq!(
+            table.stream_name(StreamId::AggTrade(0)),
+            "币安人生usdt@aggTrade"
+        );
+        assert_eq!(
+            table.parse_stream("币安人生usdt@aggTrade"),
+            Some(StreamId::AggTrade(0))
+        );
+        assert_eq!(table.by_name("币安人生USDT"), Some(0));
+        let info = table.get(0).unwrap();
+        assert_eq!(
+            (info.base_asset.as_str(), info.quote_asset.as_str()),
+            ("币安人生", "USDT")
+        );
     }
 }

@@ -1,9 +1,12 @@
 //! Which WebSocket paths exist and what a connection starts subscribed to:
-//! `/market/stream?streams=a/b` (combined envelope) and `/market/ws[/a/b]` (raw events).
+//! `/market/stream?streams=a/b` (combined envelope) and `/market/ws[/a/b]` (raw events). Stream
+//! names arrive percent-encoded when their symbol is not ASCII (`%E5%B8%81...usdt@aggTrade`),
+//! in the query and in the path alike.
 
 use super::encode::Form;
 use super::http::query_pairs;
 use super::symbols::{StreamId, SymbolTable};
+use crate::percent;
 
 /// What a connection asked for in its URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,7 +44,11 @@ pub(crate) fn route(
         }
         "/market/ws" | "/market/ws/" => (Form::Raw, String::new()),
         _ => match path.strip_prefix("/market/ws/") {
-            Some(names) => (Form::Raw, names.to_string()),
+            Some(names) => {
+                let names = percent::decode(names)
+                    .map_err(|e| Refusal::BadStreams(format!("Invalid request: {names}: {e}")))?;
+                (Form::Raw, names.into_owned())
+            }
             None => return Err(Refusal::NotFound),
         },
     };
@@ -70,7 +77,7 @@ mod tests {
 
     fn symbols() -> SymbolTable {
         SymbolTable::new(
-            ["BTCUSDT", "ETHUSDT"]
+            ["BTCUSDT", "ETHUSDT", "币安人生USDT"]
                 .map(|name| SymbolSpec {
                     name: name.into(),
                     price_decimals: 2,
@@ -113,6 +120,22 @@ mod tests {
                 .streams
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn non_ascii_stream_names_are_percent_decoded() {
+        let symbols = symbols();
+        let encoded = "%E5%B8%81%E5%AE%89%E4%BA%BA%E7%94%9Fusdt@aggTrade";
+        let query = format!("streams={encoded}/btcusdt@aggTrade");
+        let combined = route("/market/stream", &query, &symbols, 1024).unwrap();
+        let both = [StreamId::AggTrade(2), StreamId::AggTrade(0)];
+        assert_eq!(combined.streams, both);
+        let path = format!("/market/ws/{encoded}/btcusdt@aggTrade");
+        assert_eq!(route(&path, "", &symbols, 1024).unwrap().streams, both);
+        assert!(matches!(
+            route("/market/ws/%E5%B8usdt@aggTrade", "", &symbols, 1024),
+            Err(Refusal::BadStreams(_))
+        ));
     }
 
     #[test]
