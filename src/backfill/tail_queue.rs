@@ -47,11 +47,12 @@ impl TailQueue {
     }
 
     /// Queues a check of `symbol` at `at_ms`. A symbol queued already keeps its one entry, at
-    /// the later time: each reason's check then comes no earlier than it asked.
+    /// the earlier time: a check finds every loss made before it, whatever asked for it, and
+    /// a connection that keeps dropping must not put its symbols' checks off for ever.
     pub fn push(&mut self, symbol: u32, at_ms: i64, tries: u32) {
         match self.entries.iter_mut().find(|due| due.symbol == symbol) {
             Some(due) => {
-                due.at_ms = due.at_ms.max(at_ms);
+                due.at_ms = due.at_ms.min(at_ms);
                 due.tries = due.tries.min(tries);
             }
             None => self.entries.push(Due {
@@ -105,13 +106,13 @@ mod tests {
         queue.push(3, 500, 0);
         queue.push(7, 2_000, 2);
         queue.push(3, 400, 1);
-        assert!(!queue.any_due(499));
-        assert_eq!(queue.pop_due(499), None);
+        assert!(!queue.any_due(399));
+        assert_eq!(queue.pop_due(399), None);
         assert_eq!(
             queue.pop_due(5_000),
             Some(Due {
                 symbol: 3,
-                at_ms: 500,
+                at_ms: 400,
                 tries: 0
             })
         );
@@ -119,7 +120,7 @@ mod tests {
             queue.pop_due(5_000),
             Some(Due {
                 symbol: 7,
-                at_ms: 2_000,
+                at_ms: 1_000,
                 tries: 0
             })
         );
