@@ -99,8 +99,13 @@ fn write_summary(f: &mut Formatter<'_>, settings: &Settings) -> fmt::Result {
     match settings.backfill_weight_per_minute {
         Some(weight) => writeln!(
             f,
-            "backfill   gaps filled from {}, up to {weight} request weight a minute",
-            settings.rest_url
+            "backfill   gaps filled from {}, up to {weight} request weight a minute; tails \
+             checked after reconnects{}",
+            settings.rest_url,
+            settings
+                .tail_check_every
+                .map(|every| format!(" and every {} s", every.as_secs()))
+                .unwrap_or_default()
         )?,
         None => writeln!(f, "backfill   off: gaps are counted, not filled")?,
     }
