@@ -246,6 +246,7 @@ fn a_quiet_symbols_last_trades_lost_with_a_drop_are_merged_within_seconds() {
     });
     let took = took.expect("the tail check merged the lost trades");
     let since_back = back.elapsed();
+    println!("symbol 3's lost trades merged {since_back:?} after the reconnect");
     assert!(
         since_back < Duration::from_secs(6),
         "merged {since_back:?} after the reconnect ({took:?} of waiting)"
