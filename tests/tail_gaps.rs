@@ -39,6 +39,17 @@ fn intervals() -> Vec<Interval> {
     Interval::parse_list(INTERVALS).unwrap()
 }
 
+/// Which tail checks the backfill makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tails {
+    /// After reconnects only.
+    Reconnects,
+    /// After reconnects and on a sweep of every symbol once per this.
+    Sweep(Duration),
+    /// None: the trailing losses stay.
+    Off,
+}
+
 /// A simulator, the engine on one connection to it, its backfill, and a consumer folding the
 /// klines it is given.
 struct Run {
@@ -63,13 +74,13 @@ struct Outcome {
 
 impl Run {
     /// `symbols` symbols at `rate` trades/s under `faults`; the backfill spends at most
-    /// `weight_per_minute`, and checks tails after reconnects if `tail_checks`.
+    /// `weight_per_minute`, and checks tails as `tails` says.
     fn start(
         symbols: usize,
         rate: u32,
         faults: Faults,
         weight_per_minute: u32,
-        tail_checks: bool,
+        tails: Tails,
     ) -> Run {
         let mut market = SyntheticConfig::new(symbols, rate, 11, now_ms());
         market.quiet_fraction = 0.0;
@@ -104,9 +115,12 @@ impl Run {
         let mut config = BackfillConfig::new(&format!("http://{}", sim.addr()), Market::Usdm);
         config.weight_per_minute = weight_per_minute;
         config.intervals = intervals();
-        config.tail_checks = tail_checks;
-        // Reconnects only: the sweep would find the losses too, but later.
-        config.tail_check_every = None;
+        config.tail_checks = tails != Tails::Off;
+        config.tail_check_every = match tails {
+            Tails::Sweep(every) => Some(every),
+            // Reconnects only: the sweep would find the losses too, but later.
+            _ => None,
+        };
         let names = specs.iter().map(|s| s.name.clone()).collect();
         let backfill_stop = Arc::new(AtomicBool::new(false));
         let links = engine.take_fill_links().expect("fill links");
@@ -178,18 +192,20 @@ impl Run {
         counter(&self.backfill.stats).load(Relaxed)
     }
 
-    /// Stages `loss` and waits for the engine's connection to come back; returns the lost
-    /// trades and when the connection was back.
+    /// Stages `loss` and, if it drops the connection, waits for the engine's to come back;
+    /// returns the lost trades and when the connection was back.
     fn lose_tail(&mut self, loss: TailLoss) -> (Vec<SimTrade>, Instant) {
         let accepted = self.sim.stats().connections_accepted;
         let lost = self
             .sim
             .lose_tail(loss, Duration::from_secs(3))
             .expect("the market staged the loss");
-        let back = self.run_until(Duration::from_secs(5), |run| {
-            run.sim.stats().connections_accepted > accepted
-        });
-        assert!(back.is_some(), "the engine reconnects");
+        if loss.drop_connection {
+            let back = self.run_until(Duration::from_secs(5), |run| {
+                run.sim.stats().connections_accepted > accepted
+            });
+            assert!(back.is_some(), "the engine reconnects");
+        }
         (lost, Instant::now())
     }
 
@@ -233,12 +249,13 @@ impl Outcome {
 #[test]
 fn a_quiet_symbols_last_trades_lost_with_a_drop_are_merged_within_seconds() {
     let _serial = one_at_a_time();
-    let mut run = Run::start(8, 2_000, Faults::default(), 600_000, true);
+    let mut run = Run::start(8, 2_000, Faults::default(), 600_000, Tails::Reconnects);
     run.run_for(Duration::from_millis(1_500));
     let (lost, back) = run.lose_tail(TailLoss {
         symbol: 3,
         unsent: 5,
         silence_all: false,
+        drop_connection: true,
     });
     assert_eq!(lost.len(), 5, "symbol 3 had traded");
     let took = run.run_until(Duration::from_secs(10), |run| {
@@ -261,6 +278,26 @@ fn a_quiet_symbols_last_trades_lost_with_a_drop_are_merged_within_seconds() {
 }
 
 #[test]
+fn without_tail_checks_the_lost_trades_stay_lost() {
+    let _serial = one_at_a_time();
+    let mut run = Run::start(8, 2_000, Faults::default(), 600_000, Tails::Off);
+    run.run_for(Duration::from_millis(1_500));
+    let (lost, _) = run.lose_tail(TailLoss {
+        symbol: 3,
+        unsent: 5,
+        silence_all: false,
+        drop_connection: true,
+    });
+    run.run_for(Duration::from_secs(4));
+    // The engine never hears of them: they are not waited for.
+    run.published = Some(run.sim.stop_market().published - lost.len() as u64);
+    let out = run.finish();
+    let outcome = verify(&intervals(), &out.trades, &out.held, Completeness::Every).unwrap();
+    assert_eq!(outcome.lost_trades, 5, "{outcome:?}");
+    assert_eq!(out.shards.tail_gaps, 0);
+}
+
+#[test]
 fn tail_claims_and_gaps_of_a_dropping_connection_leave_every_kline_exact() {
     let _serial = one_at_a_time();
     let faults = Faults {
@@ -268,7 +305,7 @@ fn tail_claims_and_gaps_of_a_dropping_connection_leave_every_kline_exact() {
         drop_with_close_frame: true,
         ..Faults::default()
     };
-    let mut run = Run::start(10, 4_000, faults, 600_000, true);
+    let mut run = Run::start(10, 4_000, faults, 600_000, Tails::Reconnects);
     run.run_for(Duration::from_millis(2_500));
     // The last drop of all: every symbol stops trading with it, symbol 4 losing its last
     // trades; the connection goes on dropping every 0.7 s.
@@ -276,6 +313,7 @@ fn tail_claims_and_gaps_of_a_dropping_connection_leave_every_kline_exact() {
         symbol: 4,
         unsent: 7,
         silence_all: true,
+        drop_connection: true,
     });
     assert_eq!(lost.len(), 7);
     run.published = Some(run.sim.stop_market().published);
@@ -299,6 +337,34 @@ fn tail_claims_and_gaps_of_a_dropping_connection_leave_every_kline_exact() {
     out.assert_exact();
 }
 
+#[test]
+fn the_sweep_finds_a_loss_no_reconnect_announced() {
+    let _serial = one_at_a_time();
+    // Eight symbols in 2 s: one every 250 ms.
+    let sweep = Tails::Sweep(Duration::from_secs(2));
+    let mut run = Run::start(8, 2_000, Faults::default(), 600_000, sweep);
+    run.run_for(Duration::from_millis(1_500));
+    let (lost, at) = run.lose_tail(TailLoss {
+        symbol: 5,
+        unsent: 4,
+        silence_all: false,
+        drop_connection: false,
+    });
+    assert_eq!(lost.len(), 4);
+    let merged = run.run_until(Duration::from_secs(10), |run| {
+        run.shards().tail_trades_filled >= 4
+    });
+    assert!(merged.is_some(), "{:?}", run.backfill.stats);
+    println!(
+        "symbol 5's lost trades merged by the sweep {:?} after the loss",
+        at.elapsed()
+    );
+    assert_eq!(run.sim.stats().connections_accepted, 1, "no reconnect");
+    let out = run.finish();
+    assert_eq!(out.shards.tail_trades_filled, 4);
+    out.assert_exact();
+}
+
 /// The REST weight a reconnect of 200 symbols costs, all of them quiet (the worst case: a
 /// symbol that trades on is not checked) and one with lost trades: one klines page each, and
 /// a page of aggTrades for the loss, within Binance's budget at klagg's default share.
@@ -306,7 +372,7 @@ fn tail_claims_and_gaps_of_a_dropping_connection_leave_every_kline_exact() {
 fn a_reconnect_of_200_quiet_symbols_costs_a_klines_call_each() {
     let _serial = one_at_a_time();
     const SYMBOLS: usize = 200;
-    let mut run = Run::start(SYMBOLS, 8_000, Faults::default(), 1_200, true);
+    let mut run = Run::start(SYMBOLS, 8_000, Faults::default(), 1_200, Tails::Reconnects);
     let all_traded = run.run_until(Duration::from_secs(15), |run| {
         let traded: std::collections::HashSet<u32> =
             run.sim.trades().iter().map(|t| t.symbol).collect();
@@ -317,6 +383,7 @@ fn a_reconnect_of_200_quiet_symbols_costs_a_klines_call_each() {
         symbol: 17,
         unsent: 3,
         silence_all: true,
+        drop_connection: true,
     });
     assert_eq!(lost.len(), 3);
     run.published = Some(run.sim.stop_market().published);

@@ -47,7 +47,8 @@ impl TailChecks {
 }
 
 impl Worker {
-    /// Queues the checks the reconnects since the last call and the sweep ask for.
+    /// Queues the checks the reconnects since the last call and the sweep ask for; the sweep
+    /// waits while symbols wait for their warm start, which rebuilds them anyway.
     pub(super) fn schedule_tail_checks(&mut self) {
         let Some(tail) = &mut self.tail else {
             return;
@@ -56,6 +57,9 @@ impl Worker {
         self.links.take_reconnected(&mut tail.reconnected);
         for symbol in tail.reconnected.drain(..) {
             tail.queue.push(symbol, now + RECONNECT_DELAY_MS, 0);
+        }
+        if !self.warm.is_empty() {
+            return;
         }
         let symbols = self
             .names
@@ -81,11 +85,16 @@ impl Worker {
         let Some(name) = self.name(due.symbol) else {
             return;
         };
-        let Some(view) = self.probe(due.symbol, stop) else {
-            log::debug!("tail check of {name}: its shard did not answer");
+        let view = self.probe(due.symbol, stop);
+        let Some(tail) = &mut self.tail else {
             return;
         };
-        let Some(tail) = &mut self.tail else {
+        let Some(view) = view else {
+            log::debug!("tail check of {name}: its shard did not answer");
+            if due.tries + 1 < MAX_TRIES {
+                tail.queue
+                    .push(due.symbol, now_ms() + RECONNECT_DELAY_MS, due.tries + 1);
+            }
             return;
         };
         match tail.plan.judge(&view.tail, now_ms()) {

@@ -193,8 +193,8 @@ impl Simulation {
     }
 
     /// Stages a trailing loss in the running market (see [`TailLoss`]): the symbol's next
-    /// `unsent` trades go to REST only, the oldest connection is dropped right after them, and
-    /// the symbol (or every symbol) trades no more. Returns the lost trades, or `None` if the
+    /// `unsent` trades go to REST only, the oldest connection is dropped right after them if
+    /// asked, and the symbol (or every symbol) trades no more. Returns the lost trades, or `None` if the
     /// market thread did not take the request within `timeout`.
     pub fn lose_tail(&self, loss: TailLoss, timeout: Duration) -> Option<Vec<SimTrade>> {
         self.market.as_ref()?;
@@ -332,7 +332,7 @@ impl MarketThread {
     }
 
     /// Stages the trailing losses asked for: their trades are made and recorded but sent to
-    /// no connection, and the oldest connection drops right after them.
+    /// no connection, and the oldest connection drops right after them if asked.
     fn stage_tail_losses(&mut self, now: i64, outcome: &mut MarketOutcome) {
         while let Ok((loss, reply)) = self.tail_losses.try_recv() {
             let lost = self.silence.stage(&loss, now);
@@ -350,12 +350,14 @@ impl MarketThread {
             {
                 kept.extend_from_slice(&lost);
             }
-            // What was sent before goes out first: the loss is the unsent trades, no more.
-            let deadline = Instant::now() + FLUSH_WAIT;
-            while self.publisher.backlog() > 0 && Instant::now() < deadline {
-                thread::sleep(POLL_EVERY);
+            if loss.drop_connection {
+                // What was sent before goes out first: the loss is the unsent trades, no more.
+                let deadline = Instant::now() + FLUSH_WAIT;
+                while self.publisher.backlog() > 0 && Instant::now() < deadline {
+                    thread::sleep(POLL_EVERY);
+                }
+                self.publisher.drop_oldest_connection();
             }
-            self.publisher.drop_oldest_connection();
             let _ = reply.send(lost);
         }
     }

@@ -1,6 +1,7 @@
 //! A trailing loss, staged on request: a symbol's last trades reach the exchange's REST
-//! history but no socket, the connection drops right after them, and the symbol trades no
-//! more. A client then has no later agg id to show it the loss: only a tail check finds it.
+//! history but no socket, the connection drops right after them (or stays up, having lost
+//! them all the same), and the symbol trades no more. A client then has no later agg id to
+//! show it the loss: only a tail check finds it.
 
 use super::SimTrade;
 
@@ -13,6 +14,9 @@ pub struct TailLoss {
     pub unsent: usize,
     /// Silence every symbol from then on, not only this one: nothing trades any more.
     pub silence_all: bool,
+    /// Drop the oldest connection right after the lost trades; without, no reconnect tells the
+    /// client anything happened.
+    pub drop_connection: bool,
 }
 
 /// Which symbols trade no more, and each symbol's last trade, kept by the market thread.
@@ -102,6 +106,7 @@ mod tests {
             symbol: 1,
             unsent: 2,
             silence_all: false,
+            drop_connection: true,
         };
         let lost = silence.stage(&loss, 5_000);
         let ids: Vec<(i64, i64, i64, i64)> = lost
@@ -115,6 +120,7 @@ mod tests {
             symbol: 2,
             unsent: 2,
             silence_all: true,
+            drop_connection: false,
         };
         assert!(silence.stage(&never, 5_000).is_empty());
         assert!(!silence.keeps(&trade(0, 10)));
