@@ -62,7 +62,8 @@ impl Shard {
     /// The exchange has `symbol`'s trades `from..=to` (consecutive), and the backfill sends
     /// them next: unless the live trades brought them meanwhile, they become a pending gap
     /// whose replay starts after the last trade applied. The backfill is not told of it: the
-    /// trades are on their way. Ids between the last applied and `from` are ones the exchange
+    /// trades are on their way (with a redundant stream's wait, it is once that is over
+    /// without them, as for any gap). Ids between the last applied and `from` are ones the exchange
     /// no longer has: counted lost. Returns whether a gap was opened.
     ///
     /// Nothing is claimed while a gap or a warm start is pending for the symbol: their replay
@@ -97,7 +98,10 @@ impl Shard {
                 first - 1
             );
         }
-        self.begin_gap(index, last, (first, to), true, to);
+        // The claimed trades are on their way: the backfill hears of the range only if they
+        // have not come once a redundant stream's wait is over, like any gap's.
+        let reported = self.gap_fill.report_after_ms == 0;
+        self.begin_gap(index, last, (first, to), reported, to);
         // As if the trade `to` had come: live copies of the claimed trades are fills now.
         self.symbols[index].last_agg_id = to;
         true
@@ -245,6 +249,41 @@ mod tests {
         assert!(!shard.claim_tail(0, 7, 8));
         assert!(!shard.claim_tail(1, 1, 2), "symbol 1 never traded");
         assert_eq!(shard.stats().tail_gaps, 0);
+    }
+
+    #[test]
+    fn a_redundant_stream_keeps_its_wait_for_a_jump_during_a_claim() {
+        let mut config = ShardConfig::new(Interval::parse_list("1s,1m").unwrap(), 2);
+        config.gap_fill = GapFillConfig::REDUNDANT;
+        let mut shard = Shard::new(config).unwrap();
+        for id in 1..=3 {
+            shard.tick(T0 + id * 400);
+            shard.process_trade(&trade(id, T0 + id * 400));
+        }
+        assert!(shard.claim_tail(0, 4, 5));
+        // A jump past the claim: the other connection may bring 6 within the second.
+        shard.process_trade(&trade(7, T0 + 2_100));
+        let mut gaps = Vec::new();
+        shard.take_gaps(&mut gaps);
+        assert!(gaps.is_empty(), "{gaps:?}");
+        for id in [4, 5] {
+            assert!(shard.fill_trade(&trade(id, T0 + 1_600)));
+        }
+        shard.tick(T0 + 3_200);
+        shard.take_gaps(&mut gaps);
+        assert_eq!(
+            gaps.iter()
+                .map(|g| (g.from_agg_id, g.to_agg_id))
+                .collect::<Vec<_>>(),
+            [(6, 6)],
+            "only what no connection brought goes to the backfill"
+        );
+        assert_eq!(
+            shard.process_trade(&trade(6, T0 + 2_050)),
+            TradeOutcome::Filled
+        );
+        assert!(!shard.gap_pending(0));
+        assert_eq!(shard.stats().tail_trades_filled, 2);
     }
 
     #[test]
