@@ -74,7 +74,8 @@ pub struct BackfillConfig {
 }
 
 impl BackfillConfig {
-    /// The defaults for `rest_url`: gaps only, no warm start.
+    /// The defaults for `rest_url`: gaps, no warm start, and tail checks (after reconnects and
+    /// every 10 minutes) once `intervals` says what to check.
     pub fn new(rest_url: &str, market: Market) -> BackfillConfig {
         BackfillConfig {
             rest_url: rest_url.to_owned(),
