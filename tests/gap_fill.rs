@@ -446,3 +446,42 @@ fn live_trades_kept_for_gaps_are_bounded() {
     let missing: Vec<_> = trades.iter().filter(|t| in_hole(t)).collect();
     assert!(!engine.shard.fill_trade(missing[0]), "too late to fill");
 }
+
+#[test]
+fn a_claimed_tail_leaves_every_kline_as_if_nothing_was_missing() {
+    let trades = market();
+    // Symbol 0 trades for the last time at agg id HOLE.1, and its trades from HOLE.0 on never
+    // reach the engine: no later trade shows the loss. Symbol 1 trades on for many minutes.
+    let exchange: Vec<_> = trades
+        .iter()
+        .filter(|t| t.symbol != 0 || t.agg_id <= HOLE.1)
+        .copied()
+        .collect();
+    let in_tail = hole(HOLE.0, HOLE.1);
+    let mut engine = Watched::new(PATIENT);
+    for (i, t) in exchange.iter().filter(|t| !in_tail(t)).enumerate() {
+        engine.trade(t);
+        if i % 100 == 0 {
+            engine.pull();
+        }
+    }
+    assert_eq!(
+        engine.shard.stats().gaps,
+        0,
+        "no later trade shows the loss"
+    );
+    assert_ne!(engine.klines(), reference(&exchange));
+
+    // A tail check's page: the claim, then its trades.
+    assert!(engine.shard.claim_tail(0, HOLE.0, HOLE.1));
+    for t in exchange.iter().filter(|t| in_tail(t)) {
+        assert!(engine.shard.fill_trade(t));
+    }
+    assert!(!engine.shard.gap_pending(0));
+    assert_same(&engine.klines(), &reference(&exchange));
+    let stats = engine.shard.stats();
+    assert_eq!(stats.tail_trades_filled, (HOLE.1 - HOLE.0 + 1) as u64);
+    assert_eq!((stats.tail_gaps, stats.gaps_filled), (1, 1));
+    assert_eq!(stats.trades, exchange.len() as u64);
+    assert!(stats.gap_corrections > 0);
+}

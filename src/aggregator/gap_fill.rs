@@ -81,6 +81,9 @@ pub(crate) struct PendingGap {
     since_ms: i64,
     /// Whether its missing ranges went to the backfill; later ones then go at once.
     reported: bool,
+    /// Last agg id a tail claim ([`Shard::claim_tail`]) added, or `i64::MIN`: the ids up to
+    /// it that come are counted as the tail's.
+    tail_to: i64,
 }
 
 impl PendingGap {
@@ -123,23 +126,37 @@ impl Shard {
             return false;
         }
         let defer = self.gap_fill.report_after_ms > 0;
+        self.begin_gap(symbol, from - 1, (from, to), !defer, i64::MIN);
+        defer
+    }
+
+    /// Starts tracking a gap of `symbol` whose klines are to be replayed from after agg id
+    /// `after`, missing `ids`. `reported` says the backfill needs no word of it (any more).
+    pub(crate) fn begin_gap(
+        &mut self,
+        symbol: usize,
+        after: i64,
+        ids: (i64, i64),
+        reported: bool,
+        tail_to: i64,
+    ) {
         let start = (0..self.n_intervals)
             .map(|interval| self.kline_before_gap(self.slot_id(symbol, interval)))
             .collect();
         self.pending.push(PendingGap {
             symbol,
-            after: from - 1,
-            missing: vec![(from, to)],
-            missing_ids: ids,
+            after,
+            missing: vec![ids],
+            missing_ids: (ids.1 - ids.0 + 1) as u64,
             start,
             fill: BTreeMap::new(),
             live: Vec::new(),
             since_ms: self.now_ms,
-            reported: !defer,
+            reported,
+            tail_to,
         });
         self.symbols[symbol].gap_pending = true;
         self.count_waiting();
-        defer
     }
 
     /// Hands the backfill the missing ranges of the gaps that have waited
@@ -169,7 +186,7 @@ impl Shard {
 
     /// The kline of a slot's interval that holds the symbol's last trade: the open one if it
     /// has trades, else the last closed one with trades.
-    fn kline_before_gap(&self, at: SlotId) -> Kline {
+    pub(crate) fn kline_before_gap(&self, at: SlotId) -> Kline {
         if !self.slots[at.index].is_empty() {
             self.kline_at(at)
         } else if !self.last_closed[at.index].is_empty() {
@@ -303,6 +320,19 @@ impl Shard {
         }
         // Even with nothing filled: the periods held while it was pending are closed here.
         self.replay_gap(&gap);
+        if gap.tail_to != i64::MIN {
+            self.stats.tail_trades_filled += gap.fill.range(..=gap.tail_to).count() as u64;
+        }
+        // Ids that never came are counted lost: a later trade is not to report them again
+        // (only a tail claim's can lie above every trade applied).
+        let highest = gap
+            .missing
+            .iter()
+            .map(|&(_, to)| to)
+            .max()
+            .unwrap_or(i64::MIN);
+        let state = &mut self.symbols[symbol];
+        state.last_agg_id = state.last_agg_id.max(highest);
     }
 
     /// Puts the symbol's klines back to where they stood before the gap and applies the

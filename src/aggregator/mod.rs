@@ -3,7 +3,8 @@
 //!
 //! A [`Shard`] is owned by one thread. Trades go in through [`Shard::process_trade`], the clock
 //! through [`Shard::tick`]; consumers talk to it only through [`ShardRequest`]s answered with
-//! `try_send`, so the shard never blocks on a consumer.
+//! `try_send`, so the shard never blocks on a consumer. The backfill repairs it through
+//! [`Shard::fill_trade`], warm starts and tail claims ([`Shard::claim_tail`]).
 
 mod client;
 mod closed_log;
@@ -17,6 +18,7 @@ pub mod routing;
 mod shard;
 mod slot;
 mod stats;
+mod tail;
 mod warm_start;
 
 pub use client::{DeltaConsumer, PullError};
@@ -28,4 +30,5 @@ pub use protocol::{
 pub use restore::RestoreError;
 pub use shard::{Shard, TradeOutcome};
 pub use stats::{Gap, ShardStats};
+pub use tail::{Tail, TailView};
 pub use warm_start::WarmStart;

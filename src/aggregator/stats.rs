@@ -22,7 +22,7 @@ pub struct ShardStats {
     pub invalid: u64,
     /// Trades dropped because their agg id was not above the last one seen for the symbol.
     pub duplicates: u64,
-    /// Jumps in a symbol's agg ids.
+    /// Jumps in a symbol's agg ids, and losses at a symbol's tail (see `tail_gaps`).
     pub gaps: u64,
     /// Agg ids missing across all gaps.
     pub missing_agg_ids: u64,
@@ -40,6 +40,11 @@ pub struct ShardStats {
     pub gap_ids_unfilled: u64,
     /// Closed klines emitted again by the replay of a filled (or given up) gap or a warm start.
     pub gap_corrections: u64,
+    /// Trades lost at a symbol's tail (no later trade showed them) that a tail check found and
+    /// claimed as a gap, one per page of REST trades.
+    pub tail_gaps: u64,
+    /// Of the gap trades filled, those of tail gaps.
+    pub tail_trades_filled: u64,
     /// Gauge: symbols waiting for the missing trades of a gap right now.
     pub gaps_pending: u64,
     /// Gauge: symbols waiting for their warm start right now.
@@ -78,6 +83,8 @@ impl<'a> std::iter::Sum<&'a ShardStats> for ShardStats {
             a.gap_trades_filled += s.gap_trades_filled;
             a.gap_ids_unfilled += s.gap_ids_unfilled;
             a.gap_corrections += s.gap_corrections;
+            a.tail_gaps += s.tail_gaps;
+            a.tail_trades_filled += s.tail_trades_filled;
             a.gaps_pending += s.gaps_pending;
             a.warm_pending += s.warm_pending;
             a.warm_starts += s.warm_starts;

@@ -27,6 +27,18 @@ impl WeightBudget {
 
     /// Spends `weight` if it is there now; otherwise says how long until it will be.
     pub fn try_spend(&mut self, weight: u32, now: Instant) -> Result<(), Duration> {
+        self.wait_for(weight, now)?;
+        self.available -= f64::from(weight);
+        Ok(())
+    }
+
+    /// True if `weight` could be spent now (nothing is spent).
+    pub fn can_spend(&mut self, weight: u32, now: Instant) -> bool {
+        self.wait_for(weight, now).is_ok()
+    }
+
+    /// Refills the bucket up to `now`; how long until `weight` is there, if it is not.
+    fn wait_for(&mut self, weight: u32, now: Instant) -> Result<(), Duration> {
         if let Some(until) = self.paused_until {
             if now < until {
                 return Err(until - now);
@@ -42,7 +54,6 @@ impl WeightBudget {
         self.refilled_at = now;
         let weight = f64::from(weight);
         if self.available >= weight {
-            self.available -= weight;
             Ok(())
         } else {
             let missing_ms = (weight - self.available) / per_ms;
@@ -74,6 +85,8 @@ mod tests {
         let wait = budget.try_spend(20, t0).unwrap_err();
         assert_eq!(wait, Duration::from_secs(10));
         assert!(budget.try_spend(20, t0 + Duration::from_secs(9)).is_err());
+        assert!(!budget.can_spend(20, t0 + Duration::from_secs(9)));
+        assert!(budget.can_spend(20, t0 + Duration::from_secs(10)));
         assert_eq!(budget.try_spend(20, t0 + Duration::from_secs(10)), Ok(()));
     }
 

@@ -4,9 +4,6 @@ use std::time::Duration;
 
 use crate::config::Market;
 
-/// Weight of one `aggTrades` call (Binance USD-M: 20).
-pub const AGG_TRADES_WEIGHT: u32 = 20;
-
 /// Most trades one call returns.
 pub const PAGE_LIMIT: u32 = 1_000;
 
@@ -45,11 +42,9 @@ pub enum From {
     Time(i64),
 }
 
-/// Most klines one warm-start call asks for: under 100 keeps a call's weight at 1.
+/// Most klines one call asks for: under 100 keeps a call's weight at its lowest (see
+/// [`super::RestWeights`]).
 pub const KLINES_LIMIT: u32 = 99;
-
-/// Weight of one klines call of at most [`KLINES_LIMIT`] rows.
-pub const KLINES_WEIGHT: u32 = 1;
 
 /// The exchange's REST market data: pages of aggregate trades and of klines.
 pub struct RestClient {

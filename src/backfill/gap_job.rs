@@ -3,7 +3,7 @@
 
 use std::sync::atomic::AtomicBool;
 
-use super::{AGG_TRADES_WEIGHT, BackfillStats, From, Worker, parse_page};
+use super::{BackfillStats, From, Worker, parse_page};
 
 impl Worker {
     /// Fetches the next page of the oldest gap and hands its trades over.
@@ -19,7 +19,7 @@ impl Worker {
         };
         let mut trades = Vec::new();
         let fetched = self
-            .call(AGG_TRADES_WEIGHT, stop, |client| {
+            .call(self.weights.agg_trades, stop, |client| {
                 client.agg_trades(&name, From::Id(from))
             })
             .and_then(|body| parse_page(&body, symbol, &mut trades));

@@ -5,6 +5,11 @@
 //! ([`crate::aggregator::Shard::fill_trade`]). A gap that cannot be closed (the exchange no
 //! longer has the trades, or keeps failing) is given up, so the shard counts and logs what
 //! never came; a 429 or 418 pauses every call for as long as its `Retry-After` says.
+//!
+//! It also rebuilds the open klines of symbols at start (the warm start), and checks the tails
+//! of symbols after a reconnect and on a slow sweep: trades lost at the end of a symbol's
+//! stream show no gap until the symbol trades again, so their REST klines are compared with
+//! the shard's and what the exchange has more is fetched and claimed (see `tail_job`).
 
 mod budget;
 mod client;
@@ -12,8 +17,12 @@ mod gap_job;
 mod kline_page;
 mod page;
 mod stats;
+mod tail_job;
+mod tail_plan;
+mod tail_queue;
 mod warm_job;
 mod warm_plan;
+mod weights;
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,18 +33,20 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 
 pub use budget::WeightBudget;
-pub use client::{
-    AGG_TRADES_WEIGHT, FetchError, From, KLINES_LIMIT, KLINES_WEIGHT, PAGE_LIMIT, RestClient,
-};
+pub use client::{FetchError, From, KLINES_LIMIT, PAGE_LIMIT, RestClient};
 pub use kline_page::parse_klines;
 pub use page::parse_page;
 pub use stats::BackfillStats;
+pub use tail_plan::{KlineCheck, QUIET_MS, TailPlan, Verdict, loss_suspected};
+pub use tail_queue::RECONNECT_DELAY_MS;
 pub use warm_plan::{KlineRange, WarmPlan, open_klines, plan};
+pub use weights::RestWeights;
 
 use crate::aggregator::Gap;
 use crate::config::Market;
 use crate::interval::Interval;
 use crate::pipeline::FillLinks;
+use tail_job::TailChecks;
 
 /// Where and how fast the backfill fetches.
 #[derive(Debug, Clone)]
@@ -55,10 +66,16 @@ pub struct BackfillConfig {
     pub intervals: Vec<Interval>,
     /// Symbols (engine-wide indices) whose open klines are rebuilt at start, in order.
     pub warm: Vec<u32>,
+    /// Check the tails of a reconnected connection's symbols (and sweep, see
+    /// `tail_check_every`) for trades lost with no later trade to show it. Needs `intervals`.
+    pub tail_checks: bool,
+    /// Check every symbol's tail once per this, spread over it; `None` sweeps never.
+    pub tail_check_every: Option<Duration>,
 }
 
 impl BackfillConfig {
-    /// The defaults for `rest_url`: gaps only, no warm start.
+    /// The defaults for `rest_url`: gaps, no warm start, and tail checks (after reconnects and
+    /// every 10 minutes) once `intervals` says what to check.
     pub fn new(rest_url: &str, market: Market) -> BackfillConfig {
         BackfillConfig {
             rest_url: rest_url.to_owned(),
@@ -68,9 +85,14 @@ impl BackfillConfig {
             max_failures: 5,
             intervals: Vec::new(),
             warm: Vec::new(),
+            tail_checks: true,
+            tail_check_every: Some(DEFAULT_TAIL_CHECK_EVERY),
         }
     }
 }
+
+/// How often the sweep checks every symbol's tail by default.
+pub const DEFAULT_TAIL_CHECK_EVERY: Duration = Duration::from_secs(600);
 
 /// The running backfill thread.
 pub struct BackfillHandle {
@@ -126,6 +148,8 @@ pub fn spawn(
         requested,
         warm_total: warm.len(),
         warm,
+        tail: tail_checks(&config),
+        weights: RestWeights::of(config.market),
         client: RestClient::new(&config.rest_url, config.market, config.timeout),
         budget: WeightBudget::new(config.weight_per_minute, Instant::now()),
         config,
@@ -144,6 +168,24 @@ pub fn spawn(
     })
 }
 
+/// The tail checks `config` asks for, if they can work; says once why not.
+fn tail_checks(config: &BackfillConfig) -> Option<TailChecks> {
+    if !config.tail_checks {
+        return None;
+    }
+    if config.intervals.is_empty() {
+        log::info!("trailing-gap detection is off: the backfill was given no intervals");
+        return None;
+    }
+    match TailPlan::new(config.market, &config.intervals) {
+        Ok(plan) => Some(TailChecks::new(plan, config.tail_check_every)),
+        Err(why) => {
+            log::warn!("trailing-gap detection is off: {why}");
+            None
+        }
+    }
+}
+
 /// One gap being fetched.
 struct Job {
     symbol: u32,
@@ -159,6 +201,8 @@ struct Worker {
     config: BackfillConfig,
     client: RestClient,
     budget: WeightBudget,
+    /// What each call costs on this market.
+    weights: RestWeights,
     links: FillLinks,
     names: Arc<RwLock<Vec<String>>>,
     stats: Arc<BackfillStats>,
@@ -169,6 +213,8 @@ struct Worker {
     warm_total: usize,
     /// Symbols listed while running, to warm after the queue.
     requested: Receiver<u32>,
+    /// Tail checks, unless they are off.
+    tail: Option<TailChecks>,
 }
 
 impl Worker {
@@ -189,11 +235,15 @@ impl Worker {
                 self.warm.push_back(symbol);
                 self.warm_total += 1;
             }
-            // Gaps first: each is a page or two, and their klines are wrong until filled.
+            self.schedule_tail_checks();
+            // Gaps first: each is a page or two, and their klines are wrong until filled. Tail
+            // checks last: mostly a klines call that finds nothing.
             if !self.jobs.is_empty() {
                 self.fetch_next_page(stop);
             } else if !self.warm.is_empty() {
                 self.warm_next(stop);
+            } else if self.tail_check_due() {
+                self.check_next_tail(stop);
             } else {
                 thread::sleep(IDLE_WAIT);
             }
@@ -229,6 +279,7 @@ impl Worker {
                 continue;
             }
             BackfillStats::add(&self.stats.calls, 1);
+            BackfillStats::add(&self.stats.rest_weight, u64::from(weight));
             match request(&self.client) {
                 Ok(body) => return Ok(body),
                 Err(FetchError::RateLimited(wait)) => {

@@ -23,6 +23,19 @@ pub struct BackfillStats {
     pub warm_fetched: AtomicU64,
     /// Symbols whose warm start could not be fetched.
     pub warm_failed: AtomicU64,
+    /// Request weight spent on every call, tries included.
+    pub rest_weight: AtomicU64,
+    /// Tail checks that asked the exchange's REST klines.
+    pub tail_checks: AtomicU64,
+    /// Tail checks that needed no REST call (the symbol never traded, traded a moment ago
+    /// every time it was looked at, or was quiet for longer than a page of klines covers).
+    pub tail_skipped: AtomicU64,
+    /// Tail checks whose REST klines held trades the shard did not have.
+    pub tail_suspected: AtomicU64,
+    /// Trades past a shard's last agg id handed over by tail checks.
+    pub tail_trades_sent: AtomicU64,
+    /// Request weight spent by tail checks.
+    pub tail_rest_weight: AtomicU64,
 }
 
 impl BackfillStats {

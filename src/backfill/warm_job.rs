@@ -6,10 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::Duration;
 
-use super::{
-    AGG_TRADES_WEIGHT, BackfillStats, From, KLINES_WEIGHT, PAGE_LIMIT, Worker, open_klines,
-    parse_klines, parse_page, plan,
-};
+use super::{BackfillStats, From, PAGE_LIMIT, Worker, open_klines, parse_klines, parse_page, plan};
 use crate::aggregator::WarmStart;
 use crate::pipeline::now_ms;
 use crate::trade::AggTradePayload;
@@ -64,7 +61,7 @@ impl Worker {
             let plan = plan(&intervals, now_ms());
             let mut fetched = Vec::with_capacity(plan.ranges.len());
             for range in &plan.ranges {
-                let body = self.call(KLINES_WEIGHT, stop, |client| {
+                let body = self.call(self.weights.klines, stop, |client| {
                     client.klines(name, range.interval, range.start_ms, range.end_ms - 1)
                 })?;
                 fetched.push(parse_klines(&body)?);
@@ -104,7 +101,7 @@ impl Worker {
         let mut trades: Vec<AggTradePayload> = Vec::new();
         let mut from = From::Time(from_ms);
         loop {
-            let body = self.call(AGG_TRADES_WEIGHT, stop, |client| {
+            let body = self.call(self.weights.agg_trades, stop, |client| {
                 client.agg_trades(name, from)
             })?;
             let before = trades.len();

@@ -1,6 +1,8 @@
 //! `[backfill]`: whether gaps in agg ids are filled from REST `aggTrades`, and how fast.
 
-use super::error::ConfigError;
+use std::time::Duration;
+
+use super::error::{ConfigError, invalid};
 use super::range::in_range;
 use super::schema::BackfillConfig;
 
@@ -24,6 +26,22 @@ pub(super) fn backfill(raw: &BackfillConfig) -> Result<Option<u32>, ConfigError>
     .map(Some)
 }
 
+/// How often the sweep checks every symbol's tail for trades lost with no later trade to show
+/// it, or `None` for never (`backfill.tail_check_every_s = 0`). Reconnects are followed by
+/// tail checks either way.
+pub(super) fn tail_check_every(raw: &BackfillConfig) -> Result<Option<Duration>, ConfigError> {
+    match raw.tail_check_every_s {
+        0 => Ok(None),
+        seconds @ 60..=604_800 => Ok(Some(Duration::from_secs(seconds.unsigned_abs()))),
+        seconds => Err(invalid(
+            "backfill.tail_check_every_s",
+            seconds,
+            "must be 0 (never) or 60..=604800 seconds (each quiet symbol costs a klines call, \
+             weight 1, per sweep)",
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,5 +63,22 @@ mod tests {
             err.starts_with("backfill.weight_per_minute = 6000000"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_tail_sweep_runs_every_ten_minutes_unless_told_otherwise() {
+        let every = |seconds| {
+            tail_check_every(&BackfillConfig {
+                tail_check_every_s: seconds,
+                ..BackfillConfig::default()
+            })
+        };
+        assert_eq!(
+            tail_check_every(&BackfillConfig::default()).unwrap(),
+            Some(Duration::from_secs(600))
+        );
+        assert_eq!(every(0).unwrap(), None);
+        let err = every(5).unwrap_err().to_string();
+        assert!(err.starts_with("backfill.tail_check_every_s = 5"), "{err}");
     }
 }

@@ -6,6 +6,7 @@ use std::fmt::{self, Display, Formatter};
 use super::cores::format_cores;
 use super::plan::{MINI_TICKER_STREAM, Plan, max_connections};
 use super::settings::{Market, Settings, SymbolSelection};
+use crate::backfill::TailPlan;
 
 /// Items shown before a long list is cut to "... and N more".
 const SHOWN_ITEMS: usize = 10;
@@ -97,11 +98,24 @@ fn write_summary(f: &mut Formatter<'_>, settings: &Settings) -> fmt::Result {
         None => writeln!(f, "latency    not measured")?,
     }
     match settings.backfill_weight_per_minute {
-        Some(weight) => writeln!(
-            f,
-            "backfill   gaps filled from {}, up to {weight} request weight a minute",
-            settings.rest_url
-        )?,
+        Some(weight) => {
+            writeln!(
+                f,
+                "backfill   gaps filled from {}, up to {weight} request weight a minute",
+                settings.rest_url
+            )?;
+            match TailPlan::new(settings.market, &settings.intervals) {
+                Ok(_) => writeln!(
+                    f,
+                    "tails      checked after reconnects{}",
+                    settings
+                        .tail_check_every
+                        .map(|every| format!(" and every {} s", every.as_secs()))
+                        .unwrap_or_default()
+                )?,
+                Err(why) => writeln!(f, "tails      not checked: {why}")?,
+            }
+        }
         None => writeln!(f, "backfill   off: gaps are counted, not filled")?,
     }
     writeln!(f, "idle       {}", settings.idle)?;

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::backfill::{BINANCE_WEIGHT_PER_MINUTE, backfill};
+use super::backfill::{BINANCE_WEIGHT_PER_MINUTE, backfill, tail_check_every};
 use super::connection::connection;
 use super::error::{ConfigError, invalid};
 use super::exchange::{market, redundant_ws_url, rest_url, ws_url};
@@ -94,6 +94,7 @@ impl Config {
         let gateway = gateway(&self.gateway)?;
         let latency_sampling = latency(&self.latency)?;
         let backfill_weight_per_minute = backfill(&self.backfill)?;
+        let tail_check_every = tail_check_every(&self.backfill)?;
         let over_binance =
             backfill_weight_per_minute.is_some_and(|w| i64::from(w) > BINANCE_WEIGHT_PER_MINUTE);
         let mut notes = threads.notes;
@@ -126,6 +127,7 @@ impl Config {
             gateway,
             latency_sampling,
             backfill_weight_per_minute,
+            tail_check_every,
             close_grace_ms,
             max_backlog,
             io_cores: threads.io_cores,

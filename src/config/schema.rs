@@ -237,6 +237,8 @@ pub struct BackfillConfig {
     pub enabled: bool,
     /// Request weight the backfill may spend per minute.
     pub weight_per_minute: i64,
+    /// Seconds in which the sweep checks every symbol's tail once; 0 sweeps never.
+    pub tail_check_every_s: i64,
 }
 
 impl Default for BackfillConfig {
@@ -244,6 +246,7 @@ impl Default for BackfillConfig {
         BackfillConfig {
             enabled: true,
             weight_per_minute: 1_200,
+            tail_check_every_s: 600,
         }
     }
 }

@@ -133,6 +133,9 @@ pub struct Settings {
     /// REST request weight per minute the gap backfill may spend; `None`: no backfill (gaps
     /// are only counted).
     pub backfill_weight_per_minute: Option<u32>,
+    /// How often the backfill's sweep checks every symbol's tail; `None`: only after
+    /// reconnects.
+    pub tail_check_every: Option<Duration>,
     /// Things worth knowing that are not errors (ignored keys, risky choices).
     pub notes: Vec<String>,
 }

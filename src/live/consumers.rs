@@ -6,6 +6,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use crate::aggregator::ShardStats;
+use crate::backfill::BackfillStats;
 use crate::config::Settings;
 use crate::egress::Decimals;
 use crate::gateway::{Catalog, Gateway, GatewayConfig, GatewayHandle, LiveSymbols, MetricsFn};
@@ -30,14 +31,14 @@ pub struct Consumers {
 }
 
 /// Starts the sink and the gateway the settings ask for, from `consumers` (as many as
-/// [`wanted`] says). They stop when `stop` is set. `/metrics` includes `latencies` if given.
+/// [`wanted`] says). They stop when `stop` is set. `/metrics` includes what `observed` holds.
 pub fn start(
     settings: &Settings,
     engine: &Engine,
     mut consumers: Vec<EngineConsumer>,
     names: &Arc<RwLock<Vec<String>>>,
     decimals: &HashMap<String, Decimals>,
-    latencies: Option<Arc<Mutex<Latencies>>>,
+    observed: Observed,
     stop: &Arc<AtomicBool>,
 ) -> Result<Consumers, RunError> {
     // The gateway takes the last consumer: the one whose deliveries the latency probe stamps,
@@ -88,7 +89,7 @@ pub fn start(
                 metrics: Some(metrics(
                     engine,
                     sink.as_ref().map(|s| Arc::clone(&s.stats)),
-                    latencies,
+                    observed,
                 )),
                 core: settings.consumer_cores.first().copied(),
                 database: settings.database.clone(),
@@ -107,13 +108,22 @@ pub fn start(
     Ok(Consumers { sink, gateway })
 }
 
-/// `/metrics`: the engine's counters as the threads last published them, the sink's, and the
-/// latency histograms.
-fn metrics(
-    engine: &Engine,
-    sink: Option<Arc<SinkStats>>,
-    latencies: Option<Arc<Mutex<Latencies>>>,
-) -> MetricsFn {
+/// What `/metrics` shows besides the engine's and the sink's counters, when there is one.
+#[derive(Default)]
+pub struct Observed {
+    /// The latency histograms.
+    pub latencies: Option<Arc<Mutex<Latencies>>>,
+    /// The backfill's counters (REST weight, tail checks).
+    pub backfill: Option<Arc<BackfillStats>>,
+}
+
+/// `/metrics`: the engine's counters as the threads last published them, the sink's, the
+/// backfill's, and the latency histograms.
+fn metrics(engine: &Engine, sink: Option<Arc<SinkStats>>, observed: Observed) -> MetricsFn {
+    let Observed {
+        latencies,
+        backfill,
+    } = observed;
     let io = engine.io_stats().to_vec();
     let shards = engine.shard_stats_handles();
     Arc::new(move || {
@@ -122,6 +132,9 @@ fn metrics(
         crate::metrics::render(&mut out, &io, &stats);
         if let Some(sink) = &sink {
             crate::metrics::render_sink(&mut out, sink);
+        }
+        if let Some(backfill) = &backfill {
+            crate::metrics::render_backfill(&mut out, backfill);
         }
         if let Some(latencies) = &latencies {
             let latencies = latencies.lock().unwrap_or_else(PoisonError::into_inner);

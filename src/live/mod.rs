@@ -117,17 +117,22 @@ pub fn run(options: &RunOptions, stop: &AtomicBool) -> Result<Status, RunError> 
     let mut consumer = engine_consumers.remove(0);
     let names = Arc::new(RwLock::new(symbols::names(&plan)));
     let consumers_stop = Arc::new(AtomicBool::new(false));
+    // The backfill first, so /metrics can show its counters.
+    let backfill_stop = Arc::new(AtomicBool::new(false));
+    let backfill = start_backfill(&plan, &mut engine, &names, &backfill_stop)?;
+    let observed = consumers::Observed {
+        latencies: collector.as_ref().map(ProbeCollector::latencies),
+        backfill: backfill.as_ref().map(|b| Arc::clone(&b.stats)),
+    };
     let threads = consumers::start(
         &settings,
         &engine,
         engine_consumers,
         &names,
         &decimals,
-        collector.as_ref().map(ProbeCollector::latencies),
+        observed,
         &consumers_stop,
     )?;
-    let backfill_stop = Arc::new(AtomicBool::new(false));
-    let backfill = start_backfill(&plan, &mut engine, &names, &backfill_stop)?;
     let mut manager = SymbolManager::new(&plan, Arc::clone(&names)).with_refused(refused);
     if let Some(backfill) = &backfill {
         manager.warm_new_symbols(backfill.warm_requests());
@@ -228,6 +233,7 @@ fn start_backfill(
     config.weight_per_minute = weight;
     config.intervals = settings.intervals.clone();
     config.warm = plan.symbol_indices().map(|(_, index)| index).collect();
+    config.tail_check_every = settings.tail_check_every;
     backfill::spawn(config, links, Arc::clone(names), Arc::clone(stop))
         .map(Some)
         .map_err(|e| RunError::Engine(EngineError::Spawn(e)))

@@ -105,7 +105,7 @@ impl Status {
     /// there are any).
     pub fn line(&self) -> String {
         format!(
-            "{:>6.0}s  {:>8.0} msgs/s  trades {}  klines closed {}  dup {}  gaps {} ({} ids, {} pending, {} lost)  late {}  bad frames {}  reconnects {}  failed connects {}  ring waits {}  missed {}",
+            "{:>6.0}s  {:>8.0} msgs/s  trades {}  klines closed {}  dup {}  gaps {} ({} ids, {} pending, {} lost, {} at a tail)  late {}  bad frames {}  reconnects {}  failed connects {}  ring waits {}  missed {}",
             self.started.elapsed().as_secs_f64(),
             self.frames_per_s,
             self.shards.trades,
@@ -115,6 +115,7 @@ impl Status {
             self.shards.missing_agg_ids,
             self.shards.gaps_pending,
             self.shards.gap_ids_unfilled,
+            self.shards.tail_gaps,
             self.shards.late_dropped,
             self.io.bad_frames,
             self.io.reconnects,

@@ -2,6 +2,7 @@
 //! threads already publish (io threads' [`IoStats`], shards' [`ShardStats`]), so exporting
 //! costs the hot path nothing.
 
+mod backfill;
 mod gateway;
 mod latency;
 mod prometheus;
@@ -13,6 +14,7 @@ use crate::ingress::bad_input::BadInputReason;
 use crate::pipeline::{Engine, IoStats};
 use crate::store::SinkStats;
 
+pub use backfill::render_backfill;
 pub use gateway::render_gateway;
 pub use latency::render_latencies;
 pub use prometheus::{Family, Kind, family};
@@ -161,6 +163,21 @@ pub fn render(out: &mut String, io: &[std::sync::Arc<IoStats>], shards: &[ShardS
     )
     .sample(&[("outcome", "filled")], total.gap_trades_filled)
     .sample(&[("outcome", "lost")], total.gap_ids_unfilled);
+    family(
+        out,
+        "klagg_tail_gaps_total",
+        Kind::Counter,
+        "Trades lost at a quiet symbol's tail that a tail check found and claimed as a gap \
+         (one per REST page of up to 1,000 trades).",
+    )
+    .sample(&[], total.tail_gaps);
+    family(
+        out,
+        "klagg_tail_trades_filled_total",
+        Kind::Counter,
+        "Trades of tail gaps merged into the klines.",
+    )
+    .sample(&[], total.tail_trades_filled);
     family(
         out,
         "klagg_gaps_pending",

@@ -1,16 +1,17 @@
 //! The backfill's way into the shards: one ring per shard carrying the missing trades of the
-//! shard's pending gaps (or word that they will not come), a channel per shard for warm
-//! starts, and where to find new gaps.
+//! shard's pending gaps (or word that they will not come) and tail checks, a channel per shard
+//! for warm starts, where to find new gaps and tail views, and which connections reconnected.
 
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use crossbeam_channel::Sender;
+use crossbeam_channel::{Receiver, Sender};
 use rtrb::{Producer, PushError};
 
 use super::shard_stats::SharedShardStats;
 use super::shard_wakeup::ShardWakeup;
+use super::tail_answer::TailAnswer;
 use crate::aggregator::routing::{global_index, shard_of};
 use crate::aggregator::{Gap, WarmStart};
 use crate::trade::AggTradePayload;
@@ -22,6 +23,23 @@ pub enum FillInput {
     Trade(AggTradePayload),
     /// The symbol's missing trades that have not come will not: give its gap up.
     GiveUp(u32),
+    /// How does the symbol's tail stand? Answered with a [`TailAnswer`] carrying `id`.
+    Probe {
+        /// The symbol.
+        symbol: u32,
+        /// Echoed in the answer.
+        id: u64,
+    },
+    /// The exchange has the symbol's trades `from..=to`, sent next: a tail claim
+    /// ([`crate::aggregator::Shard::claim_tail`]).
+    TailClaim {
+        /// The symbol.
+        symbol: u32,
+        /// First agg id the exchange has after the shard's last.
+        from: i64,
+        /// Last agg id of the trades that follow.
+        to: i64,
+    },
 }
 
 /// A warm start's steps, as a shard takes them; symbol indices are the shard's own.
@@ -47,6 +65,7 @@ pub struct FillLinks {
     warm: Vec<Sender<WarmInput>>,
     wakeups: Vec<Arc<ShardWakeup>>,
     stats: Vec<Arc<SharedShardStats>>,
+    reconnects: Receiver<Vec<u32>>,
 }
 
 impl FillLinks {
@@ -55,13 +74,56 @@ impl FillLinks {
         warm: Vec<Sender<WarmInput>>,
         wakeups: Vec<Arc<ShardWakeup>>,
         stats: Vec<Arc<SharedShardStats>>,
+        reconnects: Receiver<Vec<u32>>,
     ) -> FillLinks {
         FillLinks {
             rings,
             warm,
             wakeups,
             stats,
+            reconnects,
         }
+    }
+
+    /// Moves the symbols (engine-wide indices) of every connection that reconnected since the
+    /// last call into `out`; a symbol carried by two connections that both did comes twice.
+    pub fn take_reconnected(&self, out: &mut Vec<u32>) {
+        for symbols in self.reconnects.try_iter() {
+            out.extend(symbols);
+        }
+    }
+
+    /// Asks the shard of `symbol` (engine-wide index) how its tail stands; the answer, with
+    /// `id`, comes through [`FillLinks::take_tail_answers`]. False if the shard is gone.
+    pub fn probe(&mut self, symbol: u32, id: u64) -> bool {
+        let (shard, local) = shard_of(symbol, self.rings.len());
+        self.send(shard, FillInput::Probe { symbol: local, id })
+    }
+
+    /// Moves the shards' answers to probes into `out`, with engine-wide symbol indices.
+    pub fn take_tail_answers(&self, out: &mut Vec<TailAnswer>) {
+        let n = self.stats.len();
+        for (shard, stats) in self.stats.iter().enumerate() {
+            let start = out.len();
+            stats.take_tail_answers(out);
+            for answer in &mut out[start..] {
+                answer.view.symbol = global_index(shard, answer.view.symbol, n);
+            }
+        }
+    }
+
+    /// Tells the shard of `symbol` (engine-wide index) that the exchange has its trades
+    /// `from..=to`, which are sent next; false if the shard is gone.
+    pub fn claim_tail(&mut self, symbol: u32, from: i64, to: i64) -> bool {
+        let (shard, local) = shard_of(symbol, self.rings.len());
+        self.send(
+            shard,
+            FillInput::TailClaim {
+                symbol: local,
+                from,
+                to,
+            },
+        )
     }
 
     /// Moves the gaps the shards found since the last call into `out`, with engine-wide

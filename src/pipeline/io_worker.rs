@@ -21,6 +21,7 @@ use crate::trade::AggTradePayload;
 
 use super::io_stats::IoStats;
 use super::probe::StampWriter;
+use super::reconnect_notices::ReconnectNotices;
 use super::shard_wakeup::ShardWakeup;
 use crate::aggregator::routing::shard_of;
 use crate::config::trade_stream;
@@ -70,6 +71,8 @@ pub struct IoWorker {
     frames_at_housekeeping: u64,
     /// Stamps each trade's frame-read time when latency is being measured.
     probe: Option<StampWriter>,
+    /// Tells the backfill which symbols to check after a reconnect.
+    reconnects: Option<ReconnectNotices>,
 }
 
 /// While frames stream in, the cold tick work (clock, commands, counters) runs once per this
@@ -111,7 +114,14 @@ impl IoWorker {
             frames_at_tick: 0,
             frames_at_housekeeping: 0,
             probe: None,
+            reconnects: None,
         }
+    }
+
+    /// Tells `notices` about every reconnect, with the symbols the connection carries then.
+    pub fn with_reconnect_notices(mut self, notices: ReconnectNotices) -> IoWorker {
+        self.reconnects = Some(notices);
+        self
     }
 
     /// Measures latency from now on: the frame read and the ring push of each trade the probe
@@ -191,12 +201,23 @@ impl IoWorker {
                 } else {
                     self.parser.symbols_mut().insert(&symbol, index)
                 } {
-                    Ok(()) => subscriptions.subscribe(&trade_stream(&symbol)),
+                    Ok(()) => {
+                        subscriptions.subscribe(&trade_stream(&symbol));
+                        if let Some(notices) = &mut self.reconnects {
+                            notices.add(index);
+                        }
+                    }
                     Err(e) => log::error!("cannot add symbol {symbol} (index {index}): {e}"),
                 }
             }
             IoCommand::RemoveSymbol { symbol } => {
                 subscriptions.unsubscribe(&trade_stream(&symbol));
+                if let (Some(notices), Some(index)) = (
+                    &mut self.reconnects,
+                    self.parser.symbols().get(symbol.as_bytes()),
+                ) {
+                    notices.remove(index);
+                }
             }
         }
     }
@@ -232,6 +253,9 @@ impl FrameHandler for IoWorker {
 
     fn on_event(&mut self, event: &ConnectionEvent) {
         self.stats.record_event(event);
+        if let Some(notices) = &mut self.reconnects {
+            notices.on_event(event);
+        }
         // A dropped connection may not tick again for a while (backoff): publish now.
         if matches!(event, ConnectionEvent::Disconnected { .. }) {
             self.publish_counters();

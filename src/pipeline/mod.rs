@@ -17,10 +17,12 @@ mod io_worker;
 mod pinning;
 mod probe;
 mod probe_collector;
+mod reconnect_notices;
 mod shard_clock;
 mod shard_stats;
 mod shard_wakeup;
 mod shard_worker;
+mod tail_answer;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -50,12 +52,18 @@ pub use io_worker::{IoCommand, IoEvent, IoWorker, ShardLink};
 use probe::probe_writers;
 pub use probe::{LatencyProbe, StampWriter};
 pub use probe_collector::{Collected, ProbeCollector};
+pub use reconnect_notices::ReconnectNotices;
 pub use shard_stats::SharedShardStats;
 pub use shard_wakeup::ShardWakeup;
+pub use tail_answer::TailAnswer;
 
 pub use pinning::pin_current_thread;
 use shard_clock::ShardClock;
 use shard_worker::ShardWorker;
+
+/// Reconnect notices waiting for the backfill at most; more are dropped (see
+/// [`ReconnectNotices`]).
+const RECONNECT_NOTICES: usize = 1_024;
 
 /// One connection to build: where it runs, where it connects, what it carries.
 #[derive(Debug, Clone)]
@@ -248,6 +256,7 @@ impl Engine {
                 fills: fill_rings.pop(),
                 warm: warm_receivers.pop(),
                 pending_gaps: Vec::new(),
+                pending_answers: Vec::new(),
                 wakeup: Arc::clone(&wakeups[index]),
                 clock: ShardClock::default(),
                 ring_newest: vec![i64::MIN; rings.len()],
@@ -265,6 +274,8 @@ impl Engine {
         }
 
         let (event_tx, io_events) = crossbeam_channel::bounded(4096);
+        // Reconnects are rare; a notice is a symbol list, and none is kept once this is full.
+        let (reconnect_tx, reconnects) = crossbeam_channel::bounded(RECONNECT_NOTICES);
         let mut io_threads = Vec::with_capacity(spec.connections.len());
         let mut io_stats = Vec::with_capacity(spec.connections.len());
         let mut io_commands = Vec::with_capacity(spec.connections.len());
@@ -297,6 +308,9 @@ impl Engine {
             if let Some(stamps) = read_stamps.pop() {
                 worker = worker.with_probe(stamps);
             }
+            let carried = connection.symbols.iter().map(|(_, index)| *index).collect();
+            worker =
+                worker.with_reconnect_notices(ReconnectNotices::new(reconnect_tx.clone(), carried));
             let mut link = StreamConnection::new(&connection.url, streams, spec.connection.clone());
             let core = connection.core;
             let thread_stop = Arc::clone(&ingress_stop);
@@ -318,6 +332,7 @@ impl Engine {
             warm_senders,
             wakeups.clone(),
             shard_stats.clone(),
+            reconnects,
         );
         let engine = Engine {
             fill_links: Some(fill_links),

@@ -16,6 +16,7 @@ use super::probe::StampWriter;
 use super::shard_clock::ShardClock;
 use super::shard_stats::SharedShardStats;
 use super::shard_wakeup::ShardWakeup;
+use super::tail_answer::TailAnswer;
 use crate::aggregator::routing::global_index;
 use crate::latency::Stage;
 
@@ -46,6 +47,8 @@ pub struct ShardWorker {
     pub probe: Option<StampWriter>,
     /// Gaps taken from the shard and not yet handed over.
     pub pending_gaps: Vec<Gap>,
+    /// Answers to tail probes not yet handed over.
+    pub pending_answers: Vec<TailAnswer>,
     /// Lets the io threads end this shard's park when they push a trade.
     pub wakeup: Arc<ShardWakeup>,
     /// Missing trades of pending gaps, from the backfill.
@@ -162,8 +165,17 @@ impl ShardWorker {
                 FillInput::GiveUp(symbol) => {
                     self.shard.abandon_gap(symbol);
                 }
+                FillInput::Probe { symbol, id } => {
+                    let view = self.shard.tail_view(symbol);
+                    self.pending_answers.push(TailAnswer { id, view });
+                }
+                FillInput::TailClaim { symbol, from, to } => {
+                    self.shard.claim_tail(symbol, from, to);
+                }
             }
         }
+        // The backfill waits for the answer: hand it over now, not at the next publish.
+        self.stats.publish_tail_answers(&mut self.pending_answers);
         true
     }
 
@@ -196,6 +208,7 @@ impl ShardWorker {
         self.shard.take_gaps(&mut self.pending_gaps);
         self.stats
             .publish(self.shard.stats(), &mut self.pending_gaps);
+        self.stats.publish_tail_answers(&mut self.pending_answers);
     }
 
     /// True once the io threads were asked to stop, have all ended, and left nothing unread.

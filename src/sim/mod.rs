@@ -9,9 +9,11 @@ pub mod market;
 mod run;
 pub mod server;
 pub mod simulation;
+mod tail_loss;
 mod types;
 mod write_stamps;
 
 pub use run::{SimError, SimOptions, SourceOptions, run};
+pub use tail_loss::TailLoss;
 pub use types::{Faults, MarketSource, SimTrade, SymbolSpec};
 pub use write_stamps::WriteStamps;

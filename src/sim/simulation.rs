@@ -7,8 +7,11 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use crossbeam_channel::{Receiver, Sender};
+
 use super::market::Recorder;
 use super::server::{ServerConfig, SimServer, SimServerStats};
+use super::tail_loss::{Silence, TailLoss};
 use super::types::{MarketSource, SimTrade, SymbolSpec};
 use super::write_stamps::WriteStamps;
 use crate::pipeline::now_ms;
@@ -22,6 +25,9 @@ const POLL_EVERY_MS: i64 = 1;
 
 /// Most a rate market's trade may be older than its sending (see [`catch_up`]).
 const MAX_SEND_LAG_MS: i64 = 100;
+
+/// Longest wait for the connections' queues to empty before a staged drop.
+const FLUSH_WAIT: Duration = Duration::from_secs(1);
 
 /// How often the ticker stream is sent (Binance: once a second).
 const TICKERS_EVERY: Duration = Duration::from_secs(1);
@@ -49,6 +55,10 @@ pub struct Simulation {
     write_stamps: Option<WriteStamps>,
     /// Given to the next market thread.
     stop_after_sent: Option<u64>,
+    /// Trailing losses for the market thread to stage, each with where its trades go.
+    tail_losses: Sender<(TailLoss, Sender<Vec<SimTrade>>)>,
+    /// Taken by the next market thread.
+    staged: Receiver<(TailLoss, Sender<Vec<SimTrade>>)>,
 }
 
 /// What the market thread did.
@@ -107,7 +117,10 @@ impl Simulation {
     /// called (so a client can connect and subscribe before the first trade).
     pub fn serve(server: ServerConfig, symbols: Vec<SymbolSpec>) -> std::io::Result<Simulation> {
         let server = SimServer::start(server, symbols.clone())?;
+        let (tail_losses, staged) = crossbeam_channel::unbounded();
         Ok(Simulation {
+            tail_losses,
+            staged,
             server: Some(server),
             market: None,
             stop: Arc::new(AtomicBool::new(false)),
@@ -156,6 +169,8 @@ impl Simulation {
             write_stamps: self.write_stamps.take(),
             stop_after_sent: self.stop_after_sent.take(),
             send_queue: server.config_send_queue(),
+            silence: Silence::new(self.symbols.len()),
+            tail_losses: self.staged.clone(),
         };
         self.market = Some(
             thread::Builder::new()
@@ -175,6 +190,17 @@ impl Simulation {
             .take()
             .map(|h| h.join().unwrap_or_default())
             .unwrap_or_default()
+    }
+
+    /// Stages a trailing loss in the running market (see [`TailLoss`]): the symbol's next
+    /// `unsent` trades go to REST only, the oldest connection is dropped right after them if
+    /// asked, and the symbol (or every symbol) trades no more. Returns the lost trades, or `None` if the
+    /// market thread did not take the request within `timeout`.
+    pub fn lose_tail(&self, loss: TailLoss, timeout: Duration) -> Option<Vec<SimTrade>> {
+        self.market.as_ref()?;
+        let (reply, lost) = crossbeam_channel::bounded(1);
+        self.tail_losses.send((loss, reply)).ok()?;
+        lost.recv_timeout(timeout).ok()
     }
 
     /// Where clients connect (WebSocket and REST).
@@ -291,6 +317,10 @@ struct MarketThread {
     stop_after_sent: Option<u64>,
     /// Capacity of each connection's send queue.
     send_queue: usize,
+    /// Symbols that trade no more, and each one's last trade.
+    silence: Silence,
+    /// Trailing losses to stage.
+    tail_losses: Receiver<(TailLoss, Sender<Vec<SimTrade>>)>,
 }
 
 impl MarketThread {
@@ -298,6 +328,37 @@ impl MarketThread {
     fn wait_for_room(&self) {
         while self.publisher.backlog() > self.send_queue / 2 && !self.stop.load(Ordering::Acquire) {
             thread::sleep(Duration::from_micros(200));
+        }
+    }
+
+    /// Stages the trailing losses asked for: their trades are made and recorded but sent to
+    /// no connection, and the oldest connection drops right after them if asked.
+    fn stage_tail_losses(&mut self, now: i64, outcome: &mut MarketOutcome) {
+        while let Ok((loss, reply)) = self.tail_losses.try_recv() {
+            let lost = self.silence.stage(&loss, now);
+            for trade in &lost {
+                self.publisher.publish_unsent(trade, trade.time_ms);
+                if let Some(recorder) = &mut self.recorder
+                    && let Err(e) = recorder.record(trade)
+                {
+                    outcome.record_error.get_or_insert_with(|| e.to_string());
+                }
+            }
+            outcome.published += lost.len() as u64;
+            if let Some(keep) = &self.keep
+                && let Ok(mut kept) = keep.lock()
+            {
+                kept.extend_from_slice(&lost);
+            }
+            if loss.drop_connection {
+                // What was sent before goes out first: the loss is the unsent trades, no more.
+                let deadline = Instant::now() + FLUSH_WAIT;
+                while self.publisher.backlog() > 0 && Instant::now() < deadline {
+                    thread::sleep(POLL_EVERY);
+                }
+                self.publisher.drop_oldest_connection();
+            }
+            let _ = reply.send(lost);
         }
     }
 
@@ -325,8 +386,10 @@ impl MarketThread {
                     self.publisher.list_symbol(index as u32);
                 }
             }
+            self.stage_tail_losses(now, &mut outcome);
             due.clear();
             let more = self.source.poll(clock.source_time(now, counted), &mut due);
+            due.retain(|trade| self.silence.keeps(trade));
             let mut published = 0;
             for trade in &mut due {
                 if sent >= limit {
@@ -343,6 +406,7 @@ impl MarketThread {
                     catch_up(trade, now);
                     now
                 };
+                self.silence.saw(trade);
                 if self.publisher.publish(trade, event_ms) {
                     sent += 1;
                     if let Some(stamps) = &mut self.write_stamps {

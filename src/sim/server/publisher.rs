@@ -46,6 +46,19 @@ impl Publisher {
             })
     }
 
+    /// Records a trade the exchange made but sent to no connection (lost with a dropped
+    /// connection): REST history and klines have it, no socket does.
+    pub fn publish_unsent(&self, trade: &SimTrade, event_time_ms: i64) {
+        Counters::bump(&self.hub.counters.trades_published);
+        lock(&self.hub.market).record(trade, event_time_ms);
+    }
+
+    /// Has the longest-open connection dropped (see
+    /// [`super::SimServer::drop_oldest_connection`]); false if none is open.
+    pub fn drop_oldest_connection(&self) -> bool {
+        self.hub.routes.drop_oldest()
+    }
+
     /// Marks symbol `index` listed: it then appears in exchangeInfo and in tickers once it has
     /// traded. Unknown indices are ignored.
     pub fn list_symbol(&self, index: u32) {
