@@ -433,16 +433,10 @@ fn gaps_from_dropped_connections_are_backfilled_and_every_kline_is_exact() {
         1,
         Recovery::Backfill,
     );
+    // The market stops wherever the drops happen to be: trades lost with a drop just before
+    // the end have no later trade to reveal them, and the backfill's tail checks after the
+    // reconnect find and fill them while `finish` waits.
     run.run_for(Duration::from_secs(3));
-    // Trades sent while a connection is down are a gap only a later trade can reveal: end on
-    // a fresh connection that has carried trades, well before its own drop.
-    let io = Arc::clone(&run.engine.io_stats()[0]);
-    let reconnects = io.reconnects();
-    let deadline = Instant::now() + Duration::from_secs(3);
-    while io.reconnects() == reconnects && Instant::now() < deadline {
-        run.run_for(Duration::from_millis(10));
-    }
-    run.run_for(Duration::from_millis(250));
     let out = run.finish();
     assert!(out.sim.disconnects_by_fault >= 2, "{:?}", out.sim);
     assert!(out.shards.gaps > 0, "the drops made gaps");
