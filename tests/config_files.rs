@@ -195,12 +195,11 @@ fn listed_symbols_spread_over_connections_and_shards() {
     assert!(plan.shards[1].symbols.iter().all(|(i, _)| i % 2 == 1));
     let text = plan.to_string();
     for expected in [
-        "io thread 0 (connection 0)         core 2",
-        "io thread 1 (connection 1)         core 3",
-        "io thread 2 (connection 2)         core 2",
-        "aggregator shard 0                 core 6",
-        "aggregator shard 1                 core 7",
-        "consumers (gateway, sinks, view)   core 0",
+        "core 2: io connection 0, io connection 2\n",
+        "core 0: gateway\n",
+        "core 3: io connection 1 (blocks in its socket read)",
+        "core 6: shard 0",
+        "core 7: shard 1",
         "connection 2 on core 2: 50 streams: 50 symbols: SYM400USDT, ",
         "shard 1 on core 7: 225 symbols: #1 SYM1USDT, #3 SYM3USDT",
         "... and 215 more",
@@ -239,13 +238,10 @@ fn check_config_prints_the_plan_of_a_file() {
     .unwrap();
     let text = config::check_config(&path).unwrap();
     assert!(
-        text.contains("io threads (up to 6 connections)   unpinned"),
+        text.contains("unpinned: io connection 5 (if planned) (blocks in its socket read)"),
         "{text}"
     );
-    assert!(
-        text.contains("aggregator shard 1                 unpinned"),
-        "{text}"
-    );
+    assert!(text.contains("unpinned: shard 1\n"), "{text}");
     assert!(
         text.contains("planned at start from exchangeInfo"),
         "{text}"

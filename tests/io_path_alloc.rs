@@ -19,7 +19,7 @@ use klagg::ingress::connection::{
 };
 use klagg::ingress::parser::TradeParser;
 use klagg::ingress::symbols::SymbolTable;
-use klagg::pipeline::{IoCommand, IoEvent, IoStats, IoWorker, ShardLink};
+use klagg::pipeline::{IoCommand, IoEvent, IoStats, IoWorker, ShardLink, ThreadWaker};
 use klagg::trade::AggTradePayload;
 use ws_server::WsServer;
 
@@ -68,12 +68,12 @@ fn harness() -> Harness {
         (0..2).map(|_| rtrb::RingBuffer::new(1 << 16)).unzip();
     let (command_tx, commands) = crossbeam_channel::unbounded();
     let (events, event_rx) = crossbeam_channel::bounded(16);
+    // Nobody sleeps on this poll: the wakers only need one to exist.
+    let poll = mio::Poll::new().unwrap();
+    let waker = Arc::new(ThreadWaker::new(poll.registry(), mio::Token(0)).unwrap());
     let links = producers
         .into_iter()
-        .map(|ring| ShardLink {
-            ring,
-            wakeup: Arc::default(),
-        })
+        .map(|ring| ShardLink::new(ring, Arc::clone(&waker)))
         .collect();
     let worker = IoWorker::new(
         TradeParser::new(table, 1 << 20),

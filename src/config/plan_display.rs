@@ -3,10 +3,10 @@
 
 use std::fmt::{self, Display, Formatter};
 
-use super::cores::format_cores;
 use super::plan::{MINI_TICKER_STREAM, Plan, max_connections};
 use super::settings::{Market, Settings, SymbolSelection};
 use crate::backfill::TailPlan;
+use crate::pipeline::plan_threads;
 
 /// Items shown before a long list is cut to "... and N more".
 const SHOWN_ITEMS: usize = 10;
@@ -127,68 +127,51 @@ fn write_summary(f: &mut Formatter<'_>, settings: &Settings) -> fmt::Result {
 }
 
 impl Plan {
+    /// One line per thread: its core and the stages it runs (stages given the same core share
+    /// one thread and are stepped in turn), then the threads that are always apart.
     fn write_threads(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        writeln!(f, "threads")?;
-        if self.symbols_resolved {
-            for connection in self.connections.iter().take(SHOWN_ROWS) {
-                let label = format!("io thread {0} (connection {0})", connection.index);
-                writeln!(f, "  {label:<34} {}", core(connection.core))?;
-            }
-            more_rows(f, self.connections.len(), "io threads")?;
-        } else {
-            let max = max_connections(&self.settings);
-            let label = format!("io threads (up to {max} connections)");
-            writeln!(f, "  {label:<34} {}", self.io_placement(max))?;
-        }
-        for shard in self.shards.iter().take(SHOWN_ROWS) {
-            let label = format!("aggregator shard {}", shard.index);
-            writeln!(f, "  {label:<34} {}", core(shard.core))?;
-        }
-        more_rows(f, self.shards.len(), "aggregator shards")?;
-        let consumers = match self.consumer_cores.as_slice() {
-            [] => "unpinned".to_owned(),
-            [one] => format!("core {one}"),
-            many => format!("cores {}", format_cores(many)),
-        };
         writeln!(
             f,
-            "  {:<34} {consumers}",
-            "consumers (gateway, sinks, view)"
-        )
-    }
-
-    /// Where the io threads of connections not yet planned will run, core by core.
-    fn io_placement(&self, max_connections: usize) -> String {
-        let io = &self.settings.io_cores;
-        if io.is_empty() {
-            return "unpinned".to_owned();
-        }
-        if max_connections > 4 * SHOWN_ROWS {
-            return format!(
-                "connection i on io_cores[i % {}] of [{}]",
-                io.len(),
-                list(io)
-            );
-        }
-        let mut placements: Vec<String> = Vec::new();
-        let mut seen: Vec<usize> = Vec::new();
-        for &core in io {
-            if seen.contains(&core) {
-                continue;
+            "threads (one per core: stages given the same core run in one thread; idle {})",
+            self.settings.idle
+        )?;
+        let mut stages: Vec<(Option<usize>, String, bool)> = Vec::new();
+        if self.symbols_resolved {
+            for connection in &self.connections {
+                let what = format!("io connection {}", connection.index);
+                stages.push((connection.core, what, true));
             }
-            seen.push(core);
-            let connections: Vec<usize> = (0..max_connections)
-                .filter(|&i| self.settings.io_core_for(i) == Some(core))
-                .collect();
-            match connections.as_slice() {
-                [] => {}
-                [one] => placements.push(format!("connection {one} on core {core}")),
-                many => {
-                    placements.push(format!("connections {} on core {core}", format_cores(many)))
-                }
+        } else {
+            for i in 0..max_connections(&self.settings) {
+                let what = format!("io connection {i} (if planned)");
+                stages.push((self.settings.io_core_for(i), what, true));
             }
         }
-        placements.join(", ")
+        for shard in &self.shards {
+            stages.push((shard.core, format!("shard {}", shard.index), false));
+        }
+        if self.settings.gateway.is_some() {
+            let core = self.consumer_cores.first().copied();
+            stages.push((core, "gateway".to_owned(), false));
+        }
+        let threads = plan_threads(&stages, self.settings.idle);
+        for thread in threads.iter().take(SHOWN_ROWS) {
+            writeln!(f, "  {thread}")?;
+        }
+        more_rows(f, threads.len(), "threads")?;
+        if self.settings.database.is_some() {
+            writeln!(
+                f,
+                "  unpinned: sink (SQLite writes may block: a thread of its own)"
+            )?;
+        }
+        if self.settings.backfill_weight_per_minute.is_some() {
+            writeln!(
+                f,
+                "  unpinned: backfill (REST calls block: a thread of its own)"
+            )?;
+        }
+        writeln!(f, "  main thread: status line and symbol manager")
     }
 
     fn write_connections(&self, f: &mut Formatter<'_>) -> fmt::Result {
@@ -275,11 +258,6 @@ fn more_rows(f: &mut Formatter<'_>, total: usize, what: &str) -> fmt::Result {
 
 fn core(core: Option<usize>) -> String {
     core.map_or_else(|| "unpinned".to_owned(), |id| format!("core {id}"))
-}
-
-fn list(ids: &[usize]) -> String {
-    let items: Vec<String> = ids.iter().map(ToString::to_string).collect();
-    items.join(", ")
 }
 
 /// The first [`SHOWN_ITEMS`] items, then `... and N more`.

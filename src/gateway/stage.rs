@@ -92,3 +92,40 @@ impl GatewayStage {
         }
     }
 }
+
+impl crate::pipeline::Stage for GatewayStage {
+    fn describe(&self) -> String {
+        match self.event_loop.listener.local_addr() {
+            Ok(addr) => format!("gateway {addr}"),
+            Err(_) => "gateway".to_owned(),
+        }
+    }
+
+    /// The gateway's own poll is one more source of the thread's: readable whenever a client
+    /// or the listener is. Held pulls are answered through the waker given at construction.
+    fn register(
+        &mut self,
+        registry: &mio::Registry,
+        token: mio::Token,
+        _waker: &Arc<crate::pipeline::ThreadWaker>,
+    ) -> std::io::Result<()> {
+        let fd = self.poll_fd();
+        registry.register(
+            &mut mio::unix::SourceFd(&fd),
+            token,
+            mio::Interest::READABLE,
+        )
+    }
+
+    fn step(&mut self, now: Instant) -> bool {
+        GatewayStage::step(self, now)
+    }
+
+    fn finished(&self) -> bool {
+        GatewayStage::finished(self)
+    }
+
+    fn wake_at(&self, now: Instant) -> Instant {
+        GatewayStage::wake_at(self, now)
+    }
+}

@@ -11,7 +11,7 @@ use crate::config::Settings;
 use crate::egress::Decimals;
 use crate::gateway::{Catalog, Gateway, GatewayConfig, GatewayHandle, LiveSymbols, MetricsFn};
 use crate::latency::Latencies;
-use crate::pipeline::{Engine, EngineConsumer};
+use crate::pipeline::{Engine, EngineBuilder, EngineConsumer, Stage};
 use crate::store::{SinkHandle, SinkOptions, SinkStats, spawn_sink};
 
 use super::RunError;
@@ -31,10 +31,12 @@ pub struct Consumers {
 }
 
 /// Starts the sink and the gateway the settings ask for, from `consumers` (as many as
-/// [`wanted`] says). They stop when `stop` is set. `/metrics` includes what `observed` holds.
+/// [`wanted`] says): the sink on a thread of its own (its writes may block), the gateway as a
+/// stage of the engine's thread on the first consumer core (a thread of its own without one).
+/// They stop when `stop` is set. `/metrics` includes what `observed` holds.
 pub fn start(
     settings: &Settings,
-    engine: &Engine,
+    builder: &mut EngineBuilder,
     mut consumers: Vec<EngineConsumer>,
     names: &Arc<RwLock<Vec<String>>>,
     decimals: &HashMap<String, Decimals>,
@@ -87,7 +89,7 @@ pub fn start(
                 max_streams_per_client: g.max_streams_per_client,
                 history_per_slot: g.history_per_slot,
                 metrics: Some(metrics(
-                    engine,
+                    builder.engine(),
                     sink.as_ref().map(|s| Arc::clone(&s.stats)),
                     observed,
                 )),
@@ -95,8 +97,20 @@ pub fn start(
                 database: settings.database.clone(),
                 ..GatewayConfig::default()
             };
-            let handle = Gateway::spawn(config, consumer, catalog, Arc::clone(stop))
-                .map_err(RunError::Gateway)?;
+            let core = config.core;
+            let stop = Arc::clone(stop);
+            let mut handle = None;
+            builder
+                .add_stage(core, |wake| {
+                    let (stage, gateway) = Gateway::stage(config, consumer, catalog, stop, wake)?;
+                    handle = Some(gateway);
+                    Ok(Box::new(stage) as Box<dyn Stage>)
+                })
+                .map_err(|e| match e {
+                    crate::pipeline::EngineError::Spawn(e) => RunError::Gateway(e),
+                    other => RunError::Engine(other),
+                })?;
+            let handle = handle.expect("the gateway stage was made");
             log::info!(
                 "serving klines on ws://{0}/market/stream and http://{0}/fapi/v1/klines",
                 handle.addr()

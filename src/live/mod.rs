@@ -21,7 +21,7 @@ use crate::backfill::{self, BackfillConfig, BackfillHandle};
 use crate::config::{self, ConfigError, Plan};
 use crate::ingress::exchange_info::ExchangeInfoError;
 use crate::latency::StampFile;
-use crate::pipeline::{Engine, EngineError, ProbeCollector};
+use crate::pipeline::{Engine, EngineBuilder, EngineError, ProbeCollector};
 use crate::store::StoreError;
 
 pub use refused::RefusedSymbols;
@@ -103,13 +103,15 @@ pub fn run(options: &RunOptions, stop: &AtomicBool) -> Result<Status, RunError> 
             options.config.display()
         )));
     }
-    let (mut engine, mut engine_consumers) = Engine::start(spec).map_err(RunError::Engine)?;
+    let mut builder = EngineBuilder::new(spec).map_err(RunError::Engine)?;
+    let mut engine_consumers = builder.take_consumers();
     let keep = if options.stamps.is_some() {
         MAX_KEPT_STAMPS
     } else {
         0
     };
-    let collector = engine
+    let collector = builder
+        .engine_mut()
         .take_probe()
         .map(|probe| ProbeCollector::spawn(probe, keep))
         .transpose()
@@ -119,20 +121,21 @@ pub fn run(options: &RunOptions, stop: &AtomicBool) -> Result<Status, RunError> 
     let consumers_stop = Arc::new(AtomicBool::new(false));
     // The backfill first, so /metrics can show its counters.
     let backfill_stop = Arc::new(AtomicBool::new(false));
-    let backfill = start_backfill(&plan, &mut engine, &names, &backfill_stop)?;
+    let backfill = start_backfill(&plan, builder.engine_mut(), &names, &backfill_stop)?;
     let observed = consumers::Observed {
         latencies: collector.as_ref().map(ProbeCollector::latencies),
         backfill: backfill.as_ref().map(|b| Arc::clone(&b.stats)),
     };
     let threads = consumers::start(
         &settings,
-        &engine,
+        &mut builder,
         engine_consumers,
         &names,
         &decimals,
         observed,
         &consumers_stop,
     )?;
+    let mut engine = builder.start().map_err(RunError::Engine)?;
     let mut manager = SymbolManager::new(&plan, Arc::clone(&names)).with_refused(refused);
     if let Some(backfill) = &backfill {
         manager.warm_new_symbols(backfill.warm_requests());

@@ -10,8 +10,8 @@ use crossbeam_channel::{Receiver, Sender};
 use rtrb::{Producer, PushError};
 
 use super::shard_stats::SharedShardStats;
-use super::shard_wakeup::ShardWakeup;
 use super::tail_answer::TailAnswer;
+use super::thread_waker::ThreadWaker;
 use crate::aggregator::routing::{global_index, shard_of};
 use crate::aggregator::{Gap, WarmStart};
 use crate::trade::AggTradePayload;
@@ -63,7 +63,7 @@ const FULL_PAUSE: Duration = Duration::from_micros(200);
 pub struct FillLinks {
     rings: Vec<Producer<FillInput>>,
     warm: Vec<Sender<WarmInput>>,
-    wakeups: Vec<Arc<ShardWakeup>>,
+    wakeups: Vec<Arc<ThreadWaker>>,
     stats: Vec<Arc<SharedShardStats>>,
     reconnects: Receiver<Vec<u32>>,
 }
@@ -72,7 +72,7 @@ impl FillLinks {
     pub(crate) fn new(
         rings: Vec<Producer<FillInput>>,
         warm: Vec<Sender<WarmInput>>,
-        wakeups: Vec<Arc<ShardWakeup>>,
+        wakeups: Vec<Arc<ThreadWaker>>,
         stats: Vec<Arc<SharedShardStats>>,
         reconnects: Receiver<Vec<u32>>,
     ) -> FillLinks {

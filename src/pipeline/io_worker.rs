@@ -22,7 +22,7 @@ use crate::trade::AggTradePayload;
 use super::io_stats::IoStats;
 use super::probe::StampWriter;
 use super::reconnect_notices::ReconnectNotices;
-use super::shard_wakeup::ShardWakeup;
+use super::thread_waker::ThreadWaker;
 use crate::aggregator::routing::shard_of;
 use crate::config::trade_stream;
 
@@ -46,8 +46,21 @@ pub enum IoEvent {
 pub struct ShardLink {
     /// The ring this io thread alone pushes to.
     pub ring: Producer<AggTradePayload>,
-    /// Ends the shard's park when a trade was pushed.
-    pub wakeup: Arc<ShardWakeup>,
+    /// Wakes the shard's thread when trades were pushed (once per batch of frames).
+    pub wakeup: Arc<ThreadWaker>,
+    /// Trades were pushed since the last wake.
+    pushed: bool,
+}
+
+impl ShardLink {
+    /// The link to a shard through `ring`, whose thread `wakeup` wakes.
+    pub fn new(ring: Producer<AggTradePayload>, wakeup: Arc<ThreadWaker>) -> ShardLink {
+        ShardLink {
+            ring,
+            wakeup,
+            pushed: false,
+        }
+    }
 }
 
 /// The [`FrameHandler`] of one connection.
@@ -76,8 +89,10 @@ pub struct IoWorker {
 }
 
 /// While frames stream in, the cold tick work (clock, commands, counters) runs once per this
-/// many frames; an idle tick always runs it.
+/// many frames; idle ticks run it at most this often (a spinning thread ticks millions of
+/// times a second, a blocking read every read tick).
 const HOUSEKEEPING_EVERY: u64 = 256;
+const IDLE_HOUSEKEEPING_EVERY: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// Counters kept in plain integers on the hot path and published to [`IoStats`] on ticks.
 #[derive(Debug, Default, Clone, Copy)]
@@ -137,12 +152,15 @@ impl IoWorker {
     fn push(&mut self, mut trade: AggTradePayload) {
         let (shard, local) = shard_of(trade.symbol, self.rings.len());
         trade.symbol = local;
-        let ShardLink { ring, wakeup } = &mut self.rings[shard];
-        let Err(PushError::Full(mut pending)) = ring.push(trade) else {
-            wakeup.wake();
+        let link = &mut self.rings[shard];
+        link.pushed = true;
+        let Err(PushError::Full(mut pending)) = link.ring.push(trade) else {
             self.local.trades += 1;
             return;
         };
+        // The shard must drain before there is room: wake it now, not at the end of the batch.
+        link.wakeup.wake();
+        let ring = &mut link.ring;
         let started = Instant::now();
         self.local.ring_full_waits += 1;
         loop {
@@ -156,7 +174,6 @@ impl IoWorker {
                 Err(PushError::Full(again)) => pending = again,
             }
         }
-        wakeup.wake();
         let waited = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
         self.local.longest_wait_ns = self.local.longest_wait_ns.max(waited);
         self.local.trades += 1;
@@ -263,9 +280,15 @@ impl FrameHandler for IoWorker {
     }
 
     fn on_tick(&mut self, subscriptions: &mut SubscriptionRequests) -> Control {
+        self.wake_shards();
         let idle_tick = self.local.frames == self.frames_at_tick;
         self.frames_at_tick = self.local.frames;
-        if idle_tick || self.local.frames - self.frames_at_housekeeping >= HOUSEKEEPING_EVERY {
+        let due = if idle_tick {
+            self.now.elapsed() >= IDLE_HOUSEKEEPING_EVERY
+        } else {
+            self.local.frames - self.frames_at_housekeeping >= HOUSEKEEPING_EVERY
+        };
+        if due {
             self.frames_at_housekeeping = self.local.frames;
             self.housekeeping(subscriptions);
         }
@@ -278,6 +301,18 @@ impl FrameHandler for IoWorker {
 }
 
 impl IoWorker {
+    /// Wakes every shard this batch of frames pushed to: one wake-up per batch, not per trade
+    /// (and none for a shard that is awake).
+    #[inline]
+    fn wake_shards(&mut self) {
+        for link in &mut self.rings {
+            if link.pushed {
+                link.pushed = false;
+                link.wakeup.wake();
+            }
+        }
+    }
+
     /// The cold part of a tick: clock, commands from the engine, counters for others to read.
     fn housekeeping(&mut self, subscriptions: &mut SubscriptionRequests) {
         self.now = Instant::now();

@@ -8,10 +8,13 @@
 //! [`shard_of`] names, whichever connection carries them.
 
 mod clock;
+mod core_thread;
 mod delivery_stamps;
+mod engine_builder;
 mod engine_consumer;
 mod engine_stop;
 mod fill_links;
+mod io_stage;
 mod io_stats;
 mod io_worker;
 mod pinning;
@@ -20,46 +23,42 @@ mod probe_collector;
 mod reconnect_notices;
 mod shard_clock;
 mod shard_stats;
-mod shard_wakeup;
 mod shard_worker;
+mod stage;
 mod tail_answer;
+mod thread_plan;
+mod thread_waker;
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
-use std::thread::{self, JoinHandle};
+use std::sync::atomic::{AtomicBool, AtomicUsize};
+use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, Sender};
 
-use crate::aggregator::routing::shard_of;
-use crate::aggregator::{
-    DeltaConsumer, Gap, Shard, ShardConfig, ShardConfigError, ShardRequest, ShardStats, Wake,
-};
-use crate::config::trade_stream;
+use crate::aggregator::{Gap, ShardConfig, ShardConfigError, ShardStats};
 use crate::idle::IdleStrategy;
-use crate::ingress::connection::{ConnectionOptions, StreamConnection};
-use crate::ingress::parser::TradeParser;
-use crate::ingress::symbols::SymbolTable;
+use crate::ingress::connection::ConnectionOptions;
 use crate::kline::Kline;
 use crate::latency::Sampling;
 
 pub use clock::now_ms;
 pub use delivery_stamps::DeliveryStamps;
+pub use engine_builder::EngineBuilder;
 pub use engine_consumer::EngineConsumer;
 pub use engine_stop::IngressStop;
 pub use fill_links::{FILL_RING_CAPACITY, FillInput, FillLinks, WarmInput};
 pub use io_stats::IoStats;
 pub use io_worker::{IoCommand, IoEvent, IoWorker, ShardLink};
-use probe::probe_writers;
 pub use probe::{LatencyProbe, StampWriter};
 pub use probe_collector::{Collected, ProbeCollector};
 pub use reconnect_notices::ReconnectNotices;
 pub use shard_stats::SharedShardStats;
-pub use shard_wakeup::ShardWakeup;
+pub use stage::Stage;
 pub use tail_answer::TailAnswer;
+pub use thread_plan::{ThreadPlan, plan_threads, same_thread};
+pub use thread_waker::ThreadWaker;
 
 pub use pinning::pin_current_thread;
-use shard_clock::ShardClock;
-use shard_worker::ShardWorker;
 
 /// Reconnect notices waiting for the backfill at most; more are dropped (see
 /// [`ReconnectNotices`]).
@@ -132,12 +131,14 @@ impl std::error::Error for EngineError {}
 
 /// A running engine: its threads, and the handles to steer and observe it.
 pub struct Engine {
-    /// Ends the io threads.
+    /// Ends the io stages.
     ingress_stop: Arc<AtomicBool>,
     /// Ends the shards, once their consumers had their final pulls.
     stop: Arc<AtomicBool>,
-    io_threads: Vec<JoinHandle<()>>,
-    shard_threads: Vec<JoinHandle<ShardStats>>,
+    /// Every thread; each returns the final counters of the shards it ran.
+    threads: Vec<JoinHandle<Vec<(usize, ShardStats)>>>,
+    /// Io stages still running.
+    io_running: Arc<AtomicUsize>,
     io_stats: Vec<Arc<IoStats>>,
     shard_stats: Vec<Arc<SharedShardStats>>,
     io_commands: Vec<Sender<IoCommand>>,
@@ -155,198 +156,13 @@ pub struct EngineReport {
 }
 
 impl Engine {
-    /// Builds the shards, registers the consumers, and starts every thread.
+    /// Builds the shards, registers the consumers, and starts every thread: one per core the
+    /// spec names (running every connection and shard given that core), and one per stage
+    /// given no core.
     pub fn start(spec: EngineSpec) -> Result<(Engine, Vec<EngineConsumer>), EngineError> {
-        let n_shards = spec.shard_cores.len().max(1);
-        let ingress_stop = Arc::new(AtomicBool::new(false));
-        let stop = Arc::new(AtomicBool::new(false));
-
-        let mut shards = Vec::with_capacity(n_shards);
-        for _ in 0..n_shards {
-            shards.push(Shard::new(spec.shard.clone()).map_err(EngineError::Shard)?);
-        }
-        for (global, interval, kline) in &spec.restore {
-            let (shard, local) = shard_of(*global, n_shards);
-            if let Err(e) = shards[shard].restore_open(local, *interval, kline) {
-                log::warn!(
-                    "stored open kline of symbol {global} interval {interval} not restored: {e}"
-                );
-            }
-        }
-        let (request_txs, request_rxs): (Vec<_>, Vec<_>) = (0..n_shards)
-            .map(|_| crossbeam_channel::bounded::<ShardRequest>(64))
-            .unzip();
-        let wakeups: Vec<Arc<ShardWakeup>> = (0..n_shards).map(|_| Arc::default()).collect();
-        let (fill_producers, mut fill_rings): (Vec<_>, Vec<_>) = (0..n_shards)
-            .map(|_| rtrb::RingBuffer::new(FILL_RING_CAPACITY))
-            .unzip();
-        fill_rings.reverse();
-        let (warm_senders, mut warm_receivers): (Vec<_>, Vec<_>) = (0..n_shards)
-            .map(|_| crossbeam_channel::unbounded())
-            .unzip();
-        warm_receivers.reverse();
-        let mut consumers: Vec<EngineConsumer> = (0..spec.consumers)
-            .map(|_| {
-                EngineConsumer::new(
-                    shards
-                        .iter_mut()
-                        .zip(&request_txs)
-                        .zip(&wakeups)
-                        .map(|((shard, tx), wakeup)| {
-                            let mut consumer =
-                                DeltaConsumer::new(shard.register_consumer(), tx.clone());
-                            // A parked shard sees a request at once, not at the end of its park.
-                            let wakeup = Arc::clone(wakeup);
-                            consumer.on_request(Wake(Arc::new(move || wakeup.wake())));
-                            consumer
-                        })
-                        .collect(),
-                )
-            })
-            .collect();
-
-        // shard_rings[s][i]: io thread i -> shard s; producers[i][s] is its pushing end.
-        let mut producers: Vec<Vec<_>> = (0..spec.connections.len()).map(|_| Vec::new()).collect();
-        let mut shard_rings: Vec<Vec<_>> = (0..n_shards).map(|_| Vec::new()).collect();
-        for (rings, wakeup) in shard_rings.iter_mut().zip(&wakeups) {
-            for io in &mut producers {
-                let (ring, consumer) = rtrb::RingBuffer::new(spec.ring_capacity);
-                io.push(ShardLink {
-                    ring,
-                    wakeup: Arc::clone(wakeup),
-                });
-                rings.push(consumer);
-            }
-        }
-
-        let (probe, mut read_stamps, mut update_stamps) = match spec.probe {
-            Some(sampling) => {
-                let (probe, read, update, deliver) =
-                    probe_writers(sampling, spec.connections.len(), n_shards, spec.consumers);
-                if let (Some(writer), Some(last)) = (deliver, consumers.last_mut()) {
-                    last.stamp_deliveries(DeliveryStamps::new(writer));
-                }
-                (Some(probe), read, update)
-            }
-            None => (None, Vec::new(), Vec::new()),
-        };
-        read_stamps.reverse();
-        update_stamps.reverse();
-
-        let mut shard_threads = Vec::with_capacity(n_shards);
-        let mut shard_stats = Vec::with_capacity(n_shards);
-        for (index, ((shard, rings), requests)) in shards
-            .into_iter()
-            .zip(shard_rings)
-            .zip(request_rxs)
-            .enumerate()
-        {
-            let core = spec.shard_cores.get(index).copied().flatten();
-            let stats = Arc::new(SharedShardStats::default());
-            shard_stats.push(Arc::clone(&stats));
-            let worker = ShardWorker {
-                shard,
-                requests,
-                idle: spec.idle,
-                ingress_stop: Arc::clone(&ingress_stop),
-                stop: Arc::clone(&stop),
-                stats,
-                position: (index, n_shards),
-                probe: update_stamps.pop(),
-                fills: fill_rings.pop(),
-                warm: warm_receivers.pop(),
-                pending_gaps: Vec::new(),
-                pending_answers: Vec::new(),
-                wakeup: Arc::clone(&wakeups[index]),
-                clock: ShardClock::default(),
-                ring_newest: vec![i64::MIN; rings.len()],
-                rings,
-            };
-            let name = format!("klagg-shard-{index}");
-            let handle = thread::Builder::new()
-                .name(name.clone())
-                .spawn(move || {
-                    pin_current_thread(&name, core);
-                    worker.run()
-                })
-                .map_err(EngineError::Spawn)?;
-            shard_threads.push(handle);
-        }
-
-        let (event_tx, io_events) = crossbeam_channel::bounded(4096);
-        // Reconnects are rare; a notice is a symbol list, and none is kept once this is full.
-        let (reconnect_tx, reconnects) = crossbeam_channel::bounded(RECONNECT_NOTICES);
-        let mut io_threads = Vec::with_capacity(spec.connections.len());
-        let mut io_stats = Vec::with_capacity(spec.connections.len());
-        let mut io_commands = Vec::with_capacity(spec.connections.len());
-        for (index, (connection, rings)) in spec.connections.iter().zip(producers).enumerate() {
-            let mut parser = TradeParser::new(
-                SymbolTable::with_capacity(spec.max_symbols as usize),
-                spec.connection.max_message_bytes,
-            );
-            let mut streams =
-                Vec::with_capacity(connection.symbols.len() + connection.extra_streams.len());
-            for (symbol, global) in &connection.symbols {
-                parser
-                    .symbols_mut()
-                    .insert(symbol, *global)
-                    .map_err(|e| EngineError::Symbol(format!("{symbol}: {e}")))?;
-                streams.push(trade_stream(symbol));
-            }
-            streams.extend(connection.extra_streams.iter().cloned());
-            let (command_tx, commands) = crossbeam_channel::unbounded();
-            let stats = Arc::new(IoStats::default());
-            let mut worker = IoWorker::new(
-                parser,
-                rings,
-                spec.idle,
-                Arc::clone(&ingress_stop),
-                commands,
-                event_tx.clone(),
-                Arc::clone(&stats),
-            );
-            if let Some(stamps) = read_stamps.pop() {
-                worker = worker.with_probe(stamps);
-            }
-            let carried = connection.symbols.iter().map(|(_, index)| *index).collect();
-            worker =
-                worker.with_reconnect_notices(ReconnectNotices::new(reconnect_tx.clone(), carried));
-            let mut link = StreamConnection::new(&connection.url, streams, spec.connection.clone());
-            let core = connection.core;
-            let thread_stop = Arc::clone(&ingress_stop);
-            let name = format!("klagg-io-{index}");
-            let handle = thread::Builder::new()
-                .name(name.clone())
-                .spawn(move || {
-                    pin_current_thread(&name, core);
-                    link.run(&mut worker, &thread_stop);
-                })
-                .map_err(EngineError::Spawn)?;
-            io_threads.push(handle);
-            io_stats.push(stats);
-            io_commands.push(command_tx);
-        }
-
-        let fill_links = FillLinks::new(
-            fill_producers,
-            warm_senders,
-            wakeups.clone(),
-            shard_stats.clone(),
-            reconnects,
-        );
-        let engine = Engine {
-            fill_links: Some(fill_links),
-            ingress_stop,
-            stop,
-            io_threads,
-            shard_threads,
-            io_stats,
-            shard_stats,
-            io_commands,
-            io_events,
-            probe,
-        };
-        Ok((engine, consumers))
+        let mut builder = EngineBuilder::new(spec)?;
+        let consumers = builder.take_consumers();
+        Ok((builder.start()?, consumers))
     }
 
     /// The latency probe, when the spec asked for one (once).

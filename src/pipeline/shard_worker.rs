@@ -1,13 +1,15 @@
-//! The aggregator thread of one shard: drains its rings, runs the clock, answers pulls.
+//! One aggregator shard as a stage: drains its rings, runs the clock, answers pulls.
 
+use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
+use mio::{Registry, Token};
 use rtrb::Consumer;
 
 use crate::aggregator::{Gap, Shard, ShardRequest, ShardStats, TradeOutcome};
-use crate::idle::IdleStrategy;
 use crate::trade::AggTradePayload;
 
 use super::clock::now_ms;
@@ -15,16 +17,17 @@ use super::fill_links::{FillInput, WarmInput};
 use super::probe::StampWriter;
 use super::shard_clock::ShardClock;
 use super::shard_stats::SharedShardStats;
-use super::shard_wakeup::ShardWakeup;
+use super::stage::Stage;
 use super::tail_answer::TailAnswer;
+use super::thread_waker::ThreadWaker;
 use crate::aggregator::routing::global_index;
-use crate::latency::Stage;
+use crate::latency::Stage as Point;
 
 /// Trades taken from one ring before looking at the others, the clock and the requests, so a
 /// busy io thread cannot starve pulls.
 const BATCH: usize = 256;
 
-/// Everything one shard thread owns.
+/// Everything one shard owns.
 pub struct ShardWorker {
     /// The shard's klines.
     pub shard: Shard,
@@ -32,8 +35,6 @@ pub struct ShardWorker {
     pub rings: Vec<Consumer<AggTradePayload>>,
     /// Pull and snapshot requests from consumers.
     pub requests: Receiver<ShardRequest>,
-    /// How to wait when there is nothing to do.
-    pub idle: IdleStrategy,
     /// Set when the io threads are asked to stop: once they have all ended and the rings are
     /// empty, the shard reports itself drained (and keeps answering pulls).
     pub ingress_stop: Arc<AtomicBool>,
@@ -49,8 +50,6 @@ pub struct ShardWorker {
     pub pending_gaps: Vec<Gap>,
     /// Answers to tail probes not yet handed over.
     pub pending_answers: Vec<TailAnswer>,
-    /// Lets the io threads end this shard's park when they push a trade.
-    pub wakeup: Arc<ShardWakeup>,
     /// Missing trades of pending gaps, from the backfill.
     pub fills: Option<Consumer<FillInput>>,
     /// Warm starts, from the backfill.
@@ -59,45 +58,55 @@ pub struct ShardWorker {
     pub clock: ShardClock,
     /// The newest trade time each ring has delivered (`i64::MIN` for none yet), for the clock.
     pub ring_newest: Vec<i64>,
+    /// Steps since the counters were last published.
+    pub unpublished_steps: u32,
+    /// When the counters were last published.
+    pub last_publish: Instant,
+    /// True once it has applied everything and the engine stopped it.
+    pub done: bool,
 }
 
-/// Busy loop iterations between two publications of the counters (an idle one always publishes).
+/// Busy steps between two publications of the counters.
 const PUBLISH_EVERY: u32 = 1024;
+/// Idle steps publish at most this often (a spinning thread steps millions of times a second).
+const IDLE_PUBLISH_EVERY: Duration = Duration::from_millis(1);
+/// Longest a shard goes unstepped without input: how late a quiet period may close.
+const TICK_EVERY: Duration = Duration::from_millis(5);
 
 impl ShardWorker {
-    /// Runs until the engine stops it and its rings are empty; returns the shard's final
-    /// counters. Once the io threads have ended and their rings are empty it reports itself
-    /// drained, and goes on answering pulls until then.
-    pub fn run(mut self) -> ShardStats {
-        let mut busy_iterations = 0u32;
-        self.wakeup.register_current_thread();
-        loop {
-            let mut worked = self.drain_rings();
-            worked |= self.drain_fills();
-            worked |= self.drain_warm();
-            let now = self.clock.now(now_ms(), &self.ring_newest);
-            self.shard.tick(now);
-            worked |= self.shard.serve_requests(&self.requests) > 0;
-            if !worked && self.drained() {
-                self.stats.set_drained();
-            }
-            if self.finished() {
-                self.shard.serve_requests(&self.requests);
-                self.publish();
-                return *self.shard.stats();
-            }
-            busy_iterations += 1;
-            if !worked || busy_iterations >= PUBLISH_EVERY {
-                busy_iterations = 0;
-                self.publish();
-            }
-            if !worked {
-                match self.idle {
-                    IdleStrategy::Park(timeout) => self.wakeup.park(timeout),
-                    other => other.idle(),
-                }
-            }
+    /// Applies what its rings, the backfill and the warm starts brought, closes what the clock
+    /// says is due and answers the pulls waiting; true if there was any of it. Once the io
+    /// stages have ended and their rings are empty it reports itself drained, and goes on
+    /// answering pulls until the engine stops it.
+    pub fn step(&mut self, now: Instant) -> bool {
+        if self.done {
+            return false;
         }
+        let mut worked = self.drain_rings();
+        worked |= self.drain_fills();
+        worked |= self.drain_warm();
+        let clock = self.clock.now(now_ms(), &self.ring_newest);
+        self.shard.tick(clock);
+        worked |= self.shard.serve_requests(&self.requests) > 0;
+        if !worked && self.drained() {
+            self.stats.set_drained();
+        }
+        if self.finished() {
+            self.shard.serve_requests(&self.requests);
+            self.publish(now);
+            self.done = true;
+            return true;
+        }
+        self.unpublished_steps += 1;
+        let due = if worked {
+            self.unpublished_steps >= PUBLISH_EVERY
+        } else {
+            now.saturating_duration_since(self.last_publish) >= IDLE_PUBLISH_EVERY
+        };
+        if due {
+            self.publish(now);
+        }
+        worked
     }
 
     /// Applies up to a batch from every ring; true if any trade was applied.
@@ -132,7 +141,7 @@ impl ShardWorker {
                         if applied && probe.picks(trade.last_trade_id) {
                             let symbol = global_index(shard, trade.symbol, shards);
                             let at = probe.now_ns();
-                            probe.stamp(Stage::Updated, symbol, trade.last_trade_id, at, 0);
+                            probe.stamp(Point::Updated, symbol, trade.last_trade_id, at, 0);
                         }
                     }
                 }
@@ -204,7 +213,9 @@ impl ShardWorker {
     }
 
     /// Publishes counters and gaps for the rest of the engine.
-    fn publish(&mut self) {
+    fn publish(&mut self, now: Instant) {
+        self.unpublished_steps = 0;
+        self.last_publish = now;
         self.shard.take_gaps(&mut self.pending_gaps);
         self.stats
             .publish(self.shard.stats(), &mut self.pending_gaps);
@@ -224,5 +235,32 @@ impl ShardWorker {
     /// not ended by then (one stuck in a TCP connect) has nothing to push.
     fn finished(&self) -> bool {
         self.stop.load(Ordering::Acquire) && self.rings.iter().all(|ring| ring.is_empty())
+    }
+}
+
+impl Stage for ShardWorker {
+    fn describe(&self) -> String {
+        format!("shard {}", self.position.0)
+    }
+
+    /// A shard waits on nothing the poll sees: its producers wake the thread.
+    fn register(&mut self, _: &Registry, _: Token, _: &Arc<ThreadWaker>) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn step(&mut self, now: Instant) -> bool {
+        ShardWorker::step(self, now)
+    }
+
+    fn finished(&self) -> bool {
+        self.done
+    }
+
+    fn wake_at(&self, now: Instant) -> Instant {
+        now + TICK_EVERY
+    }
+
+    fn shard_report(&self) -> Option<(usize, ShardStats)> {
+        self.done.then(|| (self.position.0, *self.shard.stats()))
     }
 }
