@@ -282,7 +282,8 @@ fn the_gateway_shares_the_core_of_the_connections_and_the_shard() {
     let market = SyntheticConfig::new(2, 500, 3, now_ms());
     let specs = SyntheticMarket::new(market.clone()).symbols().to_vec();
     let mut sim = Simulation::serve(ServerConfig::default(), specs.clone()).expect("simulator");
-    let core = Some(core());
+    let id = core();
+    let core = Some(id);
     let mut connections = klagg::demo::sim_connections(&sim, 16);
     connections[0].core = core;
     let intervals = Interval::parse_list("1s,1m").unwrap();
@@ -350,7 +351,7 @@ fn the_gateway_shares_the_core_of_the_connections_and_the_shard() {
     }
     assert_eq!(events, 5, "kline events from the shared core");
     let names: Vec<String> = engine_threads().into_iter().map(|(n, _)| n).collect();
-    assert_eq!(names, [format!("klagg-core{}", core.unwrap())], "{names:?}");
+    assert_eq!(names, [format!("klagg-core{id}")], "{names:?}");
     let _ = socket.close(None);
     let mut engine = engine;
     engine.stop_ingress(Duration::from_secs(1));
