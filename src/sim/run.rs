@@ -177,13 +177,8 @@ pub fn run(options: &SimOptions, stop: &AtomicBool) -> Result<SimulationReport, 
     let names: Vec<String> = sim.symbols().iter().map(|s| s.name.clone()).collect();
     let mut report = sim.stop();
     report.market = market;
-    if let Some(path) = &options.stamps {
-        let file = report
-            .market
-            .write_stamps
-            .take()
-            .unwrap_or_default()
-            .into_file(names);
+    if let (Some(path), Some(stamps)) = (&options.stamps, report.market.write_stamps.take()) {
+        let file = stamps.into_file(names);
         file.write(path).map_err(|e| {
             SimError::Options(format!("cannot write stamps to {}: {e}", path.display()))
         })?;

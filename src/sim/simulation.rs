@@ -131,8 +131,12 @@ impl Simulation {
         })
     }
 
-    /// Makes the next market thread stamp when it sends each trade (see [`WriteStamps`]).
+    /// Stamps each picked trade when a connection has written its frame, and has the next
+    /// market thread count what it sends (see [`WriteStamps`]).
     pub fn stamp_writes(&mut self, stamps: WriteStamps) {
+        if let Some(server) = &self.server {
+            server.stamp_writes(stamps.written());
+        }
         self.write_stamps = Some(stamps);
     }
 
@@ -410,7 +414,7 @@ impl MarketThread {
                 if self.publisher.publish(trade, event_ms) {
                     sent += 1;
                     if let Some(stamps) = &mut self.write_stamps {
-                        stamps.sent(trade, event_ms);
+                        stamps.sent();
                     }
                 }
                 if let Some(recorder) = &mut self.recorder

@@ -24,10 +24,11 @@ use super::garbage::{garbage_frame, oversized_frame};
 use super::hub::{Hub, wall_clock_ms};
 use super::rate_limit::RateLimit;
 use super::requests;
-use super::routes::Outbox;
+use super::routes::{Outbox, Outgoing};
 use super::stats::Counters;
 use super::subscriptions::Subscriptions;
 use super::symbols::StreamId;
+use super::written::WriteKey;
 use super::ws_path::Route;
 
 /// Longest wait before client messages, timers and the stop flag are looked at again.
@@ -80,6 +81,7 @@ pub(crate) fn serve(hub: Arc<Hub>, ws: WebSocket<TcpStream>, route: Route) {
         hub,
         ws,
         queue,
+        unstamped: Vec::new(),
         outbox,
         subscriptions,
         opened: now,
@@ -99,7 +101,9 @@ pub(crate) fn serve(hub: Arc<Hub>, ws: WebSocket<TcpStream>, route: Route) {
 struct Connection {
     hub: Arc<Hub>,
     ws: WebSocket<TcpStream>,
-    queue: Receiver<Message>,
+    queue: Receiver<Outgoing>,
+    /// Trades whose frames were written but not yet flushed, stamped once they are.
+    unstamped: Vec<WriteKey>,
     outbox: Arc<Outbox>,
     subscriptions: Subscriptions,
     rate: RateLimit,
@@ -297,7 +301,11 @@ impl Connection {
     }
 
     /// Writes a data frame, twice when the duplicate fault says so.
-    fn write_data(&mut self, frame: Message) -> Result<(), End> {
+    fn write_data(&mut self, outgoing: Outgoing) -> Result<(), End> {
+        let Outgoing { message: frame, stamp } = outgoing;
+        if let Some(key) = stamp {
+            self.unstamped.push(key);
+        }
         self.data_frames += 1;
         let every = u64::from(self.hub.config.faults.duplicate_every);
         if every > 0 && self.data_frames.is_multiple_of(every) {
@@ -322,10 +330,19 @@ impl Connection {
         }
     }
 
-    /// Pushes buffered bytes to the socket; true while the socket cannot take them all.
+    /// Pushes buffered bytes to the socket; true while the socket cannot take them all. Once
+    /// it took them, the trades they carry are stamped as written.
     fn flush(&mut self) -> Result<bool, End> {
         match self.ws.flush() {
-            Ok(()) => Ok(false),
+            Ok(()) => {
+                if !self.unstamped.is_empty() {
+                    if let Some(written) = self.hub.written.get() {
+                        written.written(&self.unstamped);
+                    }
+                    self.unstamped.clear();
+                }
+                Ok(false)
+            }
             Err(Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => Ok(true),
             Err(_) => Err(End::Client),
         }

@@ -1,7 +1,7 @@
 //! The state every thread of the server shares: settings, symbols, subscriber lists, the
 //! published market, counters and the stop flag.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -10,6 +10,7 @@ use super::fault_turns::FaultTurns;
 use super::market::MarketState;
 use super::routes::Routes;
 use super::stats::Counters;
+use super::written::WrittenStamps;
 use super::symbols::SymbolTable;
 
 /// Shared by the accept thread, every connection thread and every [`super::Publisher`].
@@ -27,6 +28,8 @@ pub(crate) struct Hub {
     pub(crate) counters: Counters,
     /// The server's one schedule of drops and stalls, when they are taken in turns.
     pub(crate) fault_turns: Option<FaultTurns>,
+    /// Write stamps of the frames marked for them, once stamping is on.
+    pub(crate) written: OnceLock<Arc<WrittenStamps>>,
     /// Set by `stop`: every thread ends at its next wake-up.
     stopping: AtomicBool,
     next_connection: AtomicU64,
@@ -37,6 +40,7 @@ impl Hub {
     pub(crate) fn new(config: ServerConfig, symbols: SymbolTable, market: MarketState) -> Hub {
         Hub {
             fault_turns: FaultTurns::new(&config.faults, std::time::Instant::now()),
+            written: OnceLock::new(),
             routes: Routes::new(symbols.len()),
             config,
             symbols,

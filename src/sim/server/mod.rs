@@ -37,9 +37,11 @@ mod stats;
 mod subscriptions;
 mod symbols;
 mod tickers;
+mod written;
 mod ws_path;
 
 pub use config::ServerConfig;
 pub use publisher::Publisher;
 pub use sim_server::SimServer;
 pub use stats::SimServerStats;
+pub use written::{WriteKey, WrittenStamps};

@@ -7,6 +7,7 @@ use super::hub::Hub;
 use super::lock::lock;
 use super::stats::Counters;
 use super::symbols::{MINI_TICKER_STREAM, StreamId};
+use super::written::WriteKey;
 use crate::sim::SimTrade;
 
 /// Publishes trades and tickers to every subscribed connection. Cheap to clone and `Send`.
@@ -26,7 +27,8 @@ impl Publisher {
     /// combined) and shared between subscribers; a subscriber whose queue is full is marked
     /// too slow and dropped by its own thread, never blocking this call. A trade of a symbol
     /// not yet listed lists it. A symbol index the server does not know is logged and ignored.
-    /// Returns whether any connection was sent the trade.
+    /// Returns whether any connection was sent the trade. When write stamps are on and pick
+    /// the trade, each connection stamps it once its frame is written.
     pub fn publish(&self, trade: &SimTrade, event_time_ms: i64) -> bool {
         let hub = &*self.hub;
         let Some(symbol) = hub.symbols.get(trade.symbol) else {
@@ -38,8 +40,17 @@ impl Publisher {
         };
         Counters::bump(&hub.counters.trades_published);
         lock(&hub.market).record(trade, event_time_ms);
+        let stamp = hub
+            .written
+            .get()
+            .is_some_and(|w| w.picks(trade.last_trade_id));
+        let key = stamp.then_some(WriteKey {
+            symbol: trade.symbol,
+            trade_id: trade.last_trade_id,
+            event_ms: event_time_ms,
+        });
         hub.routes
-            .deliver(StreamId::AggTrade(trade.symbol), |form| {
+            .deliver(StreamId::AggTrade(trade.symbol), key, |form| {
                 frame(form, &symbol.agg_trade_stream, |out| {
                     write_agg_trade(out, symbol, trade, event_time_ms);
                 })
@@ -95,7 +106,7 @@ impl Publisher {
         }
         let event = text(event);
         hub.routes
-            .deliver(StreamId::MiniTickers, |form| match form {
+            .deliver(StreamId::MiniTickers, None, |form| match form {
                 Form::Raw => event.clone(),
                 Form::Combined => frame(form, MINI_TICKER_STREAM, |out| {
                     out.extend_from_slice(event.as_bytes());

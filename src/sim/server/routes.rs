@@ -11,25 +11,34 @@ use std::sync::{Arc, Mutex};
 use crossbeam_channel::{Sender, TrySendError};
 use tungstenite::{Message, Utf8Bytes};
 
+use super::written::WriteKey;
+
 use super::encode::Form;
 use super::lock::lock;
 use super::symbols::StreamId;
 
 /// The publishing side of one connection's send queue.
+/// A frame queued to a connection, with the trade to stamp once it is written, if any.
+#[derive(Debug, Clone)]
+pub(crate) struct Outgoing {
+    pub(crate) message: Message,
+    pub(crate) stamp: Option<WriteKey>,
+}
+
 #[derive(Debug)]
 pub(crate) struct Outbox {
     /// Connection number, to find its entries again on unsubscribe.
     pub(crate) connection: u64,
     /// How the connection wants its frames.
     pub(crate) form: Form,
-    queue: Sender<Message>,
+    queue: Sender<Outgoing>,
     too_slow: AtomicBool,
     drop_requested: AtomicBool,
 }
 
 impl Outbox {
     /// An outbox feeding `queue`.
-    pub(crate) fn new(connection: u64, form: Form, queue: Sender<Message>) -> Outbox {
+    pub(crate) fn new(connection: u64, form: Form, queue: Sender<Outgoing>) -> Outbox {
         Outbox {
             connection,
             form,
@@ -60,8 +69,12 @@ impl Outbox {
     }
 
     /// Queues a frame without waiting; a full queue marks the connection too slow.
-    fn offer(&self, frame: Utf8Bytes) {
-        match self.queue.try_send(Message::Text(frame)) {
+    fn offer(&self, frame: Utf8Bytes, stamp: Option<WriteKey>) {
+        let outgoing = Outgoing {
+            message: Message::Text(frame),
+            stamp,
+        };
+        match self.queue.try_send(outgoing) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => self.mark_too_slow(),
             // The connection is ending and will remove itself from the lists.
@@ -154,6 +167,7 @@ impl Routes {
     pub(crate) fn deliver(
         &self,
         stream: StreamId,
+        stamp: Option<WriteKey>,
         mut encode: impl FnMut(Form) -> Utf8Bytes,
     ) -> bool {
         let Some(list) = self.list(stream) else {
@@ -166,7 +180,7 @@ impl Routes {
                 continue;
             }
             let frame = frames[outbox.form.index()].get_or_insert_with(|| encode(outbox.form));
-            outbox.offer(frame.clone());
+            outbox.offer(frame.clone(), stamp);
             offered = true;
         }
         offered
@@ -190,7 +204,7 @@ mod tests {
         }
         let mut encodes = 0;
         routes.open(&raw);
-        routes.deliver(StreamId::AggTrade(0), |form| {
+        routes.deliver(StreamId::AggTrade(0), None, |form| {
             encodes += 1;
             Utf8Bytes::from(format!("{form:?}"))
         });
@@ -200,7 +214,7 @@ mod tests {
         assert_eq!(routes.backlog(), 1);
         routes.close(1);
         assert_eq!(routes.backlog(), 0);
-        routes.deliver(StreamId::AggTrade(0), |_| Utf8Bytes::from("x"));
+        routes.deliver(StreamId::AggTrade(0), None, |_| Utf8Bytes::from("x"));
         assert!(raw.is_too_slow());
         assert!(!combined.is_too_slow());
         routes.remove(StreamId::AggTrade(0), 2);

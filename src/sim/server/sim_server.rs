@@ -11,6 +11,7 @@ use std::time::Duration;
 use super::config::ServerConfig;
 use super::dispatch;
 use super::hub::Hub;
+use super::written::WrittenStamps;
 use super::lock::lock;
 use super::market::MarketState;
 use super::publisher::Publisher;
@@ -93,6 +94,12 @@ impl SimServer {
     /// The bound address (with the port picked when `bind` had port 0).
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Stamps every frame of a trade `stamps` picks once a connection has written it (only
+    /// the first call counts).
+    pub fn stamp_writes(&self, stamps: Arc<WrittenStamps>) {
+        let _ = self.hub.written.set(stamps);
     }
 
     /// A handle for the market thread to publish through.
