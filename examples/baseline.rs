@@ -5,8 +5,10 @@
 //! tokio multi-thread runtime; one tokio-tungstenite connection task per group of symbols; each
 //! frame becomes a `String`, then a `serde_json::Value`; prices parse as `f64`; the symbol is
 //! looked up in an `Arc<RwLock<HashMap>>`; trades go over a bounded tokio `mpsc` to an
-//! aggregator task keeping 1m klines in a `HashMap<String, Kline>`, which sends every updated
-//! kline over another `mpsc` to a consumer task. Nothing here is part of the engine.
+//! aggregator task keeping a kline per symbol and each of the 16 intervals (1s to 1M) in a
+//! `HashMap<(String, usize), Kline>`, which sends the 16 klines each trade updated over
+//! another `mpsc` to a consumer task, as klagg keeps and delivers them. Nothing here is part
+//! of the engine.
 //!
 //! ```text
 //! cargo run --release --example baseline -- --url ws://127.0.0.1:PORT/market/stream \

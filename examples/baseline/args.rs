@@ -11,7 +11,7 @@ use klagg::duration_arg::parse_duration;
 const MAX_STREAMS_PER_CONNECTION: usize = 1024;
 
 /// The tokio pipeline klagg replaces, measured against the same simulator: combined aggTrade
-/// streams to 1m klines to a consumer task.
+/// streams to klines of the 16 intervals to a consumer task.
 #[derive(Debug, Parser)]
 #[command(name = "baseline")]
 pub struct Args {

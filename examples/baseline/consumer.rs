@@ -14,18 +14,20 @@ pub struct ConsumerReport {
     pub klines: u64,
 }
 
-/// Receives klines until the aggregator drops its sender, stamping each on receipt by the
-/// trade that last updated it.
-pub async fn run(mut klines: mpsc::Receiver<Kline>, mut stamps: Recorder) -> ConsumerReport {
+/// Receives the klines each trade updated until the aggregator drops its sender, stamping the
+/// trade's delivery on receipt.
+pub async fn run(mut klines: mpsc::Receiver<Vec<Kline>>, mut stamps: Recorder) -> ConsumerReport {
     let mut received = 0;
-    while let Some(kline) = klines.recv().await {
-        stamps.record(
-            Stage::Delivered,
-            kline.symbol_index,
-            kline.last_trade_id,
-            kline.event_time,
-        );
-        received += 1;
+    while let Some(updated) = klines.recv().await {
+        if let Some(kline) = updated.first() {
+            stamps.record(
+                Stage::Delivered,
+                kline.symbol_index,
+                kline.last_trade_id,
+                kline.event_time,
+            );
+        }
+        received += updated.len() as u64;
     }
     ConsumerReport {
         stamps,

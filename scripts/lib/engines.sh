@@ -4,10 +4,42 @@
 
 BIN=target/release/klagg
 BASELINE=target/release/examples/baseline
+FLOOR=target/release/examples/floor
 
+# build_release [EXAMPLE...]: klagg, the baseline and any further examples named.
 build_release() {
-    echo "building release binaries (klagg, examples/baseline)..."
-    cargo build --release --quiet --bin klagg --example baseline
+    local examples=(--example baseline)
+    for example in "$@"; do examples+=(--example "$example"); done
+    echo "building release binaries (klagg, examples: baseline $*)..."
+    cargo build --release --quiet --bin klagg "${examples[@]}"
+}
+
+# thread_switches PID: one line per thread name of PID, its voluntary context switches so far
+# (threads of one name summed); nothing for threads that end meanwhile.
+thread_switches() {
+    local task
+    for task in /proc/"$1"/task/*; do
+        { awk -v name="$(cat "$task/comm" 2>/dev/null)" \
+            '/^voluntary_ctxt_switches:/ { print name, $2 }' "$task/status" 2>/dev/null; } || true
+    done | awk '{ s[$1] += $2 } END { for (n in s) print n, s[n] }'
+}
+
+# switches_during PID FILE: waits for the simulator to finish, and writes to FILE each
+# thread's voluntary context switches per message while the market traded: counted from a
+# second after trading began to a second before it ends (at $RATE messages a second), since
+# an engine may exit once the simulator closes its connections.
+switches_during() {
+    local pid=$1 out=$2 window=$((DURATION - 2))
+    [ "$window" -ge 1 ] || window=1
+    # The simulator starts trading once every client connected; a second later it surely has.
+    sleep 1
+    thread_switches "$pid" >"$out.before"
+    sleep "$window"
+    thread_switches "$pid" | awk -v msgs=$((RATE * window)) \
+        'NR == FNR { b[$1] = $2; next } { printf "%s %.5f\n", $1, ($2 - b[$1]) / msgs }' \
+        "$out.before" - >"$out"
+    rm -f "$out.before"
+    wait_sim
 }
 
 # start_sim NAME ARGS...: starts `klagg sim` pinned to $SIM_CORES, logging to $OUT/NAME-sim.log;
@@ -77,6 +109,9 @@ park_us = $PARK_US
 bind = "127.0.0.1:0"
 push_interval_ms = $PUSH_INTERVAL_MS
 
+[backfill]
+enabled = $BACKFILL
+
 [latency]
 sample_every = $2
 TOML
@@ -134,34 +169,64 @@ stop_engine() {
 
 # run_klagg NAME SAMPLE_EVERY: runs klagg against the simulator until it finishes, then stops
 # klagg with SIGINT (after a moment to drain) and waits for its stamp file $OUT/NAME.csv.
-# $OUT/NAME.cpu gets the CPU seconds klagg, and its first io thread, used.
+# With TRACK_CPU=1, $OUT/NAME.cpu gets the CPU seconds klagg, and the thread running its io
+# (klagg-core$IO_CORE, or klagg-io-0 unpinned), used; otherwise $OUT/NAME.csw gets each
+# thread's voluntary context switches while the market traded.
 run_klagg() {
     local name=$1 sample=$2
     klagg_config "$OUT/$name.toml" "$sample"
     "$BIN" run --config "$OUT/$name.toml" --stamps "$OUT/$name.csv" --status-every 5s \
         >"$OUT/$name.log" 2>&1 &
     local pid=$!
-    wait_engine_run "$pid" klagg-io-0 >"$OUT/$name.cpu"
+    if [ "${TRACK_CPU:-0}" = 1 ]; then
+        wait_engine_run "$pid" "klagg-core${IO_CORE}" >"$OUT/$name.cpu"
+    else
+        switches_during "$pid" "$OUT/$name.csw"
+    fi
     stop_engine "$pid" "$name" klagg
     tail -2 "$OUT/$name.log"
+}
+
+# run_floor NAME: the floor reader (examples/floor) on $BASELINE_CORES until the simulator
+# finishes; its stamps go to $OUT/NAME.csv, its threads' context switches to $OUT/NAME.csw.
+run_floor() {
+    local name=$1
+    taskset -c "$BASELINE_CORES" "$FLOOR" --url "ws://$SIM_ADDR/market/stream" \
+        --symbols "$(sim_symbols)" --stamps "$OUT/$name.csv" \
+        >"$OUT/$name.log" 2>&1 &
+    local pid=$!
+    switches_during "$pid" "$OUT/$name.csw"
+    stop_engine "$pid" "$name" "the floor"
+    tail -1 "$OUT/$name.log"
+}
+
+# sim_symbols: the simulator's symbols, comma-separated, from its exchangeInfo.
+sim_symbols() {
+    local symbols
+    symbols=$(curl -sf "http://$SIM_ADDR/fapi/v1/exchangeInfo" |
+        grep -o '"symbol":"[^"]*"' | cut -d'"' -f4 | paste -sd, -)
+    if [ -z "$symbols" ]; then
+        echo "cannot list the simulator's symbols from http://$SIM_ADDR/fapi/v1/exchangeInfo" >&2
+        exit 1
+    fi
+    echo "$symbols"
 }
 
 # run_baseline NAME SAMPLE_EVERY: the same with the tokio baseline, on $BASELINE_CORES, keeping
 # at most $BASELINE_MAX_STAMPS stamps; $OUT/NAME.cpu gets the CPU seconds it used.
 run_baseline() {
     local name=$1 sample=$2 symbols
-    symbols=$(curl -sf "http://$SIM_ADDR/fapi/v1/exchangeInfo" |
-        grep -o '"symbol":"[A-Z0-9]*"' | cut -d'"' -f4 | paste -sd, -)
-    if [ -z "$symbols" ]; then
-        echo "cannot list the simulator's symbols from http://$SIM_ADDR/fapi/v1/exchangeInfo" >&2
-        exit 1
-    fi
+    symbols=$(sim_symbols)
     taskset -c "$BASELINE_CORES" "$BASELINE" --url "ws://$SIM_ADDR/market/stream" \
         --symbols "$symbols" --stamps "$OUT/$name.csv" --sample-every "$sample" \
         --worker-threads "$BASELINE_THREADS" --max-stamps "$BASELINE_MAX_STAMPS" \
         >"$OUT/$name.log" 2>&1 &
     local pid=$!
-    wait_engine_run "$pid" >"$OUT/$name.cpu"
+    if [ "${TRACK_CPU:-0}" = 1 ]; then
+        wait_engine_run "$pid" >"$OUT/$name.cpu"
+    else
+        switches_during "$pid" "$OUT/$name.csw"
+    fi
     stop_engine "$pid" "$name" "the baseline"
     tail -1 "$OUT/$name.log"
 }
@@ -178,6 +243,7 @@ run_baseline() {
 : "${DRAIN_S:=2}"
 : "${PUSH_INTERVAL_MS:=0}"
 : "${REDUNDANCY:=1}"
+: "${BACKFILL:=true}"
 
 # Whatever happens, no simulator or engine outlives the script.
 trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
