@@ -59,7 +59,11 @@ impl Period {
             Period::Month => {
                 let (year, month) = civil_month(t.div_euclid(DAY_MS));
                 let start = days_from_civil(year, month) * DAY_MS;
-                let (next_year, next_month) = if month == 12 { (year + 1, 1) } else { (year, month + 1) };
+                let (next_year, next_month) = if month == 12 {
+                    (year + 1, 1)
+                } else {
+                    (year, month + 1)
+                };
                 (start, days_from_civil(next_year, next_month) * DAY_MS - 1)
             }
         }

@@ -15,8 +15,9 @@ use super::catalog_index::CatalogIndex;
 use super::client::{Client, MAX_INPUT, Phase, ReadState};
 use super::config::GatewayConfig;
 use super::event_frames::EventFrames;
-use super::history::{History, SlotKey};
+use super::history::History;
 use super::pull::EnginePull;
+use super::slot_map::SlotMap;
 use super::stats::{SharedStats, add, sub};
 
 /// The listener's token; clients get 1, 2, ...
@@ -43,7 +44,7 @@ pub(super) struct EventLoop {
     /// no new event would come for it).
     pub(super) unfinished: Vec<usize>,
     /// Client tokens subscribed to each slot.
-    pub(super) subscribers: HashMap<SlotKey, Vec<usize>>,
+    pub(super) subscribers: SlotMap<Vec<usize>>,
     pub(super) index: CatalogIndex,
     pub(super) history: History,
     /// Closed klines from before this run, for REST.

@@ -1,7 +1,11 @@
 //! The klines the gateway has seen, per (symbol, interval): a bounded run of closed ones for
 //! REST, and the open one for REST and for the snapshot a new subscriber gets.
+//!
+//! Every trade a pull brings updates its symbol's open kline of every interval, so a symbol's
+//! slots sit side by side, indexed by symbol then interval: no hashing, and one run of
+//! memory per symbol instead of a cache miss per interval.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 use crate::kline::Kline;
 
@@ -20,7 +24,8 @@ struct Slot {
 /// Klines seen per slot, at most `per_slot` closed ones each.
 #[derive(Debug)]
 pub struct History {
-    slots: HashMap<SlotKey, Slot>,
+    /// By symbol, then interval; grown as symbols and intervals show up.
+    slots: Vec<Vec<Slot>>,
     per_slot: usize,
 }
 
@@ -28,14 +33,30 @@ impl History {
     /// An empty history keeping `per_slot` closed klines per slot.
     pub fn new(per_slot: usize) -> History {
         History {
-            slots: HashMap::new(),
+            slots: Vec::new(),
             per_slot,
         }
     }
 
+    fn slot_mut(&mut self, (symbol, interval): SlotKey) -> &mut Slot {
+        let (symbol, interval) = (symbol as usize, usize::from(interval));
+        if symbol >= self.slots.len() {
+            self.slots.resize_with(symbol + 1, Vec::new);
+        }
+        let intervals = &mut self.slots[symbol];
+        if interval >= intervals.len() {
+            intervals.resize_with(interval + 1, Slot::default);
+        }
+        &mut intervals[interval]
+    }
+
+    fn slot(&self, (symbol, interval): SlotKey) -> Option<&Slot> {
+        self.slots.get(symbol as usize)?.get(usize::from(interval))
+    }
+
     /// Records the latest state of an open kline.
     pub fn open(&mut self, key: SlotKey, kline: &Kline) {
-        let slot = self.slots.entry(key).or_default();
+        let slot = self.slot_mut(key);
         if slot
             .closed
             .back()
@@ -47,7 +68,8 @@ impl History {
 
     /// Records a closed kline; a correction replaces the kline of the same open time.
     pub fn close(&mut self, key: SlotKey, kline: &Kline) {
-        let slot = self.slots.entry(key).or_default();
+        let per_slot = self.per_slot;
+        let slot = self.slot_mut(key);
         if slot
             .open
             .is_some_and(|open| open.open_time <= kline.open_time)
@@ -66,7 +88,7 @@ impl History {
             }
             _ => {
                 slot.closed.push_back(*kline);
-                if slot.closed.len() > self.per_slot {
+                if slot.closed.len() > per_slot {
                     slot.closed.pop_front();
                 }
             }
@@ -75,7 +97,7 @@ impl History {
 
     /// The current open kline of a slot.
     pub fn current(&self, key: SlotKey) -> Option<&Kline> {
-        self.slots.get(&key).and_then(|slot| slot.open.as_ref())
+        self.slot(key).and_then(|slot| slot.open.as_ref())
     }
 
     /// Klines of a slot (closed ones, then the open one) whose open time is within
@@ -88,7 +110,7 @@ impl History {
         end: Option<i64>,
         limit: usize,
     ) -> Vec<Kline> {
-        let Some(slot) = self.slots.get(&key) else {
+        let Some(slot) = self.slot(key) else {
             return Vec::new();
         };
         let within = |k: &&Kline| {

@@ -32,6 +32,7 @@ pub mod output;
 pub mod pull;
 pub mod rest;
 mod shutdown;
+mod slot_map;
 mod stage;
 pub mod stats;
 pub mod ws_frame;
@@ -59,6 +60,7 @@ use event_frames::EventFrames;
 use event_loop::{EventLoop, WAKE};
 use history::History;
 use pull::EnginePull;
+use slot_map::SlotMap;
 use stats::SharedStats;
 
 /// Starts gateways.
@@ -169,7 +171,7 @@ impl EventLoop {
             clients: HashMap::new(),
             next_token: 1,
             unfinished: Vec::new(),
-            subscribers: HashMap::new(),
+            subscribers: SlotMap::default(),
             index: CatalogIndex::new(catalog),
             history,
             store,

@@ -302,7 +302,10 @@ impl Connection {
 
     /// Writes a data frame, twice when the duplicate fault says so.
     fn write_data(&mut self, outgoing: Outgoing) -> Result<(), End> {
-        let Outgoing { message: frame, stamp } = outgoing;
+        let Outgoing {
+            message: frame,
+            stamp,
+        } = outgoing;
         if let Some(key) = stamp {
             self.unstamped.push(key);
         }

@@ -1,8 +1,8 @@
 //! The state every thread of the server shares: settings, symbols, subscriber lists, the
 //! published market, counters and the stop flag.
 
-use std::sync::{Arc, Mutex, OnceLock};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::config::ServerConfig;
@@ -10,8 +10,8 @@ use super::fault_turns::FaultTurns;
 use super::market::MarketState;
 use super::routes::Routes;
 use super::stats::Counters;
-use super::written::WrittenStamps;
 use super::symbols::SymbolTable;
+use super::written::WrittenStamps;
 
 /// Shared by the accept thread, every connection thread and every [`super::Publisher`].
 #[derive(Debug)]

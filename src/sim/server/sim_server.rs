@@ -11,12 +11,12 @@ use std::time::Duration;
 use super::config::ServerConfig;
 use super::dispatch;
 use super::hub::Hub;
-use super::written::WrittenStamps;
 use super::lock::lock;
 use super::market::MarketState;
 use super::publisher::Publisher;
 use super::stats::SimServerStats;
 use super::symbols::SymbolTable;
+use super::written::WrittenStamps;
 use crate::pipeline::pin_current_thread;
 use crate::sim::SymbolSpec;
 
