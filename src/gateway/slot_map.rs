@@ -55,10 +55,8 @@ mod tests {
         assert_eq!(map.len(), 8_000);
         assert_eq!(map.get(&(123, 7)), Some(&(123 * 16 + 7)));
         let hash = |key: SlotKey| {
-            use std::hash::{BuildHasher, Hash};
-            let mut h = BuildHasherDefault::<SlotHasher>::default().build_hasher();
-            key.hash(&mut h);
-            h.finish()
+            use std::hash::BuildHasher;
+            BuildHasherDefault::<SlotHasher>::default().hash_one(key)
         };
         assert_ne!(hash((1, 0)), hash((0, 1)));
         // The low bits pick the bucket: keys differing only in the symbol must spread there.
