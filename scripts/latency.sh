@@ -50,7 +50,7 @@ for n in "$DURATION" "$SYMBOLS" "$RATE" "$RUNS"; do
     [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "expected a positive whole number, got '$n'" >&2; exit 2; }
 done
 mkdir -p "$OUT"
-: "${SIM_CORES:=0}" "${ENGINE_CORE:=1}" "${PARK_US:=200}" "${REDUNDANCY:=1}"
+: "${SIM_CORES:=0}" "${ENGINE_CORE:=1}" "${PARK_US:=200}" "${REDUNDANCY:=1}" "${PARK_IDLE:=park}"
 IO_CORE=$ENGINE_CORE SHARD_CORE=$ENGINE_CORE CONSUMER_CORE=$ENGINE_CORE
 BASELINE_CORES=$ENGINE_CORE BASELINE_THREADS=1 BACKFILL=false
 # shellcheck source=scripts/lib/engines.sh
@@ -80,7 +80,7 @@ one_run() {
     case "$engine" in
         floor) run_floor "$name" ;;
         klagg-spin) IDLE=spin run_klagg "$name" 1 ;;
-        klagg-park|klagg-redundant) IDLE=park run_klagg "$name" 1 ;;
+        klagg-park|klagg-redundant) IDLE=$PARK_IDLE run_klagg "$name" 1 ;;
         baseline) run_baseline "$name" 1 ;;
     esac
     "$BIN" latency-report --out "$OUT/$name" --run "$name=$OUT/$name-sim.csv,$OUT/$name.csv" \

@@ -1,5 +1,7 @@
 //! What a pinned thread does when it has nothing to do (an empty ring to drain, a full ring to
-//! push into): spin on bare metal, yield, or park so a shared 2-core machine stays usable.
+//! push into): spin on bare metal, yield, park so a shared 2-core machine stays usable, or back
+//! off (spin a moment after the last work, then park), so a steady feed seldom finds the thread
+//! asleep while an idle host still rests.
 
 use std::time::Duration;
 
@@ -12,6 +14,13 @@ pub enum IdleStrategy {
     Yield,
     /// Sleep this long between polls.
     Park(Duration),
+    /// Spin for `spin` after the last work, then park for `park` at a time.
+    Backoff {
+        /// How long to keep spinning once there is no work.
+        spin: Duration,
+        /// How long each park lasts after that.
+        park: Duration,
+    },
 }
 
 impl Default for IdleStrategy {
@@ -27,8 +36,15 @@ impl IdleStrategy {
         match self {
             IdleStrategy::Spin => std::hint::spin_loop(),
             IdleStrategy::Yield => std::thread::yield_now(),
-            IdleStrategy::Park(duration) => std::thread::park_timeout(*duration),
+            IdleStrategy::Park(duration) | IdleStrategy::Backoff { park: duration, .. } => {
+                std::thread::park_timeout(*duration);
+            }
         }
+    }
+
+    /// True for the strategies that sleep when idle (parking, or backing off to a park).
+    pub fn sleeps(&self) -> bool {
+        matches!(self, IdleStrategy::Park(_) | IdleStrategy::Backoff { .. })
     }
 }
 
@@ -38,6 +54,12 @@ impl std::fmt::Display for IdleStrategy {
             IdleStrategy::Spin => f.write_str("spin"),
             IdleStrategy::Yield => f.write_str("yield"),
             IdleStrategy::Park(d) => write!(f, "park {} µs", d.as_micros()),
+            IdleStrategy::Backoff { spin, park } => write!(
+                f,
+                "backoff: spin {} µs, then park {} µs",
+                spin.as_micros(),
+                park.as_micros()
+            ),
         }
     }
 }

@@ -104,6 +104,7 @@ aggregator_cores = [$SHARD_CORE]
 consumer_cores = [$CONSUMER_CORE]
 idle = "$IDLE"
 park_us = $PARK_US
+spin_us = $SPIN_US
 
 [gateway]
 bind = "127.0.0.1:0"
@@ -240,6 +241,7 @@ run_baseline() {
 : "${BASELINE_THREADS:=2}"
 : "${IDLE:=park}"
 : "${PARK_US:=20}"
+: "${SPIN_US:=100}"
 : "${DRAIN_S:=2}"
 : "${PUSH_INTERVAL_MS:=0}"
 : "${REDUNDANCY:=1}"

@@ -117,8 +117,10 @@ pub struct ThreadsConfig {
     pub consumer_cores: Vec<i64>,
     /// `"spin"`, `"yield"` or `"park"`.
     pub idle: String,
-    /// Park duration in microseconds when `idle = "park"`.
+    /// Park duration in microseconds when `idle = "park"` or `"backoff"`.
     pub park_us: i64,
+    /// Spin after the last work, in microseconds, when `idle = "backoff"`.
+    pub spin_us: i64,
     /// Capacity of each (io thread, shard) ring, in payloads.
     pub ring_capacity: i64,
 }
@@ -132,6 +134,7 @@ impl Default for ThreadsConfig {
             consumer_cores: vec![0],
             idle: "park".to_owned(),
             park_us: 200,
+            spin_us: 100,
             ring_capacity: 65_536,
         }
     }

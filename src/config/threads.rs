@@ -110,10 +110,28 @@ fn idle(raw: &ThreadsConfig) -> Result<IdleStrategy, ConfigError> {
             )?;
             Ok(IdleStrategy::Park(Duration::from_micros(micros)))
         }
+        "backoff" => {
+            let spin: u64 = in_range(
+                "threads.spin_us",
+                raw.spin_us,
+                1..=1_000_000,
+                "microseconds to spin after the last work when idle = \"backoff\"",
+            )?;
+            let park: u64 = in_range(
+                "threads.park_us",
+                raw.park_us,
+                1..=1_000_000,
+                "microseconds to park at a time when idle = \"backoff\"",
+            )?;
+            Ok(IdleStrategy::Backoff {
+                spin: Duration::from_micros(spin),
+                park: Duration::from_micros(park),
+            })
+        }
         other => Err(invalid(
             "threads.idle",
             quoted(other),
-            "must be \"spin\" (isolated cores only), \"yield\" or \"park\"",
+            "must be \"spin\" (isolated cores only), \"yield\", \"park\" or \"backoff\"",
         )),
     }
 }

@@ -56,9 +56,11 @@ impl CoreThread {
         }
         let mut events = Events::with_capacity(64);
         let mut stopped_at: Option<Instant> = None;
+        let mut last_work = Instant::now();
         loop {
             let now = Instant::now();
             if self.step_all(now) {
+                last_work = now;
                 continue;
             }
             if self.done(now, &mut stopped_at) {
@@ -68,6 +70,13 @@ impl CoreThread {
                 IdleStrategy::Spin => std::hint::spin_loop(),
                 IdleStrategy::Yield => std::thread::yield_now(),
                 IdleStrategy::Park(longest) => self.sleep(now, longest, &mut events),
+                IdleStrategy::Backoff { spin, park } => {
+                    if now.duration_since(last_work) < spin {
+                        std::hint::spin_loop();
+                    } else {
+                        self.sleep(now, park, &mut events);
+                    }
+                }
             }
         }
         self.stages
