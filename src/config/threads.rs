@@ -213,8 +213,8 @@ mod tests {
                     idle: "sleep".into(),
                     ..ThreadsConfig::default()
                 },
-                "threads.idle = \"sleep\": must be \"spin\" (isolated cores only), \"yield\" or \
-                 \"park\"",
+                "threads.idle = \"sleep\": must be \"spin\" (isolated cores only), \"yield\", \
+                 \"park\" or \"backoff\"",
             ),
             (
                 ThreadsConfig {
