@@ -936,10 +936,7 @@ fn a_non_ascii_symbol_is_stored_and_served_like_btcusdt() {
         symbols: specs
             .iter()
             .map(|s| {
-                let decimals = Decimals {
-                    price: s.price_decimals,
-                    quantity: s.quantity_decimals,
-                };
+                let decimals = Decimals::new(s.price_decimals, s.quantity_decimals);
                 (s.name.clone(), decimals)
             })
             .collect(),

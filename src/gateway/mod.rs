@@ -24,13 +24,16 @@ pub mod client;
 pub mod config;
 pub mod event_frames;
 mod event_loop;
+pub mod exchange_info;
 mod fanout;
 pub mod history;
 pub mod http;
 mod http_routes;
+pub mod listing;
 pub mod output;
 pub mod pull;
 pub mod rest;
+pub mod rest_api;
 mod shutdown;
 mod stage;
 pub mod stats;
@@ -49,6 +52,7 @@ use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 
 pub use config::{Catalog, DecimalsFn, GatewayConfig, LiveSymbols, MetricsFn};
+pub use listing::{Listing, ListingFn};
 pub use stage::GatewayStage;
 pub use stats::GatewayStats;
 

@@ -14,10 +14,7 @@ use super::refused::RefusedSymbols;
 const REST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Fractional digits used for a symbol the exchange did not describe: exact, if long.
-pub const FALLBACK_DECIMALS: Decimals = Decimals {
-    price: 8,
-    quantity: 8,
-};
+pub const FALLBACK_DECIMALS: Decimals = Decimals::new(8, 8);
 
 /// What [`resolve`] found.
 #[derive(Debug)]
@@ -52,10 +49,7 @@ pub fn resolve(settings: &Settings) -> Result<Resolved, RunError> {
         .filter_map(|s| {
             Some((
                 s.symbol.clone(),
-                Decimals {
-                    price: s.price_decimals?,
-                    quantity: s.quantity_decimals?,
-                },
+                Decimals::new(s.price_decimals?, s.quantity_decimals?),
             ))
         })
         .collect();

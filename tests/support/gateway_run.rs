@@ -104,10 +104,7 @@ impl Run {
         let names: Vec<String> = specs.iter().map(|s| s.name.clone()).collect();
         let decimals: Vec<Decimals> = specs
             .iter()
-            .map(|s| Decimals {
-                price: s.price_decimals,
-                quantity: s.quantity_decimals,
-            })
+            .map(|s| Decimals::new(s.price_decimals, s.quantity_decimals))
             .collect();
         let live_names = Arc::new(RwLock::new(names[..followed].to_vec()));
         let by_name: Vec<(String, Decimals)> = names

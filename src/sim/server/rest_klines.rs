@@ -37,10 +37,7 @@ pub(crate) fn klines(hub: &Hub, params: &Params) -> Result<Vec<u8>, RestError> {
     let Some(symbol) = hub.symbols.get(index) else {
         return Err(RestError::bad_request(-1121, "Invalid symbol."));
     };
-    let decimals = Decimals {
-        price: symbol.spec.price_decimals,
-        quantity: symbol.spec.quantity_decimals,
-    };
+    let decimals = Decimals::new(symbol.spec.price_decimals, symbol.spec.quantity_decimals);
     let mut out = Vec::with_capacity(klines.len() * 200 + 2);
     write_rest_klines(&mut out, &klines, decimals);
     Ok(out)
