@@ -1,5 +1,5 @@
-//! Which REST API the gateway serves, by market: the paths clients call before and around
-//! klines, and the limits that differ between USD-M and spot.
+//! Which API the gateway serves, by market: the REST paths clients call before and around
+//! klines, the limits that differ between USD-M and spot, and where streams are announced.
 
 use crate::config::Market;
 
@@ -16,6 +16,9 @@ pub struct RestApi {
     pub ping: &'static str,
     /// Largest `limit` of a klines request (USD-M 1500, spot 1000).
     pub max_klines_limit: usize,
+    /// The combined-stream path Binance documents for the market (every form is served, see
+    /// [`crate::egress::stream_path`]).
+    pub streams: &'static str,
 }
 
 impl RestApi {
@@ -29,6 +32,7 @@ impl RestApi {
                 time: "/fapi/v1/time",
                 ping: "/fapi/v1/ping",
                 max_klines_limit: 1500,
+                streams: "/market/stream",
             },
             Market::Spot => RestApi {
                 klines: "/api/v3/klines",
@@ -36,6 +40,7 @@ impl RestApi {
                 time: "/api/v3/time",
                 ping: "/api/v3/ping",
                 max_klines_limit: 1000,
+                streams: "/stream",
             },
         }
     }

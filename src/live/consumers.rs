@@ -9,13 +9,16 @@ use crate::aggregator::ShardStats;
 use crate::backfill::BackfillStats;
 use crate::config::Settings;
 use crate::egress::Decimals;
-use crate::gateway::{Catalog, Gateway, GatewayConfig, GatewayHandle, LiveSymbols, MetricsFn};
+use crate::gateway::rest_api::RestApi;
+use crate::gateway::{
+    Catalog, Gateway, GatewayConfig, GatewayHandle, Listing, LiveSymbols, MetricsFn,
+};
 use crate::latency::Latencies;
 use crate::pipeline::{Engine, EngineConsumer};
 use crate::store::{SinkHandle, SinkOptions, SinkStats, spawn_sink};
 
 use super::RunError;
-use super::symbols::FALLBACK_DECIMALS;
+use super::symbols::default_decimals;
 
 /// How many consumers the settings ask for besides the status line's.
 pub fn wanted(settings: &Settings) -> usize {
@@ -38,6 +41,7 @@ pub fn start(
     mut consumers: Vec<EngineConsumer>,
     names: &Arc<RwLock<Vec<String>>>,
     decimals: &HashMap<String, Decimals>,
+    listings: HashMap<String, Listing>,
     observed: Observed,
     stop: &Arc<AtomicBool>,
 ) -> Result<Consumers, RunError> {
@@ -70,13 +74,14 @@ pub fn start(
             // The gateway follows the names the symbol manager adds, so a symbol listed while
             // klagg runs is served like the others.
             let decimals = decimals.clone();
+            let fallback = default_decimals(settings.market);
             let catalog = Catalog {
                 symbols: Vec::new(),
                 intervals: settings.intervals.clone(),
                 live: Some(LiveSymbols {
                     names: Arc::clone(names),
                     decimals: Arc::new(move |name: &str| {
-                        decimals.get(name).copied().unwrap_or(FALLBACK_DECIMALS)
+                        decimals.get(name).copied().unwrap_or(fallback)
                     }),
                 }),
             };
@@ -93,13 +98,18 @@ pub fn start(
                 )),
                 core: settings.consumer_cores.first().copied(),
                 database: settings.database.clone(),
+                market: settings.market,
+                listing: Some(Arc::new(move |name: &str| listings.get(name).cloned())),
                 ..GatewayConfig::default()
             };
             let handle = Gateway::spawn(config, consumer, catalog, Arc::clone(stop))
                 .map_err(RunError::Gateway)?;
+            let api = RestApi::of(settings.market);
             log::info!(
-                "serving klines on ws://{0}/market/stream and http://{0}/fapi/v1/klines",
-                handle.addr()
+                "serving klines on ws://{0}{1} and http://{0}{2}",
+                handle.addr(),
+                api.streams,
+                api.klines
             );
             Some(handle)
         }

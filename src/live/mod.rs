@@ -87,6 +87,7 @@ pub fn run(options: &RunOptions, stop: &AtomicBool) -> Result<Status, RunError> 
     let symbols::Resolved {
         symbols,
         decimals,
+        listings,
         refused,
     } = symbols::resolve(&settings)?;
     let plan = Plan::new(&settings, Some(&symbols)).map_err(RunError::Config)?;
@@ -130,6 +131,7 @@ pub fn run(options: &RunOptions, stop: &AtomicBool) -> Result<Status, RunError> 
         engine_consumers,
         &names,
         &decimals,
+        listings,
         observed,
         &consumers_stop,
     )?;

@@ -1,10 +1,12 @@
-//! Which symbols `klagg run` follows at start, and how their numbers are written.
+//! Which symbols `klagg run` follows at start, how their numbers are written, and what the
+//! gateway's `exchangeInfo` says of them.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::config::{Plan, Settings, SymbolSelection};
+use crate::config::{Market, Plan, Settings, SymbolSelection};
 use crate::egress::Decimals;
+use crate::gateway::Listing;
 use crate::ingress::exchange_info::{self, ListedSymbol};
 
 use super::RunError;
@@ -13,16 +15,28 @@ use super::refused::RefusedSymbols;
 /// Timeout of REST calls made at start-up.
 const REST_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Fractional digits used for a symbol the exchange did not describe: exact, if long.
+/// Fractional digits used for a USD-M symbol the exchange did not describe: exact, if long.
 pub const FALLBACK_DECIMALS: Decimals = Decimals::new(8, 8);
+
+/// How a market writes a symbol's numbers when its exchangeInfo entry says nothing: spot always
+/// writes 8 decimals ([`Decimals::SPOT`]), USD-M's fallback is [`FALLBACK_DECIMALS`].
+#[must_use]
+pub fn default_decimals(market: Market) -> Decimals {
+    match market {
+        Market::Usdm => FALLBACK_DECIMALS,
+        Market::Spot => Decimals::SPOT,
+    }
+}
 
 /// What [`resolve`] found.
 #[derive(Debug)]
 pub struct Resolved {
     /// The symbols to follow, in order.
     pub symbols: Vec<String>,
-    /// The decimals of every symbol the exchange lists.
+    /// The decimals of every symbol the exchange lists (USD-M; spot writes 8 for all).
     pub decimals: HashMap<String, Decimals>,
+    /// The assets and steps of every symbol the exchange lists, for the gateway.
+    pub listings: HashMap<String, Listing>,
     /// Selected symbols whose names klagg cannot follow (logged already).
     pub refused: RefusedSymbols,
 }
@@ -46,6 +60,7 @@ pub fn resolve(settings: &Settings) -> Result<Resolved, RunError> {
     };
     let decimals = listed
         .iter()
+        .filter(|_| settings.market == Market::Usdm)
         .filter_map(|s| {
             Some((
                 s.symbol.clone(),
@@ -53,6 +68,7 @@ pub fn resolve(settings: &Settings) -> Result<Resolved, RunError> {
             ))
         })
         .collect();
+    let listings = listed.iter().filter_map(gateway_listing).collect();
     let mut refused = RefusedSymbols::new();
     let symbols = match &settings.symbols {
         SymbolSelection::List(list) => list.clone(),
@@ -75,8 +91,31 @@ pub fn resolve(settings: &Settings) -> Result<Resolved, RunError> {
     Ok(Resolved {
         symbols,
         decimals,
+        listings,
         refused,
     })
+}
+
+/// What the gateway lists of a symbol the exchange described with both assets and both steps.
+fn gateway_listing(listed: &ListedSymbol) -> Option<(String, Listing)> {
+    if listed.base_asset.is_empty() || listed.quote_asset.is_empty() {
+        return None;
+    }
+    let margin = if listed.margin_asset.is_empty() {
+        &listed.quote_asset
+    } else {
+        &listed.margin_asset
+    };
+    Some((
+        listed.symbol.clone(),
+        Listing {
+            base_asset: listed.base_asset.clone(),
+            quote_asset: listed.quote_asset.clone(),
+            margin_asset: margin.clone(),
+            tick_size: listed.tick_size.clone()?,
+            step_size: listed.step_size.clone()?,
+        },
+    ))
 }
 
 /// Symbol names by global index, as the plan placed them.
