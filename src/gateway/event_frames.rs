@@ -20,7 +20,7 @@ use crate::kline::Kline;
 pub type StreamKey = (SlotKey, StreamKind);
 
 /// The current update and its events and frames, built on first need.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct EventFrames {
     /// The update being sent, once [`EventFrames::encode`] accepted it.
     update: Option<Update>,
@@ -42,19 +42,6 @@ struct Update {
     kline: Kline,
     closed: bool,
     event_ms: i64,
-}
-
-impl Default for EventFrames {
-    fn default() -> EventFrames {
-        EventFrames {
-            update: None,
-            events: [Vec::new(), Vec::new()],
-            frames: [[None, None], [None, None]],
-            spare: Vec::new(),
-            name: Vec::new(),
-            envelope: Vec::new(),
-        }
-    }
 }
 
 fn framing_index(framing: Framing) -> usize {

@@ -1,24 +1,20 @@
 //! The consumer threads `klagg run` starts besides its status line: the SQLite sink and the
 //! kline gateway, each a delta consumer of its own.
 
-use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use crate::aggregator::ShardStats;
 use crate::backfill::BackfillStats;
 use crate::config::Settings;
-use crate::egress::Decimals;
 use crate::gateway::rest_api::RestApi;
-use crate::gateway::{
-    Catalog, Gateway, GatewayConfig, GatewayHandle, Listing, LiveSymbols, MetricsFn,
-};
+use crate::gateway::{Catalog, Gateway, GatewayConfig, GatewayHandle, LiveSymbols, MetricsFn};
 use crate::latency::Latencies;
 use crate::pipeline::{Engine, EngineConsumer};
 use crate::store::{SinkHandle, SinkOptions, SinkStats, spawn_sink};
 
 use super::RunError;
-use super::symbols::default_decimals;
+use super::symbols::{Described, default_decimals};
 
 /// How many consumers the settings ask for besides the status line's.
 pub fn wanted(settings: &Settings) -> usize {
@@ -40,8 +36,7 @@ pub fn start(
     engine: &Engine,
     mut consumers: Vec<EngineConsumer>,
     names: &Arc<RwLock<Vec<String>>>,
-    decimals: &HashMap<String, Decimals>,
-    listings: HashMap<String, Listing>,
+    described: Described,
     observed: Observed,
     stop: &Arc<AtomicBool>,
 ) -> Result<Consumers, RunError> {
@@ -73,7 +68,7 @@ pub fn start(
         (Some(g), Some(consumer)) => {
             // The gateway follows the names the symbol manager adds, so a symbol listed while
             // klagg runs is served like the others.
-            let decimals = decimals.clone();
+            let Described { decimals, listings } = described;
             let fallback = default_decimals(settings.market);
             let catalog = Catalog {
                 symbols: Vec::new(),

@@ -86,8 +86,7 @@ pub fn run(options: &RunOptions, stop: &AtomicBool) -> Result<Status, RunError> 
         .map_err(RunError::Config)?;
     let symbols::Resolved {
         symbols,
-        decimals,
-        listings,
+        described,
         refused,
     } = symbols::resolve(&settings)?;
     let plan = Plan::new(&settings, Some(&symbols)).map_err(RunError::Config)?;
@@ -130,8 +129,7 @@ pub fn run(options: &RunOptions, stop: &AtomicBool) -> Result<Status, RunError> 
         &engine,
         engine_consumers,
         &names,
-        &decimals,
-        listings,
+        described,
         observed,
         &consumers_stop,
     )?;

@@ -33,10 +33,8 @@ pub fn default_decimals(market: Market) -> Decimals {
 pub struct Resolved {
     /// The symbols to follow, in order.
     pub symbols: Vec<String>,
-    /// The decimals of every symbol the exchange lists (USD-M; spot writes 8 for all).
-    pub decimals: HashMap<String, Decimals>,
-    /// The assets and steps of every symbol the exchange lists, for the gateway.
-    pub listings: HashMap<String, Listing>,
+    /// What the exchange says of every symbol it lists.
+    pub described: Described,
     /// Selected symbols whose names klagg cannot follow (logged already).
     pub refused: RefusedSymbols,
 }
@@ -90,10 +88,18 @@ pub fn resolve(settings: &Settings) -> Result<Resolved, RunError> {
     };
     Ok(Resolved {
         symbols,
-        decimals,
-        listings,
+        described: Described { decimals, listings },
         refused,
     })
+}
+
+/// What the exchange's exchangeInfo says of the symbols it lists, for the gateway.
+#[derive(Debug, Default)]
+pub struct Described {
+    /// The decimals of every symbol the exchange lists (USD-M; spot writes 8 for all).
+    pub decimals: HashMap<String, Decimals>,
+    /// The assets and steps of every symbol the exchange lists.
+    pub listings: HashMap<String, Listing>,
 }
 
 /// What the gateway lists of a symbol the exchange described with both assets and both steps.

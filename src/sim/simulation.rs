@@ -210,6 +210,13 @@ impl Simulation {
             .map_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)), SimServer::addr)
     }
 
+    /// The Binance API the simulator speaks.
+    pub fn market(&self) -> crate::config::Market {
+        self.server
+            .as_ref()
+            .map_or(crate::config::Market::Usdm, SimServer::market)
+    }
+
     /// The combined-stream URL an engine connects to (see [`SimServer::stream_url`]).
     pub fn stream_url(&self) -> String {
         self.server.as_ref().map_or_else(
