@@ -389,6 +389,83 @@ fn real_usdm_kline_frames_are_reproduced_byte_for_byte() {
     assert!(closed > 0, "no closed kline among the frames");
 }
 
+/// Real `@kline_1m` frames from a spot combined-stream capture, parsed into exact integers and
+/// re-encoded with spot's decimals (8 for every number), equal the captured frame byte for byte.
+#[test]
+fn real_spot_kline_frames_are_reproduced_byte_for_byte() {
+    let Some(dir) = real_data::data_dir("real_spot_kline_frames_are_reproduced_byte_for_byte")
+    else {
+        return;
+    };
+    let path = dir.join("ws-captures/BINANCE.ws");
+    let Ok(capture) = fs::read_to_string(&path) else {
+        eprintln!("skipped: {} is not readable", path.display());
+        return;
+    };
+    let (mut frames, mut closed) = (0, 0);
+    // Each line is `<unix seconds>: <frame>`; the first is the URL.
+    for frame in capture
+        .lines()
+        .filter_map(|line| line.split_once(": "))
+        .map(|(_, f)| f)
+    {
+        let json: Value = serde_json::from_str(frame).unwrap();
+        let stream = json["stream"].as_str().unwrap();
+        if !stream.ends_with("@kline_1m") {
+            continue;
+        }
+        let data = &json["data"];
+        let k = &data["k"];
+        let int = |f: &str| k[f].as_i64().unwrap();
+        let dec = |f: &str| k[f].as_str().unwrap();
+        let kline = Kline {
+            open_time: int("t"),
+            close_time: int("T"),
+            open: e8(dec("o")),
+            high: e8(dec("h")),
+            low: e8(dec("l")),
+            close: e8(dec("c")),
+            volume: i128::from(e8(dec("v"))),
+            quote_volume: scaled(dec("q"), 16),
+            taker_buy_volume: i128::from(e8(dec("V"))),
+            taker_buy_quote_volume: scaled(dec("Q"), 16),
+            count: int("n"),
+            first_trade_id: int("f"),
+            last_trade_id: int("L"),
+        };
+        let decimals = Decimals::SPOT;
+        let symbol = data["s"].as_str().unwrap();
+        let is_closed = k["x"].as_bool().unwrap();
+        let mut payload = Vec::new();
+        let event_time = data["E"].as_i64().unwrap();
+        let i = interval(dec("i"));
+        write_kline_event(
+            &mut payload,
+            event_time,
+            symbol,
+            i,
+            &kline,
+            is_closed,
+            decimals,
+        );
+        let mut name = Vec::new();
+        write_stream_name(&mut name, symbol, i, StreamKind::Kline);
+        assert_eq!(name, stream.as_bytes());
+        let mut out = Vec::new();
+        write_combined(&mut out, stream, &payload);
+        assert_eq!(text(out), frame);
+        frames += 1;
+        closed += usize::from(is_closed);
+    }
+    // The spot capture holds two kline frames, both open.
+    assert!(
+        frames >= 2,
+        "only {frames} kline frames in {}",
+        path.display()
+    );
+    let _ = closed;
+}
+
 fn streams(names: &[&str]) -> Vec<KlineStream> {
     names
         .iter()
