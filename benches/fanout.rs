@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use klagg::egress::Decimals;
+use klagg::egress::stream_name::StreamKind;
 use klagg::egress::stream_path::Framing;
 use klagg::gateway::catalog_index::CatalogIndex;
 use klagg::gateway::event_frames::EventFrames;
@@ -34,13 +35,7 @@ const FLUSH_EVERY: u64 = 64;
 
 fn in_process(c: &mut Criterion) {
     let index = CatalogIndex::new(Catalog {
-        symbols: vec![(
-            "BTCUSDT".to_owned(),
-            Decimals {
-                price: 2,
-                quantity: 3,
-            },
-        )],
+        symbols: vec![("BTCUSDT".to_owned(), Decimals::new(2, 3))],
         intervals: Interval::parse_list("1m").unwrap(),
         live: None,
     });
@@ -67,7 +62,12 @@ fn in_process(c: &mut Criterion) {
                     kline.volume += 1_000_000;
                     frames.encode(&index, (0, 0), &kline, false, 1_704_067_230_000 + n as i64);
                     for output in &mut outputs {
-                        black_box(output.append_within(frames.frame(&index, framing), max));
+                        black_box(
+                            output.append_within(
+                                frames.frame(&index, StreamKind::Kline, framing),
+                                max,
+                            ),
+                        );
                     }
                     if n.is_multiple_of(FLUSH_EVERY) {
                         for output in &mut outputs {

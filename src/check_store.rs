@@ -81,8 +81,8 @@ impl CheckReport {
 }
 
 /// Checks every recorded symbol, and every stored symbol that has no recorded trades (any
-/// kline with a trade is then a mismatch). Prints a progress line to stderr every
-/// [`PROGRESS_EVERY`] symbols.
+/// kline with a trade is then a mismatch). Prints a progress line to stderr every 100
+/// symbols.
 ///
 /// # Errors
 ///

@@ -1,13 +1,34 @@
 //! klagg: exact, live Binance klines for every symbol and interval, built from aggTrade streams.
 //!
-//! The crate is laid out as the data flows (see `DESIGN.md` in the shared folder):
-//! [`trade`] is the payload every stage shares, [`decimal`] and [`interval`] are the exact number
-//! and calendar rules, [`kline`] is one candle's update rules, and [`aggregator`] keeps every kline
-//! of a shard live and serves delta pulls. [`ingress`] turns exchange frames into payloads,
-//! [`pipeline`] wires the pinned threads of a running engine, [`config`] and [`live`] make it
-//! `klagg run`, [`replay`] drives the same aggregator offline, [`sim`] is a local exchange and
-//! [`demo`] puts the two together. [`symbol_name`] is the rule every part applies to symbol
-//! names (any UTF-8 Binance uses, such as `币安人生USDT`) and [`percent`] carries them in URLs.
+//! The design (data flow, threads, the Binance facts the code respects) is in
+//! `docs/architecture.md`. The modules, as the data flows:
+//!
+//! | module | what it is |
+//! |---|---|
+//! | [`trade`] | `AggTradePayload`, the small `Copy` trade every stage shares |
+//! | [`decimal`] | exact decimal text ⇄ fixed-point 1e-8 integers |
+//! | [`interval`] | interval names and period alignment (epoch, Monday weeks, calendar months) |
+//! | [`kline`] | one kline, its exact sums and update rule |
+//! | [`symbol_name`] | what a symbol name may be (any UTF-8 Binance uses, such as `币安人生USDT`) |
+//! | [`percent`] | percent-encoding of names in URLs |
+//! | [`ingress`] | exchange frames to payloads: parsing, symbol table, connections, exchangeInfo |
+//! | [`aggregator`] | a shard: every kline of its symbols, gaps and corrections, delta pulls |
+//! | [`pipeline`] | the running engine: io workers, rings, shards, the consumers' pulls, stopping |
+//! | [`backfill`] | the REST thread: gaps filled, open klines warmed at start, tails checked |
+//! | [`egress`] | Binance's output formats: kline events, REST rows, stream names, requests |
+//! | [`gateway`] | WebSocket streams and REST served like Binance's USD-M or spot API |
+//! | [`store`] | the SQLite kline store and its sink thread |
+//! | [`metrics`] | Prometheus text of every counter, for the gateway's `/metrics` |
+//! | [`latency`] | latency stamps across processes, histograms, `latency-report` |
+//! | [`idle`] | how an idle stage waits: spin, yield or park |
+//! | [`config`] | the TOML schema, its validation and the resolved plan (`check-config`) |
+//! | [`live`] | `klagg run`: start-up, status line, symbols that come and go |
+//! | [`replay`] | `klagg replay`: Data Vision files to kline files offline |
+//! | [`sim`] | `klagg sim`: a Binance USD-M or spot exchange on loopback, with faults |
+//! | [`demo`] | `klagg demo`: the simulator and the engine together, checked at the end |
+//! | [`oracle`] | the independent kline builder every end-to-end check trusts |
+//! | [`check_store`] | `klagg check-store`: a run's stored klines against the oracle |
+//! | [`duration_arg`] | durations on the command line (`30s`, `2m`) |
 
 pub mod aggregator;
 pub mod backfill;

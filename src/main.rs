@@ -138,6 +138,10 @@ struct SimArgs {
     /// Address to listen on; port 0 picks a free port (printed at start).
     #[arg(long, default_value = "127.0.0.1:0")]
     addr: SocketAddr,
+    /// The Binance API to speak: usdm (/market/stream, /fapi/v1) or spot (/stream, /ws,
+    /// /api/v3).
+    #[arg(long, default_value = "usdm")]
+    market: klagg::config::Market,
     /// Synthetic market: number of symbols.
     #[arg(long, default_value_t = 50)]
     symbols: usize,
@@ -358,6 +362,7 @@ fn run_sim(args: SimArgs) -> Result<(), Box<dyn std::error::Error>> {
     };
     let options = SimOptions {
         addr: args.addr,
+        market: args.market,
         source,
         record: args.record,
         ping_every: args.ping_every,

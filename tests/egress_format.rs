@@ -12,8 +12,10 @@ mod real_data;
 use std::fs;
 
 use klagg::decimal::parse_fixed;
-use klagg::egress::requests::{Command, ErrorCode, Request, RequestError, parse_request};
-use klagg::egress::stream_name::write_stream_name;
+use klagg::egress::requests::{
+    Command, ErrorCode, Request, RequestError, RequestId, parse_request,
+};
+use klagg::egress::stream_name::{StreamKind, write_stream_name};
 use klagg::egress::{
     Decimals, KlineStream, replies, write_combined, write_kline_event, write_rest_kline,
     write_rest_klines,
@@ -22,10 +24,7 @@ use klagg::interval::Interval;
 use klagg::kline::Kline;
 use serde_json::Value;
 
-const BTCUSDT: Decimals = Decimals {
-    price: 2,
-    quantity: 3,
-};
+const BTCUSDT: Decimals = Decimals::new(2, 3);
 
 /// Exact units of 1e-8 from decimal text.
 fn e8(text: &str) -> i64 {
@@ -123,10 +122,7 @@ fn kline_event_pads_every_decimal_to_its_precision() {
         taker_buy_quote_volume: scaled("0.25", 16),
         ..btc_minute()
     };
-    let decimals = Decimals {
-        price: 4,
-        quantity: 1,
-    };
+    let decimals = Decimals::new(4, 1);
     let json: Value = serde_json::from_str(&event("X", "5m", &kline, false, decimals)).unwrap();
     let k = &json["k"];
     let fields = ["o", "c", "h", "l", "v", "q", "V", "Q"];
@@ -302,10 +298,7 @@ fn rest_rows_equal_official_usdm_klines() {
                 first_trade_id: -1,
                 last_trade_id: -1,
             };
-            let decimals = Decimals {
-                price: frac_digits(c[1]),
-                quantity: frac_digits(c[5]),
-            };
+            let decimals = Decimals::new(frac_digits(c[1]), frac_digits(c[5]));
             assert_eq!(decimals.quote(), frac_digits(c[7]), "{line}");
             let expected = format!(
                 r#"[{},"{}","{}","{}","{}","{}",{},"{}",{},"{}","{}","{}"]"#,
@@ -364,10 +357,7 @@ fn real_usdm_kline_frames_are_reproduced_byte_for_byte() {
             first_trade_id: int("f"),
             last_trade_id: int("L"),
         };
-        let decimals = Decimals {
-            price: frac_digits(dec("o")),
-            quantity: frac_digits(dec("v")),
-        };
+        let decimals = Decimals::new(frac_digits(dec("o")), frac_digits(dec("v")));
         let symbol = data["s"].as_str().unwrap();
         let is_closed = k["x"].as_bool().unwrap();
         let mut payload = Vec::new();
@@ -383,7 +373,7 @@ fn real_usdm_kline_frames_are_reproduced_byte_for_byte() {
             decimals,
         );
         let mut name = Vec::new();
-        write_stream_name(&mut name, symbol, i);
+        write_stream_name(&mut name, symbol, i, StreamKind::Kline);
         assert_eq!(name, stream.as_bytes());
         let mut out = Vec::new();
         write_combined(&mut out, stream, &payload);
@@ -397,6 +387,83 @@ fn real_usdm_kline_frames_are_reproduced_byte_for_byte() {
         path.display()
     );
     assert!(closed > 0, "no closed kline among the frames");
+}
+
+/// Real `@kline_1m` frames from a spot combined-stream capture, parsed into exact integers and
+/// re-encoded with spot's decimals (8 for every number), equal the captured frame byte for byte.
+#[test]
+fn real_spot_kline_frames_are_reproduced_byte_for_byte() {
+    let Some(dir) = real_data::data_dir("real_spot_kline_frames_are_reproduced_byte_for_byte")
+    else {
+        return;
+    };
+    let path = dir.join("ws-captures/BINANCE.ws");
+    let Ok(capture) = fs::read_to_string(&path) else {
+        eprintln!("skipped: {} is not readable", path.display());
+        return;
+    };
+    let (mut frames, mut closed) = (0, 0);
+    // Each line is `<unix seconds>: <frame>`; the first is the URL.
+    for frame in capture
+        .lines()
+        .filter_map(|line| line.split_once(": "))
+        .map(|(_, f)| f)
+    {
+        let json: Value = serde_json::from_str(frame).unwrap();
+        let stream = json["stream"].as_str().unwrap();
+        if !stream.ends_with("@kline_1m") {
+            continue;
+        }
+        let data = &json["data"];
+        let k = &data["k"];
+        let int = |f: &str| k[f].as_i64().unwrap();
+        let dec = |f: &str| k[f].as_str().unwrap();
+        let kline = Kline {
+            open_time: int("t"),
+            close_time: int("T"),
+            open: e8(dec("o")),
+            high: e8(dec("h")),
+            low: e8(dec("l")),
+            close: e8(dec("c")),
+            volume: i128::from(e8(dec("v"))),
+            quote_volume: scaled(dec("q"), 16),
+            taker_buy_volume: i128::from(e8(dec("V"))),
+            taker_buy_quote_volume: scaled(dec("Q"), 16),
+            count: int("n"),
+            first_trade_id: int("f"),
+            last_trade_id: int("L"),
+        };
+        let decimals = Decimals::SPOT;
+        let symbol = data["s"].as_str().unwrap();
+        let is_closed = k["x"].as_bool().unwrap();
+        let mut payload = Vec::new();
+        let event_time = data["E"].as_i64().unwrap();
+        let i = interval(dec("i"));
+        write_kline_event(
+            &mut payload,
+            event_time,
+            symbol,
+            i,
+            &kline,
+            is_closed,
+            decimals,
+        );
+        let mut name = Vec::new();
+        write_stream_name(&mut name, symbol, i, StreamKind::Kline);
+        assert_eq!(name, stream.as_bytes());
+        let mut out = Vec::new();
+        write_combined(&mut out, stream, &payload);
+        assert_eq!(text(out), frame);
+        frames += 1;
+        closed += usize::from(is_closed);
+    }
+    // The spot capture holds two kline frames, both open.
+    assert!(
+        frames >= 2,
+        "only {frames} kline frames in {}",
+        path.display()
+    );
+    let _ = closed;
 }
 
 fn streams(names: &[&str]) -> Vec<KlineStream> {
@@ -430,14 +497,14 @@ fn requests_are_parsed() {
             r#"{"method":"SUBSCRIBE","params":["btcusdt@kline_1m","btcusdt@kline_1M"],"id":1}"#
         ),
         Request {
-            id: 1,
+            id: RequestId::Number(1),
             command: Command::Subscribe(streams(&["btcusdt@kline_1m", "btcusdt@kline_1M"])),
         }
     );
     assert_eq!(
         request(r#" {"id":312, "params":["btcusdt@kline_1m"], "method":"UNSUBSCRIBE"} "#),
         Request {
-            id: 312,
+            id: RequestId::Number(312),
             command: Command::Unsubscribe(streams(&["btcusdt@kline_1m"])),
         }
     );
@@ -449,7 +516,7 @@ fn requests_are_parsed() {
         assert_eq!(
             request(frame),
             Request {
-                id: 3,
+                id: RequestId::Number(3),
                 command: Command::ListSubscriptions,
             },
             "{frame}"
@@ -458,7 +525,7 @@ fn requests_are_parsed() {
     assert_eq!(
         request(r#"{"method":"SUBSCRIBE","params":[],"id":18446744073709551615}"#),
         Request {
-            id: u64::MAX,
+            id: u64::MAX.into(),
             command: Command::Subscribe(Vec::new()),
         }
     );
@@ -480,7 +547,7 @@ fn malformed_json_is_code_3_without_id() {
         "\u{ff}",
     ] {
         let e = refusal(frame);
-        assert_eq!((e.code, e.id), (ErrorCode::InvalidJson, None), "{frame}");
+        assert_eq!((e.code, &e.id), (ErrorCode::InvalidJson, &None), "{frame}");
         assert!(e.msg.starts_with("Invalid JSON: "), "{}", e.msg);
         let reply: Value = serde_json::from_str(&error_reply(&e)).unwrap();
         assert_eq!(reply["error"]["code"], 3);
@@ -498,16 +565,15 @@ fn malformed_json_is_code_3_without_id() {
 fn bad_ids_are_code_2_without_id() {
     for frame in [
         r#"{"method":"SUBSCRIBE","params":["btcusdt@kline_1m"]}"#,
-        r#"{"method":"SUBSCRIBE","params":[],"id":-1}"#,
         r#"{"method":"SUBSCRIBE","params":[],"id":1.5}"#,
-        r#"{"method":"SUBSCRIBE","params":[],"id":"1"}"#,
-        r#"{"method":"SUBSCRIBE","params":[],"id":null}"#,
+        r#"{"method":"SUBSCRIBE","params":[],"id":"a b"}"#,
+        r#"{"method":"SUBSCRIBE","params":[],"id":{"n":1}}"#,
         r#"{"method":"FOO","id":18446744073709551616}"#,
     ] {
         let e = refusal(frame);
         assert_eq!(
             error_reply(&e),
-            r#"{"error":{"code":2,"msg":"Invalid request: request ID must be an unsigned integer"},"id":null}"#,
+            r#"{"error":{"code":2,"msg":"Invalid request: request ID must be a 64-bit integer, a string of at most 36 letters, digits, '-' or '_', or null"},"id":null}"#,
             "{frame}"
         );
     }
@@ -556,8 +622,8 @@ fn bad_requests_are_code_2_with_their_id() {
     for (frame, msg) in cases {
         let e = refusal(frame);
         assert_eq!(
-            (e.code, e.id, e.msg.as_str()),
-            (ErrorCode::InvalidRequest, Some(7), msg)
+            (e.code, e.id.clone(), e.msg.as_str()),
+            (ErrorCode::InvalidRequest, Some(RequestId::Number(7)), msg)
         );
         let reply: Value = serde_json::from_str(&error_reply(&e)).unwrap();
         assert_eq!(reply["error"]["code"], 2);
@@ -580,7 +646,7 @@ fn bad_requests_are_code_2_with_their_id() {
 
 #[test]
 fn gateway_refusals_use_the_same_format() {
-    let e = RequestError::invalid_request(Some(12), "unknown symbol \"XYZUSDT\"");
+    let e = RequestError::invalid_request(Some(12u64.into()), "unknown symbol \"XYZUSDT\"");
     assert_eq!(
         error_reply(&e),
         r#"{"error":{"code":2,"msg":"Invalid request: unknown symbol \"XYZUSDT\""},"id":12}"#
@@ -590,16 +656,16 @@ fn gateway_refusals_use_the_same_format() {
 #[test]
 fn success_replies() {
     let mut out = Vec::new();
-    replies::write_done(&mut out, 1);
+    replies::write_done(&mut out, &1u64.into());
     assert_eq!(text(out), r#"{"result":null,"id":1}"#);
     let mut out = Vec::new();
     let subscribed = streams(&["btcusdt@kline_1m", "btcusdt@kline_1M"]);
-    replies::write_subscriptions(&mut out, &subscribed, 3);
+    replies::write_subscriptions(&mut out, &subscribed, &3u64.into());
     assert_eq!(
         text(out),
         r#"{"result":["btcusdt@kline_1m","btcusdt@kline_1M"],"id":3}"#
     );
     let mut out = Vec::new();
-    replies::write_subscriptions(&mut out, &[], 4);
+    replies::write_subscriptions(&mut out, &[], &4u64.into());
     assert_eq!(text(out), r#"{"result":[],"id":4}"#);
 }

@@ -220,7 +220,7 @@ fn subscribe_on_a_bare_path_and_bad_requests_get_errors() {
     assert_eq!(event["s"], run.names[1].as_str());
 
     // Refused handshakes: unknown path, unknown symbol.
-    assert_eq!(refused(&run, "/ws/btcusdt@kline_1m"), 404);
+    assert_eq!(refused(&run, "/wss/btcusdt@kline_1m"), 404);
     assert_eq!(refused(&run, "/market/ws/nosuchusdt@kline_1m"), 400);
     assert_eq!(
         refused(&run, "/market/stream?streams=btcusdt@aggTrade"),

@@ -95,15 +95,7 @@ fn all_streams() -> Vec<String> {
 fn gateway(consumer: EngineConsumer, stop: &Arc<AtomicBool>) -> GatewayHandle {
     let catalog = Catalog {
         symbols: (0..SYMBOLS)
-            .map(|i| {
-                (
-                    name(i),
-                    Decimals {
-                        price: 2,
-                        quantity: 3,
-                    },
-                )
-            })
+            .map(|i| (name(i), Decimals::new(2, 3)))
             .collect(),
         intervals: Interval::standard().to_vec(),
         live: None,

@@ -16,11 +16,8 @@ use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use gateway_run::{INTERVALS, Run};
+use gateway_run::{Run, Upto};
 use klagg::gateway::GatewayConfig;
-use klagg::interval::Interval;
-use klagg::kline::Kline;
-use klagg::sim::SimTrade;
 use serde_json::Value;
 
 /// How long the Python client reads, and how long it may take in all.
@@ -72,33 +69,6 @@ fn run_client(args: &[String]) -> (std::process::ExitStatus, String, String) {
     (status, out.join().unwrap(), err.join().unwrap())
 }
 
-/// The kline of a slot rebuilt from the simulator's trades: the period of `open_time` up to and
-/// including raw trade `last_trade_id` (-1: none), as the engine builds it.
-fn rebuilt(
-    trades: &[SimTrade],
-    symbol: usize,
-    interval: Interval,
-    open_time: i64,
-    last_trade_id: i64,
-) -> Kline {
-    let close_time = interval.close_time(open_time);
-    let symbol_trades = || trades.iter().filter(|t| t.symbol as usize == symbol);
-    let previous_close = symbol_trades()
-        .filter(|t| t.time_ms < open_time)
-        .max_by_key(|t| t.agg_id)
-        .map_or(0, |t| t.price);
-    let mut period: Vec<&SimTrade> = symbol_trades()
-        .filter(|t| (open_time..=close_time).contains(&t.time_ms))
-        .filter(|t| t.last_trade_id <= last_trade_id)
-        .collect();
-    period.sort_by_key(|t| t.agg_id);
-    let mut kline = Kline::empty(open_time, close_time, previous_close);
-    for t in period {
-        kline.apply(&t.payload(t.time_ms));
-    }
-    kline
-}
-
 #[test]
 fn python_websocket_client_receives_the_engines_klines() {
     let run = Run::start(4, 2_000, GatewayConfig::default());
@@ -140,7 +110,6 @@ fn python_websocket_client_receives_the_engines_klines() {
     );
 
     let trades = run.trades();
-    let intervals = Interval::parse_list(INTERVALS).unwrap();
     let mut closed = 0;
     let mut per_stream = std::collections::HashMap::<String, usize>::new();
     for line in &lines {
@@ -157,13 +126,15 @@ fn python_websocket_client_receives_the_engines_klines() {
             run.slot_of(event["s"].as_str().unwrap(), k["i"].as_str().unwrap());
         let open_time = k["t"].as_i64().unwrap();
         let is_closed = k["x"].as_bool().unwrap();
-        let kline = rebuilt(
-            &trades,
-            symbol,
-            intervals[usize::from(interval)],
-            open_time,
-            k["L"].as_i64().unwrap(),
-        );
+        let kline = run
+            .rebuilt(
+                &trades,
+                symbol,
+                interval,
+                open_time,
+                Upto::LastTrade(k["L"].as_i64().unwrap()),
+            )
+            .expect("a prefix of the simulator's trades");
         let record = klagg::aggregator::KlineRecord {
             symbol: symbol as u32,
             interval,

@@ -121,6 +121,7 @@ impl Run {
         market.quiet_fraction = 0.0;
         market.names = vec!["BTCUSDT".into(), NON_ASCII.into()];
         let specs = SyntheticMarket::new(market.clone()).symbols().to_vec();
+        let exchange = server.market;
         let mut sim = Simulation::serve(server, specs.clone()).expect("simulator");
         if recovery == Recovery::WarmStart {
             // Trades from before the engine, published at once with nobody connected: only
@@ -161,7 +162,7 @@ impl Run {
         };
         let (mut engine, consumers) = Engine::start(spec).expect("engine");
         let backfill = matches!(recovery, Recovery::Backfill | Recovery::WarmStart).then(|| {
-            let mut config = BackfillConfig::new(&format!("http://{}", sim.addr()), Market::Usdm);
+            let mut config = BackfillConfig::new(&format!("http://{}", sim.addr()), exchange);
             // The simulator does not meter weight; a test need not wait a minute for pages.
             config.weight_per_minute = 600_000;
             if recovery == Recovery::WarmStart {
@@ -522,6 +523,59 @@ fn redundant_connections_lose_nothing_when_either_is_killed() {
         out.shards
     );
     out.assert_exact_with_every_trade();
+}
+
+/// Spot end to end: the simulator speaks spot (`/stream`, spot aggTrade frames with `M` and 8
+/// decimals, `/api/v3/klines` and `/api/v3/aggTrades`), the engine starts on a market that has
+/// traded for a while (its open klines warmed from spot REST), connections drop every 0.7 s
+/// (gaps filled from spot REST), and every kline held at the end is exact.
+#[test]
+fn spot_warm_start_and_gap_fill_leave_every_kline_exact() {
+    let _serial = one_at_a_time();
+    let server = ServerConfig {
+        faults: drops_every_700_ms(),
+        ..ServerConfig::spot()
+    };
+    assert_eq!(server.max_incoming_per_s, 5, "spot's message limit");
+    let options = ConnectionOptions {
+        // Spot counts pings among its 5 messages a second.
+        ping_interval: Duration::from_millis(300),
+        ..connection_options()
+    };
+    let mut run = Run::start_with(5, 2_000, server, options, 1, Recovery::WarmStart);
+    assert_eq!(run.sim.market(), Market::Spot);
+    assert!(run.sim.stream_url().ends_with("/stream"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while run
+        .engine
+        .shard_stats()
+        .iter()
+        .map(|s| s.warm_starts)
+        .sum::<u64>()
+        < 5
+        && Instant::now() < deadline
+    {
+        run.run_for(Duration::from_millis(50));
+    }
+    run.run_for(Duration::from_secs(3));
+    let out = run.finish();
+    assert_eq!(
+        (out.shards.warm_starts, out.shards.warm_starts_failed),
+        (5, 0),
+        "{:?}",
+        out.shards
+    );
+    assert!(out.sim.disconnects_by_fault >= 2, "{:?}", out.sim);
+    assert_eq!(out.sim.disconnects_rate_limit, 0, "{:?}", out.sim);
+    assert_eq!(
+        (out.shards.gaps_unfilled, out.shards.gap_ids_unfilled),
+        (0, 0),
+        "every gap filled: {:?}",
+        out.shards
+    );
+    assert_eq!(out.bad_frames, 0, "spot frames parse");
+    let checked = out.assert_exact_with_every_trade();
+    assert!(checked >= 20, "klines checked: {checked}");
 }
 
 #[test]
@@ -936,10 +990,7 @@ fn a_non_ascii_symbol_is_stored_and_served_like_btcusdt() {
         symbols: specs
             .iter()
             .map(|s| {
-                let decimals = Decimals {
-                    price: s.price_decimals,
-                    quantity: s.quantity_decimals,
-                };
+                let decimals = Decimals::new(s.price_decimals, s.quantity_decimals);
                 (s.name.clone(), decimals)
             })
             .collect(),

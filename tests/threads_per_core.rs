@@ -307,10 +307,7 @@ fn the_gateway_shares_the_core_of_the_connections_and_the_shard() {
         symbols: specs
             .iter()
             .map(|s| {
-                let decimals = klagg::egress::Decimals {
-                    price: s.price_decimals,
-                    quantity: s.quantity_decimals,
-                };
+                let decimals = klagg::egress::Decimals::new(s.price_decimals, s.quantity_decimals);
                 (s.name.clone(), decimals)
             })
             .collect(),

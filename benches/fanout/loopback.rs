@@ -106,10 +106,7 @@ impl Loopback {
         let catalog = Catalog {
             symbols: (0..streams)
                 .map(|i| {
-                    let decimals = Decimals {
-                        price: 2,
-                        quantity: 3,
-                    };
+                    let decimals = Decimals::new(2, 3);
                     (format!("S{i:03}USDT"), decimals)
                 })
                 .collect(),

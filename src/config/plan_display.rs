@@ -81,12 +81,17 @@ fn write_summary(f: &mut Formatter<'_>, settings: &Settings) -> fmt::Result {
         None => writeln!(f, "database   none: closed klines are not kept on disk")?,
     }
     match &settings.gateway {
-        Some(g) => writeln!(
-            f,
-            "gateway    ws://{0}/market/stream and http://{0}/fapi/v1/klines, push every {1} ms",
-            g.bind,
-            g.push_interval.as_millis()
-        )?,
+        Some(g) => {
+            let api = crate::gateway::rest_api::RestApi::of(settings.market);
+            writeln!(
+                f,
+                "gateway    ws://{0}{1} and http://{0}{2}, push every {3} ms",
+                g.bind,
+                api.streams,
+                api.klines,
+                g.push_interval.as_millis()
+            )?;
+        }
         None => writeln!(f, "gateway    none: klines are not served")?,
     }
     match settings.latency_sampling {

@@ -53,6 +53,21 @@ impl fmt::Display for Market {
     }
 }
 
+impl std::str::FromStr for Market {
+    type Err = String;
+
+    /// `usdm` or `spot`, as the config file and `klagg sim --market` name them.
+    fn from_str(text: &str) -> Result<Market, String> {
+        match text {
+            "usdm" => Ok(Market::Usdm),
+            "spot" => Ok(Market::Spot),
+            _ => Err(format!(
+                "unknown market {text:?}: use \"usdm\" (USD-M futures) or \"spot\""
+            )),
+        }
+    }
+}
+
 /// Which symbols to follow.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SymbolSelection {

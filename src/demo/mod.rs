@@ -293,7 +293,7 @@ fn engine_spec(sim: &Simulation, intervals: &[Interval]) -> EngineSpec {
 /// Connections carrying every symbol of the simulator, `per_connection` to a connection, global
 /// index = the simulator's symbol index.
 pub fn sim_connections(sim: &Simulation, per_connection: usize) -> Vec<ConnectionSpec> {
-    let url = format!("ws://{}/market/stream", sim.addr());
+    let url = sim.stream_url();
     sim.symbols()
         .chunks(per_connection)
         .enumerate()

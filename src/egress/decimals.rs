@@ -1,8 +1,9 @@
 //! How many fractional digits a symbol's prices and volumes are written with.
 //!
-//! Binance prints every number of a symbol with that symbol's fixed precision (`7.6080`, `3917`,
-//! `3957.89900`), padding with zeros: clients that compare strings, or split on the `.`, see the
-//! difference. klagg holds exact integers, so the precision only decides how many trailing zeros
+//! Binance USD-M prints every number of a symbol with that symbol's fixed precision (`7.6080`,
+//! `3917`, `3957.89900`; quote volumes with the price's and the quantity's digits together),
+//! padding with zeros; spot prints every price and volume with 8 (`0.35280000`,
+//! `9116.04600000`). Clients that compare strings, or split on the `.`, see the difference. klagg holds exact integers, so the precision only decides how many trailing zeros
 //! to keep; a value that needs more digits than the precision (which Binance never sends, but a
 //! misconfigured precision could cause) is still written in full, because exactness beats format.
 
@@ -11,27 +12,48 @@ use crate::decimal::{SCALE, write_scaled};
 /// Fractional digits of quote volumes: price·quantity sums are held in units of 1e-16.
 pub const QUOTE_SCALE: u32 = 2 * SCALE;
 
-/// A symbol's display precisions: Binance's `pricePrecision` and `quantityPrecision`.
+/// A symbol's display precisions: on USD-M, Binance's `pricePrecision` and
+/// `quantityPrecision`; on spot, 8 for everything ([`Decimals::SPOT`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Decimals {
     /// Fractional digits of prices (open, high, low, close).
     pub price: u32,
     /// Fractional digits of base-asset volumes (volume, taker-buy volume).
     pub quantity: u32,
+    /// Fractional digits of quote volumes (quote volume, taker-buy quote volume).
+    pub quote: u32,
 }
 
 impl Decimals {
-    /// Fractional digits of quote volumes: a price times a quantity has `price + quantity` of
-    /// them, which is what Binance prints, capped at the 16 that 1e-16 units hold.
+    /// How Binance spot writes every symbol's numbers: 8 fractional digits each.
+    pub const SPOT: Decimals = Decimals {
+        price: 8,
+        quantity: 8,
+        quote: 8,
+    };
+
+    /// A USD-M symbol's precisions: quote volumes get `price + quantity` digits (a price times
+    /// a quantity has that many, which is what Binance prints), at most the 16 that 1e-16 units
+    /// hold.
+    #[must_use]
+    pub const fn new(price: u32, quantity: u32) -> Decimals {
+        let digits = price.saturating_add(quantity);
+        Decimals {
+            price,
+            quantity,
+            quote: if digits > QUOTE_SCALE {
+                QUOTE_SCALE
+            } else {
+                digits
+            },
+        }
+    }
+
+    /// Fractional digits of quote volumes.
     #[must_use]
     #[inline]
     pub const fn quote(self) -> u32 {
-        let digits = self.price.saturating_add(self.quantity);
-        if digits > QUOTE_SCALE {
-            QUOTE_SCALE
-        } else {
-            digits
-        }
+        self.quote
     }
 
     /// Appends a price (units of 1e-8) with at least [`Decimals::price`] fractional digits.
@@ -59,10 +81,7 @@ impl Decimals {
 mod tests {
     use super::*;
 
-    const BTCUSDT: Decimals = Decimals {
-        price: 2,
-        quantity: 3,
-    };
+    const BTCUSDT: Decimals = Decimals::new(2, 3);
 
     fn text(write: impl FnOnce(&mut Vec<u8>)) -> String {
         let mut out = Vec::new();
@@ -82,10 +101,7 @@ mod tests {
             "2144203.87590"
         );
         assert_eq!(text(|o| BTCUSDT.write_volume(o, 0)), "0.000");
-        let whole = Decimals {
-            price: 0,
-            quantity: 0,
-        };
+        let whole = Decimals::new(0, 0);
         assert_eq!(text(|o| whole.write_volume(o, 3_917 * 100_000_000)), "3917");
     }
 
@@ -102,15 +118,20 @@ mod tests {
     #[test]
     fn quote_digits_add_up_and_cap() {
         assert_eq!(BTCUSDT.quote(), 5);
-        let spot = Decimals {
-            price: 8,
-            quantity: 8,
-        };
-        assert_eq!(spot.quote(), 16);
-        let silly = Decimals {
-            price: u32::MAX,
-            quantity: 9,
-        };
-        assert_eq!(silly.quote(), 16);
+        assert_eq!(Decimals::new(8, 8).quote(), 16);
+        assert_eq!(Decimals::new(u32::MAX, 9).quote(), 16);
+        assert_eq!(Decimals::SPOT.quote(), 8);
+    }
+
+    #[test]
+    fn spot_writes_eight_digits_and_keeps_more_when_exact_needs_them() {
+        assert_eq!(
+            text(|o| Decimals::SPOT.write_quote_volume(o, 91_160_460_000_000_000_000)),
+            "9116.04600000"
+        );
+        assert_eq!(
+            text(|o| Decimals::SPOT.write_quote_volume(o, 1)),
+            "0.0000000000000001"
+        );
     }
 }

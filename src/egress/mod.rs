@@ -2,9 +2,11 @@
 //!
 //! These modules are Binance's exact wire formats, kept apart from any socket so that the gateway,
 //! the simulator's tests and offline tools all write the same bytes: users point code written
-//! against Binance's USD-M streams and REST endpoints at klagg and it must work unchanged.
+//! against Binance's USD-M or spot streams and REST endpoints at klagg and it must work
+//! unchanged.
 //!
-//! * [`kline_event`] and [`combined`]: the kline stream event and the combined-stream envelope
+//! * [`kline_event`] and [`combined`]: the kline stream event (and USD-M's continuous-kline
+//!   variant) and the combined-stream envelope
 //!   (the hot path: appended into a reused buffer, never through `format!`).
 //! * [`rest_kline`]: `GET /fapi/v1/klines` rows.
 //! * [`decimals`]: how many fractional digits each number gets.

@@ -5,13 +5,17 @@
 //! {"result":["btcusdt@kline_1m"],"id":3}                    LIST_SUBSCRIPTIONS
 //! {"error":{"code":2,"msg":"Invalid request: ..."},"id":7}  refused (id null if it had none)
 //! ```
+//!
+//! The id is echoed as the request carried it: a number, a string or `null`.
+
+use std::io::Write;
 
 use super::json::{write_int, write_string};
-use super::requests::RequestError;
+use super::requests::{RequestError, RequestId};
 use super::stream_name::KlineStream;
 
 /// Appends `{"result":null,"id":<id>}`, the success answer to `SUBSCRIBE` and `UNSUBSCRIBE`.
-pub fn write_done(out: &mut Vec<u8>, id: u64) {
+pub fn write_done(out: &mut Vec<u8>, id: &RequestId) {
     out.extend_from_slice(b"{\"result\":null,\"id\":");
     write_id(out, id);
     out.push(b'}');
@@ -21,7 +25,7 @@ pub fn write_done(out: &mut Vec<u8>, id: u64) {
 pub fn write_subscriptions<'a>(
     out: &mut Vec<u8>,
     streams: impl IntoIterator<Item = &'a KlineStream>,
-    id: u64,
+    id: &RequestId,
 ) {
     out.extend_from_slice(b"{\"result\":[");
     for (i, stream) in streams.into_iter().enumerate() {
@@ -44,16 +48,17 @@ pub fn write_error(out: &mut Vec<u8>, error: &RequestError) {
     out.extend_from_slice(b",\"msg\":");
     write_string(out, &error.msg);
     out.extend_from_slice(b"},\"id\":");
-    match error.id {
+    match &error.id {
         Some(id) => write_id(out, id),
         None => out.extend_from_slice(b"null"),
     }
     out.push(b'}');
 }
 
-/// Ids are `u64`, wider than the integer writer's `i64`.
-fn write_id(out: &mut Vec<u8>, id: u64) {
-    crate::decimal::write_scaled(i128::from(id), 0, 0, out);
+/// An id as the client sent it: its `Display` is its JSON.
+fn write_id(out: &mut Vec<u8>, id: &RequestId) {
+    // Writing into a Vec cannot fail.
+    let _ = write!(out, "{id}");
 }
 
 #[cfg(test)]
@@ -63,7 +68,13 @@ mod tests {
     #[test]
     fn largest_id_is_echoed_exactly() {
         let mut out = Vec::new();
-        write_done(&mut out, u64::MAX);
+        write_done(&mut out, &u64::MAX.into());
         assert_eq!(out, br#"{"result":null,"id":18446744073709551615}"#);
+        out.clear();
+        write_done(&mut out, &RequestId::Text("a-1".to_owned()));
+        assert_eq!(out, br#"{"result":null,"id":"a-1"}"#);
+        out.clear();
+        write_done(&mut out, &RequestId::Null);
+        assert_eq!(out, br#"{"result":null,"id":null}"#);
     }
 }

@@ -6,8 +6,10 @@
 //! {"method":"LIST_SUBSCRIPTIONS","id":3}
 //! ```
 //!
-//! Binance's error codes are kept: 3 when the frame is not JSON at all, 2 when it is JSON but
-//! not a valid request (wrong id, unknown method, bad params, an invalid stream name). The id is
+//! The id is what Binance accepts: a 64-bit integer, a string of up to 36 letters, digits, `-`
+//! or `_` (the official SDKs send UUIDs), or `null`; it is echoed as sent. Binance's error codes
+//! are kept: 3 when the frame is not JSON at all, 2 when it is JSON but not a valid request (a
+//! missing or unsupported id, an unknown method, bad params, an invalid stream name). The id is
 //! checked first, so every later error can be echoed with the client's id; when the id itself is
 //! missing or invalid the error carries `"id":null`. Requests are rare (Binance allows 10 a
 //! second), so this parses into a `serde_json::Value` for simple, exhaustive checks.
@@ -21,11 +23,71 @@ use super::stream_name::KlineStream;
 /// The methods served, in the order error messages list them.
 const METHODS: &str = "`SUBSCRIBE`, `UNSUBSCRIBE`, `LIST_SUBSCRIPTIONS`";
 
+/// Longest string id Binance accepts.
+pub const MAX_ID_LEN: usize = 36;
+
+/// What an id that is missing or of another kind is told.
+const ID_HELP: &str = "request ID must be a 64-bit integer, a string of at most 36 letters, \
+    digits, '-' or '_', or null";
+
+/// A request's id, echoed in its reply exactly as the client sent it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RequestId {
+    /// An integer from `i64::MIN` to `u64::MAX` (Binance documents signed 64-bit ids; unsigned
+    /// ones above `i64::MAX` are kept too, as earlier klagg versions accepted them).
+    Number(i128),
+    /// A string of at most [`MAX_ID_LEN`] letters, digits, `-` or `_`, such as a UUID.
+    Text(String),
+    /// `null`.
+    Null,
+}
+
+impl From<u64> for RequestId {
+    fn from(id: u64) -> RequestId {
+        RequestId::Number(i128::from(id))
+    }
+}
+
+impl RequestId {
+    /// The id of a JSON value, if it is one Binance accepts.
+    fn from_json(value: &Value) -> Option<RequestId> {
+        match value {
+            Value::Null => Some(RequestId::Null),
+            Value::Number(n) => n
+                .as_i64()
+                .map(i128::from)
+                .or_else(|| n.as_u64().map(i128::from))
+                .map(RequestId::Number),
+            Value::String(text)
+                if !text.is_empty()
+                    && text.len() <= MAX_ID_LEN
+                    && text
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+            {
+                Some(RequestId::Text(text.clone()))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for RequestId {
+    /// Writes the id as JSON: `7`, `"e7f1c1b4-..."` or `null` (string ids need no escaping).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RequestId::Number(n) => write!(f, "{n}"),
+            RequestId::Text(text) => write!(f, "\"{text}\""),
+            RequestId::Null => f.write_str("null"),
+        }
+    }
+}
+
 /// A well-formed request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
     /// The client's id, echoed in the reply.
-    pub id: u64,
+    pub id: RequestId,
     /// What the client asks for.
     pub command: Command,
 }
@@ -69,14 +131,14 @@ pub struct RequestError {
     /// The full message, prefixed as Binance does (`Invalid request: ...`, `Invalid JSON: ...`).
     pub msg: String,
     /// The request's id when it had a valid one, else `None` (sent as `null`).
-    pub id: Option<u64>,
+    pub id: Option<RequestId>,
 }
 
 impl RequestError {
     /// A code-2 error for a request that parsed but cannot be served, e.g. an unknown symbol or
     /// too many streams: the gateway's own refusals use Binance's format too.
     #[must_use]
-    pub fn invalid_request(id: Option<u64>, detail: impl fmt::Display) -> RequestError {
+    pub fn invalid_request(id: Option<RequestId>, detail: impl fmt::Display) -> RequestError {
         RequestError {
             code: ErrorCode::InvalidRequest,
             msg: format!("Invalid request: {detail}"),
@@ -118,13 +180,10 @@ pub fn parse_request(frame: &[u8]) -> Result<Request, RequestError> {
             "expected a JSON object with method, params and id",
         ));
     };
-    let Some(id) = fields.get("id").and_then(Value::as_u64) else {
-        return Err(RequestError::invalid_request(
-            None,
-            "request ID must be an unsigned integer",
-        ));
+    let Some(id) = fields.get("id").and_then(RequestId::from_json) else {
+        return Err(RequestError::invalid_request(None, ID_HELP));
     };
-    let fail = |detail: &dyn fmt::Display| RequestError::invalid_request(Some(id), detail);
+    let fail = |detail: &dyn fmt::Display| RequestError::invalid_request(Some(id.clone()), detail);
     let method = match fields.get("method") {
         None => return Err(fail(&"missing field `method`")),
         Some(Value::String(method)) => method.as_str(),
@@ -187,7 +246,38 @@ mod tests {
 
     #[test]
     fn error_display_has_code_and_message() {
-        let e = RequestError::invalid_request(Some(4), "too many streams");
+        let e = RequestError::invalid_request(Some(4.into()), "too many streams");
         assert_eq!(e.to_string(), "error 2: Invalid request: too many streams");
+    }
+
+    #[test]
+    fn ids_are_64_bit_integers_short_strings_or_null() {
+        let id = |text: &str| {
+            let frame = format!(r#"{{"method":"LIST_SUBSCRIPTIONS","id":{text}}}"#);
+            parse_request(frame.as_bytes()).map(|r| r.id.to_string())
+        };
+        for text in [
+            "0",
+            "-9223372036854775808",
+            "18446744073709551615",
+            "null",
+            r#""e7f1c1b4-5c1d-4c56-9a0e-3b8f2f6d1a2b""#,
+            r#""abc_1""#,
+        ] {
+            assert_eq!(id(text).as_deref(), Ok(text), "{text}");
+        }
+        for bad in [
+            "1.5",
+            "18446744073709551616",
+            r#""""#,
+            r#""has space""#,
+            r#""0123456789012345678901234567890123456""#,
+            "[1]",
+            "true",
+        ] {
+            let e = id(bad).unwrap_err();
+            assert_eq!(e.id, None, "{bad}");
+            assert!(e.msg.contains("64-bit integer"), "{bad}: {}", e.msg);
+        }
     }
 }

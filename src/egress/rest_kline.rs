@@ -63,14 +63,7 @@ mod tests {
     #[test]
     fn empty_page_is_an_empty_array() {
         let mut out = Vec::new();
-        write_rest_klines(
-            &mut out,
-            &[],
-            Decimals {
-                price: 2,
-                quantity: 3,
-            },
-        );
+        write_rest_klines(&mut out, &[], Decimals::new(2, 3));
         assert_eq!(out, b"[]");
     }
 }

@@ -1,10 +1,16 @@
-//! Kline stream names: `<symbol>@kline_<interval>`, e.g. `btcusdt@kline_1m`.
+//! Kline stream names: `<symbol>@kline_<interval>`, e.g. `btcusdt@kline_1m`, and USD-M's
+//! continuous-contract alias `<pair>_perpetual@continuousKline_<interval>`.
 //!
 //! As on Binance the symbol is written in lowercase and the interval exactly as Binance names it,
 //! so `btcusdt@kline_1m` (a minute) and `btcusdt@kline_1M` (a month) are different streams. Only
 //! kline streams exist here; asking for another type (`@aggTrade`, `@depth`) or spelling the
 //! symbol in uppercase is an error that says what is valid, rather than a subscription that
 //! silently never delivers anything.
+//!
+//! A perpetual contract's continuous klines are its own klines (a perpetual never rolls over to
+//! another contract), so `btcusdt_perpetual@continuousKline_1m` names the same klines as
+//! `btcusdt@kline_1m`, sent in Binance's `continuous_kline` event format (python-binance's
+//! futures kline socket asks for it). Other contract types (`_current_quarter`) are refused.
 
 use std::fmt;
 use std::io::Write;
@@ -15,24 +21,67 @@ use crate::symbol_name::{self, SymbolNameError};
 
 /// The stream type, between the `@` after the symbol and the interval.
 const KLINE_KIND: &str = "kline_";
+/// The continuous-contract stream type.
+const CONTINUOUS_KIND: &str = "continuousKline_";
+/// What a continuous stream's pair ends with: the only contract type served.
+const PERPETUAL_SUFFIX: &str = "_perpetual";
 
 /// What every [`StreamNameError`] tells the user is valid.
 const VALID_HELP: &str = "expected <symbol>@kline_<interval> with the symbol's ASCII letters \
-    in lowercase, e.g. btcusdt@kline_1m or 币安人生usdt@kline_1m; intervals are 1s 1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h 1d 3d 1w 1M \
-    (1m is a minute, 1M a month)";
+    in lowercase, e.g. btcusdt@kline_1m or 币安人生usdt@kline_1m (or, on USD-M, \
+    <pair>_perpetual@continuousKline_<interval>); intervals are 1s 1m 3m 5m 15m 30m 1h 2h 4h 6h \
+    8h 12h 1d 3d 1w 1M (1m is a minute, 1M a month)";
 
-/// One kline stream: a symbol and an interval.
+/// Which of Binance's kline event formats a stream is sent in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum StreamKind {
+    /// `<symbol>@kline_<interval>`: `"e":"kline"` events.
+    #[default]
+    Kline,
+    /// `<pair>_perpetual@continuousKline_<interval>`: the same klines as `"e":"continuous_kline"`
+    /// events, with the pair as `ps` and `"ct":"PERPETUAL"`.
+    ContinuousPerpetual,
+}
+
+impl StreamKind {
+    /// Every kind, for per-kind tables.
+    pub const ALL: [StreamKind; 2] = [StreamKind::Kline, StreamKind::ContinuousPerpetual];
+
+    /// A dense index, for per-kind tables.
+    #[must_use]
+    pub const fn index(self) -> usize {
+        match self {
+            StreamKind::Kline => 0,
+            StreamKind::ContinuousPerpetual => 1,
+        }
+    }
+}
+
+/// One kline stream: a symbol, an interval and the event format.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct KlineStream {
     /// The symbol as Binance spells it in events, ASCII letters in uppercase: `BTCUSDT`,
-    /// `币安人生USDT`.
+    /// `币安人生USDT` (for a continuous stream, the perpetual's pair, which is its symbol).
     pub symbol: String,
     /// The kline interval.
     pub interval: Interval,
+    /// The event format.
+    pub kind: StreamKind,
 }
 
 impl KlineStream {
-    /// Parses a stream name such as `btcusdt@kline_1m`.
+    /// A `<symbol>@kline_<interval>` stream.
+    #[must_use]
+    pub fn kline(symbol: impl Into<String>, interval: Interval) -> KlineStream {
+        KlineStream {
+            symbol: symbol.into(),
+            interval,
+            kind: StreamKind::Kline,
+        }
+    }
+
+    /// Parses a stream name such as `btcusdt@kline_1m` or
+    /// `btcusdt_perpetual@continuousKline_1m`.
     ///
     /// The symbol is any name [`symbol_name::check`] accepts (`btcusdt`, delivery contracts
     /// such as `btcusdt_250926`, `币安人生usdt`) without an uppercase ASCII letter, since Binance
@@ -41,17 +90,25 @@ impl KlineStream {
     ///
     /// # Errors
     ///
-    /// A [`StreamNameError`] naming `name` and saying what is valid, for another stream type,
-    /// an empty, uppercase or otherwise invalid symbol, or an invalid interval.
+    /// A [`StreamNameError`] naming `name` and saying what is valid, for another stream type, a
+    /// continuous stream of another contract type than `perpetual`, an empty, uppercase or
+    /// otherwise invalid symbol, or an invalid interval.
     pub fn parse(name: &str) -> Result<KlineStream, StreamNameError> {
         let fail = |problem| StreamNameError {
             name: name.to_owned(),
             problem,
         };
-        let Some((symbol, kind)) = name.split_once('@') else {
+        let Some((mut symbol, kind)) = name.split_once('@') else {
             return Err(fail(Problem::NotAStream));
         };
-        let Some(interval) = kind.strip_prefix(KLINE_KIND) else {
+        let (interval, kind) = if let Some(interval) = kind.strip_prefix(KLINE_KIND) {
+            (interval, StreamKind::Kline)
+        } else if let Some(interval) = kind.strip_prefix(CONTINUOUS_KIND) {
+            symbol = symbol
+                .strip_suffix(PERPETUAL_SUFFIX)
+                .ok_or_else(|| fail(Problem::NotPerpetual))?;
+            (interval, StreamKind::ContinuousPerpetual)
+        } else {
             return Err(fail(Problem::NotKline));
         };
         if symbol.is_empty() {
@@ -65,33 +122,41 @@ impl KlineStream {
         Ok(KlineStream {
             symbol: symbol_name::exchange_case(symbol),
             interval,
+            kind,
         })
     }
 
     /// Appends this stream's name (`btcusdt@kline_1m`) to `out`.
     pub fn write_name(&self, out: &mut Vec<u8>) {
-        write_stream_name(out, &self.symbol, self.interval);
+        write_stream_name(out, &self.symbol, self.interval, self.kind);
     }
 }
 
-/// Appends the stream name of `symbol` (any case) and `interval` to `out`, without building a
-/// [`KlineStream`]: for encoders that hold symbols and intervals apart.
-pub fn write_stream_name(out: &mut Vec<u8>, symbol: &str, interval: Interval) {
+/// Appends the stream name of `symbol` (any case), `interval` and `kind` to `out`, without
+/// building a [`KlineStream`]: for encoders that hold symbols and intervals apart.
+pub fn write_stream_name(out: &mut Vec<u8>, symbol: &str, interval: Interval, kind: StreamKind) {
     // ASCII lowercasing leaves the bytes of non-ASCII characters alone, so UTF-8 stays valid.
     out.extend(symbol.bytes().map(|b| b.to_ascii_lowercase()));
+    let kind = match kind {
+        StreamKind::Kline => KLINE_KIND,
+        StreamKind::ContinuousPerpetual => {
+            out.extend_from_slice(PERPETUAL_SUFFIX.as_bytes());
+            CONTINUOUS_KIND
+        }
+    };
     out.push(b'@');
-    out.extend_from_slice(KLINE_KIND.as_bytes());
+    out.extend_from_slice(kind.as_bytes());
     // Writing into a Vec cannot fail.
     let _ = write!(out, "{interval}");
 }
 
 impl fmt::Display for KlineStream {
-    /// Writes the stream name, `btcusdt@kline_1m`.
+    /// Writes the stream name, `btcusdt@kline_1m` or `btcusdt_perpetual@continuousKline_1m`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for c in self.symbol.chars() {
-            fmt::Write::write_char(f, c.to_ascii_lowercase())?;
-        }
-        write!(f, "@{KLINE_KIND}{}", self.interval)
+        let mut name = Vec::with_capacity(self.symbol.len() + 32);
+        self.write_name(&mut name);
+        // Built from a `String` and ASCII.
+        f.write_str(&String::from_utf8_lossy(&name))
     }
 }
 
@@ -109,6 +174,7 @@ impl FromStr for KlineStream {
 enum Problem {
     NotAStream,
     NotKline,
+    NotPerpetual,
     EmptySymbol,
     UppercaseSymbol,
     Symbol(SymbolNameError),
@@ -136,6 +202,10 @@ impl fmt::Display for StreamNameError {
         match &self.problem {
             Problem::NotAStream => f.write_str("no '@' separating symbol and stream type")?,
             Problem::NotKline => f.write_str("only kline streams are served")?,
+            Problem::NotPerpetual => f.write_str(
+                "only perpetual contracts' continuous klines are served \
+                 (<pair>_perpetual@continuousKline_<interval>)",
+            )?,
             Problem::EmptySymbol => f.write_str("the symbol is empty")?,
             Problem::UppercaseSymbol => {
                 let lower = self.name.split('@').next().unwrap_or_default();
@@ -206,8 +276,23 @@ mod tests {
         let option = KlineStream::parse("btc-250926-60000-c@kline_1m").unwrap();
         assert_eq!(option.symbol, "BTC-250926-60000-C");
         let mut out = Vec::new();
-        write_stream_name(&mut out, "BTCUSDT", Interval::parse("1M").unwrap());
+        let month = Interval::parse("1M").unwrap();
+        write_stream_name(&mut out, "BTCUSDT", month, StreamKind::Kline);
         assert_eq!(out, b"btcusdt@kline_1M");
+    }
+
+    #[test]
+    fn continuous_perpetual_streams_name_the_pair() {
+        let name = "btcusdt_perpetual@continuousKline_1m";
+        let stream = KlineStream::parse(name).unwrap();
+        assert_eq!(stream.symbol, "BTCUSDT");
+        assert_eq!(stream.kind, StreamKind::ContinuousPerpetual);
+        assert_eq!(stream.to_string(), name);
+        assert_ne!(stream, KlineStream::parse("btcusdt@kline_1m").unwrap());
+        let unicode = KlineStream::parse("币安人生usdt_perpetual@continuousKline_1h").unwrap();
+        assert_eq!(unicode.symbol, "币安人生USDT");
+        let e = KlineStream::parse("BTCUSDT_perpetual@continuousKline_1m").unwrap_err();
+        assert!(e.to_string().contains("lowercase"), "{e}");
     }
 
     #[test]
@@ -216,7 +301,13 @@ mod tests {
             ("btcusdt@aggTrade", "only kline streams"),
             ("btcusdt@depth", "only kline streams"),
             ("btcusdt@depth@100ms", "only kline streams"),
-            ("btcusdt@continuousKline_1m", "only kline streams"),
+            ("btcusdt@continuousKline_1m", "only perpetual"),
+            (
+                "btcusdt_current_quarter@continuousKline_1m",
+                "only perpetual",
+            ),
+            ("_perpetual@continuousKline_1m", "symbol is empty"),
+            ("btcusdt_perpetual@continuousKline_1x", "invalid interval"),
             ("btcusdt", "no '@'"),
             ("", "no '@'"),
             ("@kline_1m", "symbol is empty"),

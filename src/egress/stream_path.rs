@@ -1,12 +1,18 @@
-//! The WebSocket URLs that carry streams, as on Binance USD-M:
+//! The WebSocket URLs that carry streams, as on Binance:
 //!
 //! * `/market/ws/<stream>` (or several, `/`-separated): raw events, each frame one event;
 //! * `/market/stream?streams=<stream>/<stream>`: each event wrapped in the combined envelope;
 //! * `/market/ws` and `/market/stream` alone: no stream yet, the client sends `SUBSCRIBE`.
 //!
+//! USD-M serves market streams under `/market`; the same forms are accepted under `/public`
+//! and `/private` (the official SDK opens all three at once) and with no prefix at all
+//! (`/ws/<stream>`, `/stream?streams=`), which is spot's form and USD-M's legacy one. In a raw
+//! path, a segment of digits only is a connection label, not a stream, and is ignored: ccxt
+//! appends one (`/market/ws/0`) and then subscribes.
+//!
 //! A URL that cannot be served is refused before the handshake with a message saying what is
 //! valid, instead of being accepted and then never sending anything (which is what Binance's
-//! retired `/ws` and `/stream` paths do, and what makes such mistakes slow to find).
+//! retired USD-M `/ws` and `/stream` paths do, and what makes such mistakes slow to find).
 
 use std::fmt;
 
@@ -18,6 +24,8 @@ pub const BINANCE_MAX_STREAMS: usize = 1024;
 
 const RAW_PATH: &str = "/market/ws";
 const COMBINED_PATH: &str = "/market/stream";
+/// What may come before `/ws` or `/stream`.
+const PREFIXES: [&str; 4] = ["/market", "/public", "/private", ""];
 
 /// How a connection's events are framed, fixed by the path it connected to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -59,14 +67,17 @@ impl StreamPath {
             Some((path, query)) => (path, Some(query)),
             None => (target, None),
         };
-        let (framing, list) = if path == COMBINED_PATH || path == "/market/stream/" {
+        let Some(rest) = PREFIXES.iter().find_map(|prefix| path.strip_prefix(prefix)) else {
+            return Err(fail(Problem::UnknownPath));
+        };
+        let (framing, list) = if rest == "/stream" || rest == "/stream/" {
             (Framing::Combined, combined_list(query).map_err(fail)?)
-        } else if path == RAW_PATH || path == "/market/ws/" {
+        } else if rest == "/ws" || rest == "/ws/" {
             no_parameters(query).map_err(fail)?;
             (Framing::Raw, None)
-        } else if let Some(list) = path.strip_prefix("/market/ws/") {
+        } else if let Some(list) = rest.strip_prefix("/ws/") {
             no_parameters(query).map_err(fail)?;
-            (Framing::Raw, Some(list))
+            (Framing::Raw, without_label(list))
         } else {
             return Err(fail(Problem::UnknownPath));
         };
@@ -110,6 +121,21 @@ fn combined_list(query: Option<&str>) -> Result<Option<&str>, Problem> {
         }
     }
     list.map(Some).ok_or(Problem::MissingStreams)
+}
+
+/// A raw path's stream list without its trailing connection label (`0` in ccxt's
+/// `/market/ws/0`), which a stream name never is (stream names have an `@`); `None` when the
+/// label is all there is.
+fn without_label(list: &str) -> Option<&str> {
+    match list.rsplit_once('/') {
+        Some((head, label)) if is_label(label) => Some(head),
+        None if is_label(list) => None,
+        _ => Some(list),
+    }
+}
+
+fn is_label(segment: &str) -> bool {
+    !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Raw paths take their streams from the path; any query parameter is a mistake.
@@ -190,8 +216,9 @@ impl fmt::Display for StreamPathError {
             Problem::UnknownPath => f.write_str(
                 "unknown path; streams are served at /market/ws/<stream> (raw events) and \
                  /market/stream?streams=<stream>/<stream> (combined), or at /market/ws and \
-                 /market/stream to SUBSCRIBE later, with streams named <symbol>@kline_<interval> \
-                 such as btcusdt@kline_1m",
+                 /market/stream to SUBSCRIBE later (also under /public and /private, and as \
+                 /ws/<stream> and /stream?streams=...), with streams named \
+                 <symbol>@kline_<interval> such as btcusdt@kline_1m",
             ),
             Problem::UnknownParameter(name) => write!(
                 f,
@@ -292,10 +319,55 @@ mod tests {
     }
 
     #[test]
+    fn every_prefix_clients_build_is_served() {
+        let one = streams(&["btcusdt@kline_1m"]);
+        for prefix in ["", "/market", "/public", "/private"] {
+            let raw = path(&format!("{prefix}/ws/btcusdt@kline_1m"));
+            assert_eq!(
+                (raw.framing, &raw.streams),
+                (Framing::Raw, &one),
+                "{prefix}"
+            );
+            let combined = path(&format!("{prefix}/stream?streams=btcusdt@kline_1m"));
+            assert_eq!(
+                (combined.framing, &combined.streams),
+                (Framing::Combined, &one),
+                "{prefix}"
+            );
+            for bare in ["/ws", "/ws/", "/stream", "/stream/"] {
+                assert!(path(&format!("{prefix}{bare}")).streams.is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn a_connection_label_after_a_raw_path_is_ignored() {
+        for target in ["/market/ws/0", "/ws/12", "/public/ws/3/"] {
+            let labelled = StreamPath::parse(target, 8);
+            // `/public/ws/3/` ends in an empty name, which stays an error.
+            if target.ends_with('/') {
+                assert!(labelled.is_err(), "{target}");
+                continue;
+            }
+            let labelled = labelled.unwrap();
+            assert_eq!(labelled.framing, Framing::Raw, "{target}");
+            assert!(labelled.streams.is_empty(), "{target}");
+        }
+        assert_eq!(
+            path("/market/ws/btcusdt@kline_1m/7").streams,
+            streams(&["btcusdt@kline_1m"])
+        );
+        assert_eq!(
+            path("/market/ws/btcusdt_perpetual@continuousKline_1m").streams[0].kind,
+            crate::egress::stream_name::StreamKind::ContinuousPerpetual
+        );
+    }
+
+    #[test]
     fn bad_stream_urls_say_what_is_wrong() {
         let cases = [
-            ("/ws/btcusdt@kline_1m", "unknown path"),
-            ("/stream?streams=btcusdt@kline_1m", "unknown path"),
+            ("/wss/btcusdt@kline_1m", "unknown path"),
+            ("/streams?streams=btcusdt@kline_1m", "unknown path"),
             ("/", "unknown path"),
             ("/market", "unknown path"),
             ("/market/wss/btcusdt@kline_1m", "unknown path"),
@@ -341,7 +413,7 @@ mod tests {
             assert_eq!(e.is_unknown_path(), why == "unknown path", "{target}");
         }
         assert!(
-            StreamPath::parse("/ws", 1)
+            StreamPath::parse("/ws2", 1)
                 .unwrap_err()
                 .to_string()
                 .contains("/market/stream?streams=<stream>/<stream>")

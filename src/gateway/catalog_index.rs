@@ -105,6 +105,11 @@ impl CatalogIndex {
             .filter(|(name, _)| !name.is_empty())
     }
 
+    /// Every named symbol with its precisions, in index order.
+    pub fn symbols(&self) -> impl Iterator<Item = &(String, Decimals)> {
+        self.symbols.iter().filter(|(name, _)| !name.is_empty())
+    }
+
     /// The interval at an index, if known.
     pub fn interval_at(&self, index: u16) -> Option<Interval> {
         self.intervals.get(usize::from(index)).copied()
@@ -116,14 +121,8 @@ mod tests {
     use super::*;
     use std::sync::{Arc, RwLock};
 
-    const TWO: Decimals = Decimals {
-        price: 2,
-        quantity: 2,
-    };
-    const EIGHT: Decimals = Decimals {
-        price: 8,
-        quantity: 8,
-    };
+    const TWO: Decimals = Decimals::new(2, 2);
+    const EIGHT: Decimals = Decimals::new(8, 8);
 
     #[test]
     fn non_ascii_names_are_found_with_ascii_letters_in_any_case() {

@@ -5,7 +5,7 @@ use std::io::{self, Read};
 
 use mio::net::TcpStream;
 
-use super::history::SlotKey;
+use super::event_frames::StreamKey;
 use super::output::Output;
 use crate::egress::KlineStream;
 use crate::egress::stream_path::Framing;
@@ -45,8 +45,8 @@ pub struct Client {
     output: Output,
     /// HTTP or WebSocket.
     pub phase: Phase,
-    /// Subscribed streams with their slots, in subscription order.
-    pub streams: Vec<(KlineStream, SlotKey)>,
+    /// Subscribed streams with their slots and event formats, in subscription order.
+    pub streams: Vec<(KlineStream, StreamKey)>,
     /// Close once the pending output is sent.
     pub closing: bool,
     /// Closing because the client broke the protocol (counted apart from normal closes).

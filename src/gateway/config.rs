@@ -6,6 +6,8 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use super::listing::ListingFn;
+use crate::config::Market;
 use crate::egress::Decimals;
 use crate::interval::Interval;
 
@@ -35,6 +37,12 @@ pub struct GatewayConfig {
     pub core: Option<usize>,
     /// The kline database `GET /fapi/v1/klines` also reads, so history survives a restart.
     pub database: Option<std::path::PathBuf>,
+    /// Which Binance API is served: USD-M's (`/fapi/v1/...`, `/market/...` streams) or
+    /// spot's (`/api/v3/...`, `/ws`, `/stream`), with that market's limits and formats.
+    pub market: Market,
+    /// Assets and steps of the symbols the exchange described, for `exchangeInfo`; symbols
+    /// without one (or all, when `None`) get theirs derived from the name.
+    pub listing: Option<ListingFn>,
 }
 
 impl Default for GatewayConfig {
@@ -49,6 +57,8 @@ impl Default for GatewayConfig {
             metrics: None,
             core: None,
             database: None,
+            market: Market::Usdm,
+            listing: None,
         }
     }
 }
@@ -65,6 +75,8 @@ impl fmt::Debug for GatewayConfig {
             .field("metrics", &self.metrics.is_some())
             .field("core", &self.core)
             .field("database", &self.database)
+            .field("market", &self.market)
+            .field("listing", &self.listing.is_some())
             .finish()
     }
 }

@@ -14,7 +14,7 @@ use mio::{Events, Interest, Poll, Token};
 use super::catalog_index::CatalogIndex;
 use super::client::{Client, MAX_INPUT, Phase, ReadState};
 use super::config::GatewayConfig;
-use super::event_frames::EventFrames;
+use super::event_frames::{EventFrames, StreamKey};
 use super::history::History;
 use super::pull::EnginePull;
 use super::slot_map::SlotMap;
@@ -43,8 +43,8 @@ pub(super) struct EventLoop {
     /// Clients with input left unread when their turn ended (readiness is edge-triggered, so
     /// no new event would come for it).
     pub(super) unfinished: Vec<usize>,
-    /// Client tokens subscribed to each slot.
-    pub(super) subscribers: SlotMap<Vec<usize>>,
+    /// Client tokens subscribed to each slot, per event format.
+    pub(super) subscribers: SlotMap<StreamKey, Vec<usize>>,
     pub(super) index: CatalogIndex,
     pub(super) history: History,
     /// Closed klines from before this run, for REST.

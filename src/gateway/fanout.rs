@@ -8,6 +8,7 @@ use super::client::Phase;
 use super::event_loop::EventLoop;
 use super::history::SlotKey;
 use super::stats::add;
+use crate::egress::stream_name::StreamKind;
 use crate::kline::Kline;
 use crate::pipeline::now_ms;
 
@@ -60,35 +61,45 @@ impl EventLoop {
         pushed
     }
 
-    /// Appends one event to every subscriber of its slot, encoded once per framing.
+    /// Appends one event to every subscriber of its slot, encoded once per event format and
+    /// framing.
     fn deliver(&mut self, key: SlotKey, kline: &Kline, closed: bool, event_ms: i64) {
-        let Some(tokens) = self.subscribers.get(&key) else {
-            return;
-        };
-        if tokens.is_empty()
-            || !self
-                .frames
-                .encode(&self.index, key, kline, closed, event_ms)
-        {
-            return;
-        }
-        add(&self.stats.events_encoded, 1);
+        let mut encoded = false;
         let max = self.config.max_write_buffer;
         let mut sent = 0;
         let mut written = 0;
-        for token in tokens {
-            let Some(client) = self.clients.get_mut(token) else {
+        for kind in StreamKind::ALL {
+            let Some(tokens) = self.subscribers.get(&(key, kind)) else {
                 continue;
             };
-            let Phase::WebSocket(framing) = client.phase else {
-                continue;
-            };
-            if client.slow {
+            if tokens.is_empty() {
                 continue;
             }
-            let (queued, bytes) = client.queue(self.frames.frame(&self.index, framing), max);
-            sent += u64::from(queued);
-            written += bytes;
+            if !encoded {
+                if !self
+                    .frames
+                    .encode(&self.index, key, kline, closed, event_ms)
+                {
+                    return;
+                }
+                encoded = true;
+                add(&self.stats.events_encoded, 1);
+            }
+            for token in tokens {
+                let Some(client) = self.clients.get_mut(token) else {
+                    continue;
+                };
+                let Phase::WebSocket(framing) = client.phase else {
+                    continue;
+                };
+                if client.slow {
+                    continue;
+                }
+                let frame = self.frames.frame(&self.index, kind, framing);
+                let (queued, bytes) = client.queue(frame, max);
+                sent += u64::from(queued);
+                written += bytes;
+            }
         }
         add(&self.stats.events_sent, sent);
         if written > 0 {

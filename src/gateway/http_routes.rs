@@ -3,11 +3,14 @@
 
 use super::client::{Client, Phase};
 use super::event_loop::EventLoop;
+use super::exchange_info::exchange_info;
 use super::http::{self, HttpRequest};
 use super::rest::{self, error_body};
+use super::rest_api::RestApi;
 use super::stats::{SharedStats, add};
 use super::ws_frame::write_handshake_response;
 use crate::egress::stream_path::StreamPath;
+use crate::pipeline::now_ms;
 
 const JSON: &str = "application/json";
 const TEXT: &str = "text/plain; charset=utf-8";
@@ -58,19 +61,47 @@ impl EventLoop {
         let stats = &self.stats;
         let out = client.output();
         if request.method != "GET" {
-            let body = error_body(-1, "Only GET is served.");
+            let msg = format!("Method {} is not served; only GET is.", request.method);
+            let body = error_body(-1, &msg);
             respond(stats, out, 405, JSON, &body);
             return;
         }
+        let api = RestApi::of(self.config.market);
         match path {
             "/healthz" => respond(stats, out, 200, TEXT, b"ok"),
             "/metrics" => respond(stats, out, 200, PROMETHEUS, self.metrics().as_bytes()),
-            "/fapi/v1/klines" => {
-                let (status, body) =
-                    rest::klines(query, &self.index, &self.history, self.store.as_ref());
+            _ if path == api.klines => {
+                let (status, body) = rest::klines(
+                    query,
+                    &self.index,
+                    &self.history,
+                    self.store.as_ref(),
+                    api.max_klines_limit,
+                );
                 respond(stats, out, status, JSON, &body);
             }
-            _ => respond(stats, out, 404, JSON, &error_body(-1, "Not found.")),
+            _ if path == api.exchange_info => {
+                let body = exchange_info(
+                    self.config.market,
+                    &self.index,
+                    self.config.listing.as_ref(),
+                    now_ms(),
+                );
+                respond(stats, out, 200, JSON, &body);
+            }
+            _ if path == api.time => {
+                let body = format!("{{\"serverTime\":{}}}", now_ms());
+                respond(stats, out, 200, JSON, body.as_bytes());
+            }
+            _ if path == api.ping => respond(stats, out, 200, JSON, b"{}"),
+            _ => {
+                let msg = format!(
+                    "Not found: {path} is not served here; this {} gateway serves {}.",
+                    self.config.market,
+                    api.paths()
+                );
+                respond(stats, out, 404, JSON, &error_body(-1, &msg));
+            }
         }
     }
 

@@ -1,10 +1,12 @@
-//! The gateway: kline WebSocket streams and REST history served like Binance's, from one thread.
+//! The gateway: kline WebSocket streams and REST history served like Binance's USD-M or spot
+//! API ([`GatewayConfig::market`]), from one event loop.
 //!
 //! One mio event loop owns a listener and every client socket. HTTP requests are read with
-//! `httparse`; `Upgrade: websocket` on `/market/ws/<stream>` (raw events) or
-//! `/market/stream?streams=a/b` (combined envelope) becomes a WebSocket connection that can also
-//! `SUBSCRIBE`, `UNSUBSCRIBE` and `LIST_SUBSCRIPTIONS`; other requests are REST
-//! (`GET /fapi/v1/klines`, `/healthz`, `/metrics`). Every `push_interval` the loop asks the
+//! `httparse`; `Upgrade: websocket` on a stream path (`/market/ws/<stream>` for raw events,
+//! `/market/stream?streams=a/b` for the combined envelope, and the other forms clients build,
+//! see [`crate::egress::stream_path`]) becomes a WebSocket connection that can also
+//! `SUBSCRIBE`, `UNSUBSCRIBE` and `LIST_SUBSCRIPTIONS`; other requests are REST (the market's
+//! klines, exchangeInfo, time and ping, `/healthz`, `/metrics`). Every `push_interval` the loop asks the
 //! engine's shards what changed, as a delta consumer, and picks their answers up on later turns
 //! (it never waits for a shard). It encodes each event once per framing and appends the same
 //! bytes to every subscriber's bounded write buffer: a client whose unsent output (events,
@@ -16,7 +18,9 @@
 //!   accepts, HTTP requests, WebSocket frames and pulls; [`pull`]: pulls that never wait.
 //! * [`client`], [`output`], [`http`], [`ws_frame`]: one connection's buffers, and its two wire
 //!   protocols; [`event_frames`]: an event encoded once for all its subscribers.
-//! * [`history`], [`rest`], [`catalog_index`]: the klines kept for REST and snapshots.
+//! * [`history`], [`rest`], [`catalog_index`]: the klines kept for REST and snapshots;
+//!   [`rest_api`]: each market's paths and limits; [`exchange_info`] and [`listing`]: the
+//!   symbol list clients load first.
 //! * [`stats`]: the counters behind [`GatewayStats`], also served at `/metrics`.
 
 pub mod catalog_index;
@@ -24,13 +28,16 @@ pub mod client;
 pub mod config;
 pub mod event_frames;
 mod event_loop;
+pub mod exchange_info;
 mod fanout;
 pub mod history;
 pub mod http;
 mod http_routes;
+pub mod listing;
 pub mod output;
 pub mod pull;
 pub mod rest;
+pub mod rest_api;
 mod shutdown;
 mod slot_map;
 mod stage;
@@ -50,6 +57,7 @@ use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 
 pub use config::{Catalog, DecimalsFn, GatewayConfig, LiveSymbols, MetricsFn};
+pub use listing::{Listing, ListingFn};
 pub use stage::GatewayStage;
 pub use stats::GatewayStats;
 

@@ -1,6 +1,6 @@
-//! `GET /fapi/v1/klines`: parameters checked as Binance checks them, rows from the kline
-//! database merged with this run's [`History`] (which holds the open kline and any newer
-//! version of a stored one). `symbol=` is percent-decoded first: `币安人生USDT` arrives as
+//! `GET /fapi/v1/klines` (spot: `/api/v3/klines`): parameters checked as Binance checks them,
+//! rows from the kline database merged with this run's [`History`] (which holds the open kline
+//! and any newer version of a stored one). `symbol=` is percent-decoded first: `币安人生USDT` arrives as
 //! `%E5%B8%81%E5%AE%89%E4%BA%BA%E7%94%9FUSDT`.
 
 use std::collections::BTreeMap;
@@ -16,17 +16,17 @@ use crate::store::KlineStore;
 
 /// Rows returned when `limit` is not given.
 pub const DEFAULT_LIMIT: usize = 500;
-/// Largest `limit` accepted.
-pub const MAX_LIMIT: usize = 1500;
 
-/// Answers a klines request with query `query`: status and JSON body.
+/// Answers a klines request with query `query`, allowing `limit` up to `max_limit` (USD-M
+/// 1500, spot 1000): status and JSON body.
 pub fn klines(
     query: &str,
     index: &CatalogIndex,
     history: &History,
     store: Option<&KlineStore>,
+    max_limit: usize,
 ) -> (u16, Vec<u8>) {
-    match answer(query, index, history, store) {
+    match answer(query, index, history, store, max_limit) {
         Ok(body) => (200, body),
         Err((code, msg)) => (400, error_body(code, &msg)),
     }
@@ -79,6 +79,7 @@ fn answer(
     index: &CatalogIndex,
     history: &History,
     store: Option<&KlineStore>,
+    max_limit: usize,
 ) -> Result<Vec<u8>, (i32, String)> {
     let raw_symbol = query_param(query, "symbol")
         .filter(|s| !s.is_empty())
@@ -111,11 +112,14 @@ fn answer(
     let limit = match query_param(query, "limit") {
         None => DEFAULT_LIMIT,
         Some(text) => match text.parse::<usize>() {
-            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+            Ok(n) if (1..=max_limit).contains(&n) => n,
             _ => {
                 return Err((
                     -1130,
-                    "Data sent for parameter 'limit' is not valid.".to_owned(),
+                    format!(
+                        "Data sent for parameter 'limit' is not valid: {text:?}; \
+                         it is 1 to {max_limit}."
+                    ),
                 ));
             }
         },
@@ -149,10 +153,7 @@ mod tests {
 
     #[test]
     fn the_symbol_parameter_is_percent_decoded() {
-        let two = crate::egress::Decimals {
-            price: 2,
-            quantity: 2,
-        };
+        let two = crate::egress::Decimals::new(2, 2);
         let index = CatalogIndex::new(crate::gateway::Catalog {
             symbols: vec![
                 ("BTCUSDT".to_owned(), two),
@@ -164,7 +165,7 @@ mod tests {
         let mut history = History::new(10);
         history.close((1, 0), &k(60_000, 4_200_000_000));
         let body = |query: &str| {
-            let (status, body) = klines(query, &index, &history, None);
+            let (status, body) = klines(query, &index, &history, None, 1500);
             (status, String::from_utf8(body).unwrap())
         };
         for symbol in [

@@ -6,10 +6,8 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use super::history::SlotKey;
-
-/// A `HashMap` keyed by slot, with [`SlotHasher`].
-pub type SlotMap<V> = HashMap<SlotKey, V, BuildHasherDefault<SlotHasher>>;
+/// A `HashMap` keyed by slots (or by slots and small enums), with [`SlotHasher`].
+pub type SlotMap<K, V> = HashMap<K, V, BuildHasherDefault<SlotHasher>>;
 
 /// Hashes the integers of a slot key (the finalizer of MurmurHash3's 64-bit hash).
 #[derive(Debug, Default, Clone, Copy)]
@@ -43,10 +41,11 @@ impl Hasher for SlotHasher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gateway::history::SlotKey;
 
     #[test]
     fn distinct_slots_get_distinct_hashes_and_the_map_works() {
-        let mut map: SlotMap<u32> = SlotMap::default();
+        let mut map: SlotMap<SlotKey, u32> = SlotMap::default();
         for symbol in 0..500u32 {
             for interval in 0..16u16 {
                 map.insert((symbol, interval), symbol * 16 + u32::from(interval));

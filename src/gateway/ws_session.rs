@@ -2,15 +2,17 @@
 //! Binance answers them, pings answered, closes honoured.
 
 use super::client::{Client, Phase};
+use super::event_frames::StreamKey;
 use super::event_loop::EventLoop;
-use super::history::SlotKey;
 use super::stats::{add, sub};
 use super::ws_frame::{
     Opcode, parse_client_frame, write_close_frame, write_pong_frame, write_text_frame,
 };
+use crate::config::Market;
 use crate::egress::KlineStream;
 use crate::egress::replies::{write_done, write_error, write_subscriptions};
-use crate::egress::requests::{Command, RequestError, parse_request};
+use crate::egress::requests::{Command, RequestError, RequestId, parse_request};
+use crate::egress::stream_name::StreamKind;
 use crate::pipeline::now_ms;
 
 impl EventLoop {
@@ -38,8 +40,13 @@ impl EventLoop {
         true
     }
 
-    /// The slot of a stream, or why it cannot be served.
-    pub(super) fn slot_of(&self, stream: &KlineStream) -> Result<SlotKey, String> {
+    /// The slot and event format of a stream, or why it cannot be served.
+    pub(super) fn slot_of(&self, stream: &KlineStream) -> Result<StreamKey, String> {
+        if stream.kind == StreamKind::ContinuousPerpetual && self.config.market == Market::Spot {
+            return Err(format!(
+                "'{stream}': continuous klines are USD-M streams; spot serves <symbol>@kline_<interval>"
+            ));
+        }
         let (symbol, _) = self
             .index
             .symbol(&stream.symbol)
@@ -48,7 +55,7 @@ impl EventLoop {
             .index
             .interval(stream.interval)
             .ok_or_else(|| format!("interval not served in stream '{stream}'"))?;
-        Ok((symbol, interval))
+        Ok(((symbol, interval), stream.kind))
     }
 
     /// Answers one request frame.
@@ -65,9 +72,9 @@ impl EventLoop {
         match parse_request(payload) {
             Err(error) => refused(&mut reply, &error),
             Ok(request) => match request.command {
-                Command::Subscribe(streams) => match self.resolve(client, &streams, request.id) {
+                Command::Subscribe(streams) => match self.resolve(client, &streams, &request.id) {
                     Ok(keys) => {
-                        write_done(&mut reply, request.id);
+                        write_done(&mut reply, &request.id);
                         added = streams.into_iter().zip(keys).collect();
                     }
                     Err(error) => refused(&mut reply, &error),
@@ -76,13 +83,13 @@ impl EventLoop {
                     for stream in &streams {
                         self.unsubscribe(token, client, stream);
                     }
-                    write_done(&mut reply, request.id);
+                    write_done(&mut reply, &request.id);
                 }
                 Command::ListSubscriptions => {
                     write_subscriptions(
                         &mut reply,
                         client.streams.iter().map(|(s, _)| s),
-                        request.id,
+                        &request.id,
                     );
                 }
             },
@@ -93,18 +100,18 @@ impl EventLoop {
         }
     }
 
-    /// The slots of streams to subscribe, checked against the catalog and the stream limit.
+    /// The keys of streams to subscribe, checked against the catalog and the stream limit.
     fn resolve(
         &self,
         client: &Client,
         streams: &[KlineStream],
-        id: u64,
-    ) -> Result<Vec<SlotKey>, RequestError> {
+        id: &RequestId,
+    ) -> Result<Vec<StreamKey>, RequestError> {
         let keys = streams
             .iter()
             .map(|s| self.slot_of(s))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|msg| RequestError::invalid_request(Some(id), msg))?;
+            .map_err(|msg| RequestError::invalid_request(Some(id.clone()), msg))?;
         let mut total = client.streams.len();
         for (i, key) in keys.iter().enumerate() {
             let known = client.streams.iter().any(|(_, k)| k == key) || keys[..i].contains(key);
@@ -115,7 +122,7 @@ impl EventLoop {
                 "more than {} streams on one connection",
                 self.config.max_streams_per_client
             );
-            return Err(RequestError::invalid_request(Some(id), detail));
+            return Err(RequestError::invalid_request(Some(id.clone()), detail));
         }
         Ok(keys)
     }
@@ -127,7 +134,7 @@ impl EventLoop {
         token: usize,
         client: &mut Client,
         stream: KlineStream,
-        key: SlotKey,
+        key: StreamKey,
     ) {
         if client.streams.iter().any(|(_, k)| *k == key) {
             return;
@@ -138,11 +145,15 @@ impl EventLoop {
         let Phase::WebSocket(framing) = client.phase else {
             return;
         };
-        let Some(kline) = self.history.current(key) else {
+        let (slot, kind) = key;
+        let Some(kline) = self.history.current(slot) else {
             return;
         };
-        if self.frames.encode(&self.index, key, kline, false, now_ms()) {
-            let frame = self.frames.frame(&self.index, framing);
+        if self
+            .frames
+            .encode(&self.index, slot, kline, false, now_ms())
+        {
+            let frame = self.frames.frame(&self.index, kind, framing);
             client.output().extend_from_slice(frame);
             add(&self.stats.events_sent, 1);
         }

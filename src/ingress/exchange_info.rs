@@ -14,14 +14,22 @@ pub struct ListedSymbol {
     pub symbol: String,
     /// `TRADING`, `BREAK`, `SETTLING`, ...
     pub status: String,
+    /// Base asset, e.g. `BTC`.
+    pub base_asset: String,
     /// Quote asset, e.g. `USDT`.
     pub quote_asset: String,
+    /// USD-M margin asset, e.g. `USDT`; empty on spot.
+    pub margin_asset: String,
     /// USD-M contract type (`PERPETUAL`, `CURRENT_QUARTER`, ...); empty on spot.
     pub contract_type: String,
     /// Fractional digits of prices (USD-M `pricePrecision`), when the exchange says.
     pub price_decimals: Option<u32>,
     /// Fractional digits of quantities (USD-M `quantityPrecision`), when the exchange says.
     pub quantity_decimals: Option<u32>,
+    /// `PRICE_FILTER`'s `tickSize` as written, when listed.
+    pub tick_size: Option<String>,
+    /// `LOT_SIZE`'s `stepSize` as written, when listed.
+    pub step_size: Option<String>,
 }
 
 impl ListedSymbol {
@@ -101,25 +109,48 @@ pub fn parse(body: &str) -> Result<Vec<ListedSymbol>, String> {
     struct Entry {
         symbol: String,
         status: String,
+        #[serde(default)]
+        base_asset: String,
         quote_asset: String,
+        #[serde(default)]
+        margin_asset: String,
         #[serde(default)]
         contract_type: String,
         #[serde(default)]
         price_precision: Option<u32>,
         #[serde(default)]
         quantity_precision: Option<u32>,
+        #[serde(default)]
+        filters: Vec<Filter>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Filter {
+        #[serde(default)]
+        filter_type: String,
+        #[serde(default)]
+        tick_size: Option<String>,
+        #[serde(default)]
+        step_size: Option<String>,
     }
     let info: Info = serde_json::from_str(body).map_err(|e| e.to_string())?;
     Ok(info
         .symbols
         .into_iter()
-        .map(|e| ListedSymbol {
-            symbol: e.symbol,
-            status: e.status,
-            quote_asset: e.quote_asset,
-            contract_type: e.contract_type,
-            price_decimals: e.price_precision,
-            quantity_decimals: e.quantity_precision,
+        .map(|e| {
+            let filter = |kind: &str| e.filters.iter().find(|f| f.filter_type == kind);
+            ListedSymbol {
+                tick_size: filter("PRICE_FILTER").and_then(|f| f.tick_size.clone()),
+                step_size: filter("LOT_SIZE").and_then(|f| f.step_size.clone()),
+                symbol: e.symbol,
+                status: e.status,
+                base_asset: e.base_asset,
+                quote_asset: e.quote_asset,
+                margin_asset: e.margin_asset,
+                contract_type: e.contract_type,
+                price_decimals: e.price_precision,
+                quantity_decimals: e.quantity_precision,
+            }
         })
         .collect())
 }
@@ -129,7 +160,7 @@ mod tests {
     use super::*;
 
     const USDM: &str = r#"{"timezone":"UTC","symbols":[
-        {"symbol":"BTCUSDT","pair":"BTCUSDT","contractType":"PERPETUAL","status":"TRADING","quoteAsset":"USDT","pricePrecision":2,"quantityPrecision":3,"filters":[]},
+        {"symbol":"BTCUSDT","pair":"BTCUSDT","contractType":"PERPETUAL","status":"TRADING","baseAsset":"BTC","quoteAsset":"USDT","marginAsset":"USDT","pricePrecision":2,"quantityPrecision":3,"filters":[{"filterType":"PRICE_FILTER","minPrice":"556.80","tickSize":"0.10"},{"filterType":"LOT_SIZE","stepSize":"0.001","maxQty":"1000"}]},
         {"symbol":"BTCUSDT_250328","contractType":"CURRENT_QUARTER","status":"TRADING","quoteAsset":"USDT"},
         {"symbol":"ETHBUSD","contractType":"PERPETUAL","status":"TRADING","quoteAsset":"BUSD"},
         {"symbol":"OLDUSDT","contractType":"PERPETUAL","status":"SETTLING","quoteAsset":"USDT"}]}"#;
@@ -147,7 +178,22 @@ mod tests {
             (listed[0].price_decimals, listed[0].quantity_decimals),
             (Some(2), Some(3))
         );
+        assert_eq!(
+            (
+                listed[0].base_asset.as_str(),
+                listed[0].margin_asset.as_str()
+            ),
+            ("BTC", "USDT")
+        );
+        assert_eq!(
+            (
+                listed[0].tick_size.as_deref(),
+                listed[0].step_size.as_deref()
+            ),
+            (Some("0.10"), Some("0.001"))
+        );
         assert_eq!(listed[1].price_decimals, None);
+        assert_eq!(listed[1].tick_size, None);
     }
 
     #[test]

@@ -189,7 +189,8 @@ fn scan_members<'a, const OUTER: bool>(
 }
 
 /// Binance writes an aggTrade's fields in one order without whitespace:
-/// `"e":"aggTrade","E":..,"a":..,"s":"..","p":"..","q":"..",("nq":"..",)"f":..,"l":..,"T":..,"m":..(,"M":..)`.
+/// `"e":"aggTrade","E":..,"a":..,"s":"..","p":"..","q":"..",("nq":"..",)"f":..,"l":..,"T":..,"m":..(,"M":..)`
+/// (spot writes `"s"` before `"a"`, and `"M"` but no `"nq"`).
 /// Right after an object's `{`, this reads as much of that layout as is there, comparing whole
 /// keys with their separators instead of parsing and dispatching them (measured: a third
 /// less time per frame). It stops (and the general loop takes over) at the first byte that differs;
@@ -212,8 +213,16 @@ fn binance_layout<'a>(c: &mut Cursor<'a>, f: &mut Fields<'a>) -> Option<bool> {
         };
     }
     field!(br#","E":"#, 1, f.event_time_ms = c.int()?);
-    field!(br#","a":"#, 2, f.agg_id = c.int()?);
-    field!(br#","s":"#, 3, f.symbol = c.text_str()?);
+    if c.eat(br#","s":"#) {
+        // Spot's order.
+        c.ws();
+        f.symbol = c.text_str()?;
+        f.seen |= 1 << 3;
+        field!(br#","a":"#, 2, f.agg_id = c.int()?);
+    } else {
+        field!(br#","a":"#, 2, f.agg_id = c.int()?);
+        field!(br#","s":"#, 3, f.symbol = c.text_str()?);
+    }
     field!(br#","p":"#, 4, f.price = c.plain_str()?);
     field!(br#","q":"#, 5, f.quantity = c.plain_str()?);
     if c.eat(br#","nq":"#) {
@@ -397,6 +406,20 @@ mod tests {
             (t.symbol, t.first_trade_id, t.is_buyer_maker),
             (&b"X"[..], -2, false)
         );
+    }
+
+    #[test]
+    fn reads_spot_frames_with_the_symbol_first_and_m() {
+        // As captured from stream.binance.com (`ws-captures/BINANCE.ws`).
+        let spot = r#"{"e":"aggTrade","E":1633998523963,"s":"NKNUSDT","a":15683430,"p":"0.35280000","q":"58.00000000","f":19862790,"l":19862790,"T":1633998523963,"m":false,"M":true}"#;
+        let t = trade(spot);
+        assert_eq!(t.symbol, b"NKNUSDT");
+        assert_eq!(t.agg_id, 15683430);
+        assert_eq!((t.price, t.quantity), (35_280_000, 5_800_000_000));
+        assert_eq!((t.first_trade_id, t.last_trade_id), (19862790, 19862790));
+        assert!(!t.is_buyer_maker);
+        let combined = format!(r#"{{"stream":"nknusdt@aggTrade","data":{spot}}}"#);
+        assert_eq!(trade(&combined), t);
     }
 
     #[test]

@@ -1,21 +1,20 @@
 //! The consumer threads `klagg run` starts besides its status line: the SQLite sink and the
 //! kline gateway, each a delta consumer of its own.
 
-use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use crate::aggregator::ShardStats;
 use crate::backfill::BackfillStats;
 use crate::config::Settings;
-use crate::egress::Decimals;
+use crate::gateway::rest_api::RestApi;
 use crate::gateway::{Catalog, Gateway, GatewayConfig, GatewayHandle, LiveSymbols, MetricsFn};
 use crate::latency::Latencies;
 use crate::pipeline::{Engine, EngineBuilder, EngineConsumer, Stage};
 use crate::store::{SinkHandle, SinkOptions, SinkStats, spawn_sink};
 
 use super::RunError;
-use super::symbols::FALLBACK_DECIMALS;
+use super::symbols::{Described, default_decimals};
 
 /// How many consumers the settings ask for besides the status line's.
 pub fn wanted(settings: &Settings) -> usize {
@@ -39,7 +38,7 @@ pub fn start(
     builder: &mut EngineBuilder,
     mut consumers: Vec<EngineConsumer>,
     names: &Arc<RwLock<Vec<String>>>,
-    decimals: &HashMap<String, Decimals>,
+    described: Described,
     observed: Observed,
     stop: &Arc<AtomicBool>,
 ) -> Result<Consumers, RunError> {
@@ -71,14 +70,15 @@ pub fn start(
         (Some(g), Some(consumer)) => {
             // The gateway follows the names the symbol manager adds, so a symbol listed while
             // klagg runs is served like the others.
-            let decimals = decimals.clone();
+            let Described { decimals, listings } = described;
+            let fallback = default_decimals(settings.market);
             let catalog = Catalog {
                 symbols: Vec::new(),
                 intervals: settings.intervals.clone(),
                 live: Some(LiveSymbols {
                     names: Arc::clone(names),
                     decimals: Arc::new(move |name: &str| {
-                        decimals.get(name).copied().unwrap_or(FALLBACK_DECIMALS)
+                        decimals.get(name).copied().unwrap_or(fallback)
                     }),
                 }),
             };
@@ -95,6 +95,8 @@ pub fn start(
                 )),
                 core: settings.consumer_cores.first().copied(),
                 database: settings.database.clone(),
+                market: settings.market,
+                listing: Some(Arc::new(move |name: &str| listings.get(name).cloned())),
                 ..GatewayConfig::default()
             };
             let core = config.core;
@@ -111,9 +113,12 @@ pub fn start(
                     other => RunError::Engine(other),
                 })?;
             let handle = handle.expect("the gateway stage was made");
+            let api = RestApi::of(settings.market);
             log::info!(
-                "serving klines on ws://{0}/market/stream and http://{0}/fapi/v1/klines",
-                handle.addr()
+                "serving klines on ws://{0}{1} and http://{0}{2}",
+                handle.addr(),
+                api.streams,
+                api.klines
             );
             Some(handle)
         }

@@ -86,7 +86,7 @@ pub fn run(options: &RunOptions, stop: &AtomicBool) -> Result<Status, RunError> 
         .map_err(RunError::Config)?;
     let symbols::Resolved {
         symbols,
-        decimals,
+        described,
         refused,
     } = symbols::resolve(&settings)?;
     let plan = Plan::new(&settings, Some(&symbols)).map_err(RunError::Config)?;
@@ -131,7 +131,7 @@ pub fn run(options: &RunOptions, stop: &AtomicBool) -> Result<Status, RunError> 
         &mut builder,
         engine_consumers,
         &names,
-        &decimals,
+        described,
         observed,
         &consumers_stop,
     )?;

@@ -1,10 +1,12 @@
-//! Which symbols `klagg run` follows at start, and how their numbers are written.
+//! Which symbols `klagg run` follows at start, how their numbers are written, and what the
+//! gateway's `exchangeInfo` says of them.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::config::{Plan, Settings, SymbolSelection};
+use crate::config::{Market, Plan, Settings, SymbolSelection};
 use crate::egress::Decimals;
+use crate::gateway::Listing;
 use crate::ingress::exchange_info::{self, ListedSymbol};
 
 use super::RunError;
@@ -13,19 +15,26 @@ use super::refused::RefusedSymbols;
 /// Timeout of REST calls made at start-up.
 const REST_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Fractional digits used for a symbol the exchange did not describe: exact, if long.
-pub const FALLBACK_DECIMALS: Decimals = Decimals {
-    price: 8,
-    quantity: 8,
-};
+/// Fractional digits used for a USD-M symbol the exchange did not describe: exact, if long.
+pub const FALLBACK_DECIMALS: Decimals = Decimals::new(8, 8);
+
+/// How a market writes a symbol's numbers when its exchangeInfo entry says nothing: spot always
+/// writes 8 decimals ([`Decimals::SPOT`]), USD-M's fallback is [`FALLBACK_DECIMALS`].
+#[must_use]
+pub fn default_decimals(market: Market) -> Decimals {
+    match market {
+        Market::Usdm => FALLBACK_DECIMALS,
+        Market::Spot => Decimals::SPOT,
+    }
+}
 
 /// What [`resolve`] found.
 #[derive(Debug)]
 pub struct Resolved {
     /// The symbols to follow, in order.
     pub symbols: Vec<String>,
-    /// The decimals of every symbol the exchange lists.
-    pub decimals: HashMap<String, Decimals>,
+    /// What the exchange says of every symbol it lists.
+    pub described: Described,
     /// Selected symbols whose names klagg cannot follow (logged already).
     pub refused: RefusedSymbols,
 }
@@ -49,16 +58,15 @@ pub fn resolve(settings: &Settings) -> Result<Resolved, RunError> {
     };
     let decimals = listed
         .iter()
+        .filter(|_| settings.market == Market::Usdm)
         .filter_map(|s| {
             Some((
                 s.symbol.clone(),
-                Decimals {
-                    price: s.price_decimals?,
-                    quantity: s.quantity_decimals?,
-                },
+                Decimals::new(s.price_decimals?, s.quantity_decimals?),
             ))
         })
         .collect();
+    let listings = listed.iter().filter_map(gateway_listing).collect();
     let mut refused = RefusedSymbols::new();
     let symbols = match &settings.symbols {
         SymbolSelection::List(list) => list.clone(),
@@ -80,9 +88,40 @@ pub fn resolve(settings: &Settings) -> Result<Resolved, RunError> {
     };
     Ok(Resolved {
         symbols,
-        decimals,
+        described: Described { decimals, listings },
         refused,
     })
+}
+
+/// What the exchange's exchangeInfo says of the symbols it lists, for the gateway.
+#[derive(Debug, Default)]
+pub struct Described {
+    /// The decimals of every symbol the exchange lists (USD-M; spot writes 8 for all).
+    pub decimals: HashMap<String, Decimals>,
+    /// The assets and steps of every symbol the exchange lists.
+    pub listings: HashMap<String, Listing>,
+}
+
+/// What the gateway lists of a symbol the exchange described with both assets and both steps.
+fn gateway_listing(listed: &ListedSymbol) -> Option<(String, Listing)> {
+    if listed.base_asset.is_empty() || listed.quote_asset.is_empty() {
+        return None;
+    }
+    let margin = if listed.margin_asset.is_empty() {
+        &listed.quote_asset
+    } else {
+        &listed.margin_asset
+    };
+    Some((
+        listed.symbol.clone(),
+        Listing {
+            base_asset: listed.base_asset.clone(),
+            quote_asset: listed.quote_asset.clone(),
+            margin_asset: margin.clone(),
+            tick_size: listed.tick_size.clone()?,
+            step_size: listed.step_size.clone()?,
+        },
+    ))
 }
 
 /// Symbol names by global index, as the plan placed them.

@@ -48,6 +48,8 @@ pub enum SourceOptions {
 pub struct SimOptions {
     /// Listen address (port 0: any free port).
     pub addr: SocketAddr,
+    /// The Binance API spoken.
+    pub market: crate::config::Market,
     /// Trade source.
     pub source: SourceOptions,
     /// Record every trade sent into this directory.
@@ -111,16 +113,20 @@ pub fn run(options: &SimOptions, stop: &AtomicBool) -> Result<SimulationReport, 
         max_connection_age: Some(options.max_age),
         faults: options.faults.clone(),
         cores: options.cores.clone(),
-        ..ServerConfig::default()
+        ..ServerConfig::for_market(options.market)
     };
     let mut sim = Simulation::serve(server, source.symbols().to_vec()).map_err(SimError::Io)?;
     let addr = sim.addr();
     println!("klagg sim listening on {addr}");
+    let (stream, raw, rest) = match options.market {
+        crate::config::Market::Usdm => ("/market/stream", "/market/ws", "/fapi/v1"),
+        crate::config::Market::Spot => ("/stream", "/ws", "/api/v3"),
+    };
     println!(
-        "  streams: ws://{addr}/market/stream?streams=<symbol>@aggTrade/...  and  ws://{addr}/market/ws/<stream>"
+        "  streams: ws://{addr}{stream}?streams=<symbol>@aggTrade/...  and  ws://{addr}{raw}/<stream>"
     );
     println!(
-        "  REST:    http://{addr}/fapi/v1/exchangeInfo  /fapi/v1/aggTrades  /fapi/v1/klines  /fapi/v1/time"
+        "  REST:    http://{addr}{rest}/exchangeInfo  {rest}/aggTrades  {rest}/klines  {rest}/time"
     );
     println!(
         "  symbols: {}",

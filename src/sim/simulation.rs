@@ -214,6 +214,21 @@ impl Simulation {
             .map_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)), SimServer::addr)
     }
 
+    /// The Binance API the simulator speaks.
+    pub fn market(&self) -> crate::config::Market {
+        self.server
+            .as_ref()
+            .map_or(crate::config::Market::Usdm, SimServer::market)
+    }
+
+    /// The combined-stream URL an engine connects to (see [`SimServer::stream_url`]).
+    pub fn stream_url(&self) -> String {
+        self.server.as_ref().map_or_else(
+            || format!("ws://{}/market/stream", self.addr()),
+            SimServer::stream_url,
+        )
+    }
+
     /// Waits (sleeping, up to `timeout`) until `clients` WebSocket clients have connected, so
     /// the market can start once they subscribed; returns whether they did.
     pub fn wait_for_clients(&self, clients: u64, timeout: Duration) -> bool {

@@ -1,5 +1,7 @@
 //! The gateway on loopback, fed by the real engine reading the simulator, with a second
-//! consumer of the same engine recording every closed kline to compare what clients get with.
+//! consumer of the same engine recording every closed kline to compare what clients get with;
+//! on Binance USD-M's API or spot's ([`Run::start_market`]). [`Run::rebuilt`] makes the kline a
+//! client should have seen from the simulator's own record of the trades.
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
@@ -10,16 +12,19 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use klagg::aggregator::{KlineRecord, ShardConfig};
-use klagg::egress::{Decimals, write_kline_event};
+use klagg::config::Market;
+use klagg::egress::kline_event::write_continuous_kline_event;
+use klagg::egress::{Decimals, write_kline_event, write_rest_kline};
 use klagg::gateway::{Catalog, Gateway, GatewayConfig, GatewayHandle, LiveSymbols};
 use klagg::idle::IdleStrategy;
 use klagg::ingress::connection::ConnectionOptions;
 use klagg::interval::Interval;
+use klagg::kline::Kline;
 use klagg::pipeline::{Engine, EngineSpec, now_ms};
-use klagg::sim::MarketSource;
 use klagg::sim::market::{SyntheticConfig, SyntheticMarket};
 use klagg::sim::server::ServerConfig;
 use klagg::sim::simulation::Simulation;
+use klagg::sim::{MarketSource, SimTrade};
 use serde_json::Value;
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
@@ -43,6 +48,8 @@ pub struct Run {
     recorder: Option<JoinHandle<()>>,
     /// Closed klines pulled by the second consumer.
     closed: Arc<Mutex<Vec<KlineRecord>>>,
+    /// The Binance API the simulator and the gateway speak.
+    pub market: Market,
     /// Every symbol the simulator trades, by engine index.
     pub names: Vec<String>,
     /// Their precisions.
@@ -58,6 +65,12 @@ impl Run {
         Run::start_holding_back(symbols, rate, config, 0)
     }
 
+    /// Like [`Run::start`], on `exchange`'s API: the simulator speaks it to the engine and
+    /// the gateway serves it (the config's `market` is set to it).
+    pub fn start_market(exchange: Market, symbols: usize, rate: u32, config: GatewayConfig) -> Run {
+        Run::start_in(exchange, symbols, rate, config, 0)
+    }
+
     /// Like [`Run::start`], but the engine follows the last `held_back` symbols only once
     /// [`Run::list`] is called (the simulator trades them from the start).
     pub fn start_holding_back(
@@ -66,11 +79,23 @@ impl Run {
         config: GatewayConfig,
         held_back: usize,
     ) -> Run {
+        Run::start_in(Market::Usdm, symbols, rate, config, held_back)
+    }
+
+    fn start_in(
+        exchange: Market,
+        symbols: usize,
+        rate: u32,
+        mut config: GatewayConfig,
+        held_back: usize,
+    ) -> Run {
         let guard = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+        config.market = exchange;
         let mut market = SyntheticConfig::new(symbols, rate, 11, now_ms());
         market.quiet_fraction = 0.0;
         let specs = SyntheticMarket::new(market.clone()).symbols().to_vec();
-        let mut sim = Simulation::serve(ServerConfig::default(), specs.clone()).expect("simulator");
+        let server = ServerConfig::for_market(exchange);
+        let mut sim = Simulation::serve(server, specs.clone()).expect("simulator");
         let intervals = Interval::parse_list(INTERVALS).unwrap();
         let followed = specs.len() - held_back;
         let mut connections = klagg::demo::sim_connections(&sim, 1_024);
@@ -104,9 +129,9 @@ impl Run {
         let names: Vec<String> = specs.iter().map(|s| s.name.clone()).collect();
         let decimals: Vec<Decimals> = specs
             .iter()
-            .map(|s| Decimals {
-                price: s.price_decimals,
-                quantity: s.quantity_decimals,
+            .map(|s| match exchange {
+                Market::Usdm => Decimals::new(s.price_decimals, s.quantity_decimals),
+                Market::Spot => Decimals::SPOT,
             })
             .collect();
         let live_names = Arc::new(RwLock::new(names[..followed].to_vec()));
@@ -152,6 +177,7 @@ impl Run {
             stop,
             recorder: Some(recorder),
             closed,
+            market: exchange,
             names,
             decimals,
             live_names,
@@ -258,6 +284,87 @@ impl Run {
         serde_json::from_slice(&out).unwrap()
     }
 
+    /// What the engine's kline encodes to as a continuous-kline event (its symbol is the pair),
+    /// parsed, stamped `event_ms`.
+    pub fn expected_continuous_event(
+        &self,
+        record: &KlineRecord,
+        event_ms: i64,
+        closed: bool,
+    ) -> Value {
+        let mut out = Vec::new();
+        let interval = Interval::parse_list(INTERVALS).unwrap()[record.interval as usize];
+        let symbol = record.symbol as usize;
+        write_continuous_kline_event(
+            &mut out,
+            event_ms,
+            &self.names[symbol],
+            interval,
+            &record.kline,
+            closed,
+            self.decimals[symbol],
+        );
+        serde_json::from_slice(&out).unwrap()
+    }
+
+    /// A kline as a REST row (`GET /fapi/v1/klines`), parsed.
+    pub fn expected_rest_row(&self, symbol: usize, kline: &Kline) -> Value {
+        let mut out = Vec::new();
+        write_rest_kline(&mut out, kline, self.decimals[symbol]);
+        serde_json::from_slice(&out).unwrap()
+    }
+
+    /// A kline as ccxt's candle, `[open time, open, high, low, close, volume]`, the decimals
+    /// read as floats the way ccxt reads them.
+    pub fn expected_candle(&self, symbol: usize, kline: &Kline) -> Value {
+        let row = self.expected_rest_row(symbol, kline);
+        let float = |i: usize| {
+            let text = row[i].as_str().unwrap();
+            serde_json::json!(text.parse::<f64>().unwrap())
+        };
+        serde_json::json!([row[0], float(1), float(2), float(3), float(4), float(5)])
+    }
+
+    /// The kline of `symbol`'s `interval` period opening at `open_time`, rebuilt from
+    /// `trades` (the simulator's) as the engine builds it, holding the period's trades up to
+    /// where `upto` says; `None` when no prefix of them fits.
+    pub fn rebuilt(
+        &self,
+        trades: &[SimTrade],
+        symbol: usize,
+        interval: u16,
+        open_time: i64,
+        upto: Upto,
+    ) -> Option<Kline> {
+        let interval = Interval::parse_list(INTERVALS).unwrap()[usize::from(interval)];
+        let close_time = interval.close_time(open_time);
+        let symbol_trades = || trades.iter().filter(|t| t.symbol as usize == symbol);
+        let previous_close = symbol_trades()
+            .filter(|t| t.time_ms < open_time)
+            .max_by_key(|t| t.agg_id)
+            .map_or(0, |t| t.price);
+        let mut period: Vec<&SimTrade> = symbol_trades()
+            .filter(|t| (open_time..=close_time).contains(&t.time_ms))
+            .collect();
+        period.sort_by_key(|t| t.agg_id);
+        let mut kline = Kline::empty(open_time, close_time, previous_close);
+        let fits = |kline: &Kline| match upto {
+            Upto::LastTrade(id) => kline.last_trade_id == id,
+            Upto::Count(n) => kline.count == n,
+            Upto::Volume(v) => self.expected_candle(symbol, kline)[5].as_f64() == Some(v),
+        };
+        if fits(&kline) {
+            return Some(kline);
+        }
+        for trade in period {
+            kline.apply(&trade.payload(trade.time_ms));
+            if fits(&kline) {
+                return Some(kline);
+            }
+        }
+        None
+    }
+
     /// The engine index of a symbol name, and of an interval name.
     pub fn slot_of(&self, symbol: &str, interval: &str) -> (usize, u16) {
         let symbol = self
@@ -289,6 +396,19 @@ impl Drop for Run {
             engine.stop();
         }
     }
+}
+
+/// How much of a period a client's kline holds, as the client shows it: through a raw trade id
+/// (`L` of a stream event), a number of raw trades (`n` of a REST row), or a volume (all a
+/// ccxt candle has; each trade adds to it, so it marks one prefix only).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Upto {
+    /// Up to and including this raw trade id (-1: none).
+    LastTrade(i64),
+    /// This many raw trades.
+    Count(i64),
+    /// This volume, as a float.
+    Volume(f64),
 }
 
 /// The next text message, or `None` after `wait` without one.

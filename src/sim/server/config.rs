@@ -4,12 +4,18 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+use crate::config::Market;
 use crate::interval::Interval;
 use crate::sim::Faults;
 
-/// Settings of a simulated exchange; [`Default`] gives Binance's own rules on `127.0.0.1:0`.
+/// Settings of a simulated exchange; [`Default`] gives Binance USD-M's own rules on
+/// `127.0.0.1:0`, [`ServerConfig::spot`] spot's.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
+    /// Which Binance API is spoken: USD-M (`/market/...`, `/fapi/v1/...`, aggTrades with `nq`)
+    /// or spot (`/ws`, `/stream`, `/api/v3/...`, aggTrades with `M`, every number with 8
+    /// decimals).
+    pub market: Market,
     /// Listening address for WebSocket and REST alike; port 0 picks a free port.
     pub bind: SocketAddr,
     /// How often the server pings each connection (Binance: every 3 minutes).
@@ -18,7 +24,8 @@ pub struct ServerConfig {
     pub pong_timeout: Duration,
     /// Connections are dropped at this age (Binance: 24 hours); `None` = never.
     pub max_connection_age: Option<Duration>,
-    /// A client sending more messages than this within one second is disconnected (Binance: 10).
+    /// A client sending more messages than this within one second is disconnected (Binance:
+    /// 10 on USD-M, 5 on spot).
     pub max_incoming_per_s: u32,
     /// Most streams one connection may subscribe (Binance: 1024).
     pub max_streams_per_connection: usize,
@@ -38,6 +45,7 @@ pub struct ServerConfig {
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
+            market: Market::Usdm,
             bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             ping_every: Duration::from_secs(180),
             pong_timeout: Duration::from_secs(600),
@@ -49,6 +57,27 @@ impl Default for ServerConfig {
             history_per_symbol: 1_000_000,
             send_queue: 65_536,
             cores: Vec::new(),
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Binance spot's rules on `127.0.0.1:0`: the spot API, and 5 client messages a second.
+    #[must_use]
+    pub fn spot() -> ServerConfig {
+        ServerConfig {
+            market: Market::Spot,
+            max_incoming_per_s: 5,
+            ..ServerConfig::default()
+        }
+    }
+
+    /// The default rules of `market`: [`ServerConfig::default`] or [`ServerConfig::spot`].
+    #[must_use]
+    pub fn for_market(market: Market) -> ServerConfig {
+        match market {
+            Market::Usdm => ServerConfig::default(),
+            Market::Spot => ServerConfig::spot(),
         }
     }
 }

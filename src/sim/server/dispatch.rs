@@ -10,6 +10,7 @@ use tungstenite::protocol::WebSocketConfig;
 use super::connection;
 use super::http::{self, Peeked, RequestHead};
 use super::hub::Hub;
+use super::market_api::MarketApi;
 use super::rest;
 use super::rest_params::RestError;
 use super::ws_path::{self, Refusal};
@@ -45,7 +46,8 @@ pub(crate) fn handle(hub: Arc<Hub>, stream: TcpStream) {
 
 fn websocket(hub: Arc<Hub>, stream: TcpStream, head: RequestHead) {
     let max_streams = hub.config.max_streams_per_connection;
-    let route = match ws_path::route(&head.path, &head.query, &hub.symbols, max_streams) {
+    let api = MarketApi::of(hub.config.market);
+    let route = match ws_path::route(&head.path, &head.query, &hub.symbols, max_streams, api) {
         Ok(route) => route,
         Err(Refusal::NotFound) => {
             let msg = format!("No stream endpoint at {}.", head.path);

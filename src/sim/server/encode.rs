@@ -1,9 +1,14 @@
 //! Binance's JSON for the stream events, written by hand: `publish` runs once per trade at up
 //! to ~100k trades/s, so it appends bytes to one buffer instead of building serde values.
+//!
+//! USD-M and spot aggTrade events differ: USD-M writes `"a"` before `"s"` and adds `nq`, spot
+//! writes `"s"` first, ends with the always-true `"M"`, and gives every price and quantity 8
+//! decimals (see [`SymbolInfo::decimals`]).
 
 use tungstenite::Utf8Bytes;
 
 use super::symbols::SymbolInfo;
+use crate::config::Market;
 use crate::decimal::{SCALE, write_scaled};
 use crate::sim::SimTrade;
 
@@ -15,9 +20,9 @@ const QUOTE_MIN_FRAC: u32 = 8;
 /// How a connection receives its streams, fixed by the path it connected to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Form {
-    /// `/market/ws/...`: the event itself.
+    /// `/market/ws/...` (spot: `/ws/...`): the event itself.
     Raw,
-    /// `/market/stream...`: `{"stream":"<name>","data":<event>}`.
+    /// `/market/stream...` (spot: `/stream...`): `{"stream":"<name>","data":<event>}`.
     Combined,
 }
 
@@ -33,12 +38,12 @@ impl Form {
 
 /// Appends a price (units of 1e-8) with the symbol's price decimals.
 pub(crate) fn write_price(out: &mut Vec<u8>, symbol: &SymbolInfo, price: i64) {
-    write_scaled(i128::from(price), SCALE, symbol.spec.price_decimals, out);
+    write_scaled(i128::from(price), SCALE, symbol.decimals.price, out);
 }
 
 /// Appends a quantity or volume (units of 1e-8) with the symbol's quantity decimals.
 pub(crate) fn write_quantity(out: &mut Vec<u8>, symbol: &SymbolInfo, quantity: i128) {
-    write_scaled(quantity, SCALE, symbol.spec.quantity_decimals, out);
+    write_scaled(quantity, SCALE, symbol.decimals.quantity, out);
 }
 
 /// Appends a quote volume (units of 1e-16), exact, with at least 8 fractional digits.
@@ -55,21 +60,32 @@ pub(crate) fn write_decimal_field(out: &mut Vec<u8>, key: &str, write: impl FnOn
     out.push(b'"');
 }
 
-/// Appends one aggTrade event exactly as Binance USD-M sends it (`nq` equal to `q`).
+/// Appends one aggTrade event exactly as Binance sends it on `market`: USD-M's with `nq`
+/// equal to `q`, spot's with `"M":true`.
 pub(crate) fn write_agg_trade(
     out: &mut Vec<u8>,
     symbol: &SymbolInfo,
     trade: &SimTrade,
     event_time_ms: i64,
+    market: Market,
 ) {
     let mut int = itoa::Buffer::new();
     out.extend_from_slice(b"{\"e\":\"aggTrade\",\"E\":");
     out.extend_from_slice(int.format(event_time_ms).as_bytes());
+    let write_symbol = |out: &mut Vec<u8>| {
+        out.extend_from_slice(b",\"s\":\"");
+        out.extend_from_slice(symbol.spec.name.as_bytes());
+        out.push(b'"');
+    };
+    if market == Market::Spot {
+        write_symbol(out);
+    }
     out.extend_from_slice(b",\"a\":");
     out.extend_from_slice(int.format(trade.agg_id).as_bytes());
-    out.extend_from_slice(b",\"s\":\"");
-    out.extend_from_slice(symbol.spec.name.as_bytes());
-    out.extend_from_slice(b"\",");
+    if market == Market::Usdm {
+        write_symbol(out);
+    }
+    out.push(b',');
     write_decimal_field(out, "p", |out| write_price(out, symbol, trade.price));
     out.push(b',');
     let mut quantity = 0..0;
@@ -78,8 +94,10 @@ pub(crate) fn write_agg_trade(
         write_quantity(out, symbol, i128::from(trade.quantity));
         quantity = start..out.len();
     });
-    out.push(b',');
-    write_decimal_field(out, "nq", |out| out.extend_from_within(quantity));
+    if market == Market::Usdm {
+        out.push(b',');
+        write_decimal_field(out, "nq", |out| out.extend_from_within(quantity));
+    }
     for (key, value) in [
         (&b",\"f\":"[..], trade.first_trade_id),
         (b",\"l\":", trade.last_trade_id),
@@ -89,10 +107,14 @@ pub(crate) fn write_agg_trade(
         out.extend_from_slice(int.format(value).as_bytes());
     }
     out.extend_from_slice(if trade.is_buyer_maker {
-        b",\"m\":true}"
+        b",\"m\":true"
     } else {
-        b",\"m\":false}"
+        b",\"m\":false"
     });
+    if market == Market::Spot {
+        out.extend_from_slice(b",\"M\":true");
+    }
+    out.push(b'}');
 }
 
 /// The frame of an event in the given form: the event itself, or wrapped in the combined
@@ -152,18 +174,30 @@ mod tests {
     fn agg_trade_is_binance_json_with_symbol_decimals() {
         let symbol = btc();
         let raw = frame(Form::Raw, "btcusdt@aggTrade", |out| {
-            write_agg_trade(out, &symbol, &trade(), 124);
+            write_agg_trade(out, &symbol, &trade(), 124, Market::Usdm);
         });
         assert_eq!(
             raw.as_str(),
             r#"{"e":"aggTrade","E":124,"a":5933014,"s":"BTCUSDT","p":"37000.10","q":"0.005","nq":"0.005","f":100,"l":105,"T":123,"m":true}"#
         );
         let combined = frame(Form::Combined, "btcusdt@aggTrade", |out| {
-            write_agg_trade(out, &symbol, &trade(), 124);
+            write_agg_trade(out, &symbol, &trade(), 124, Market::Usdm);
         });
         assert_eq!(
             combined.as_str(),
             format!(r#"{{"stream":"btcusdt@aggTrade","data":{}}}"#, raw.as_str())
+        );
+    }
+
+    #[test]
+    fn spot_agg_trade_has_the_symbol_first_m_and_eight_decimals() {
+        let symbol = SymbolInfo::for_market(btc().spec, Market::Spot);
+        let raw = frame(Form::Raw, "btcusdt@aggTrade", |out| {
+            write_agg_trade(out, &symbol, &trade(), 124, Market::Spot);
+        });
+        assert_eq!(
+            raw.as_str(),
+            r#"{"e":"aggTrade","E":124,"s":"BTCUSDT","a":5933014,"p":"37000.10000000","q":"0.00500000","f":100,"l":105,"T":123,"m":true,"M":true}"#
         );
     }
 

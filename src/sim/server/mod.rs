@@ -1,11 +1,13 @@
-//! The simulator's exchange: Binance USD-M market streams and REST on one loopback port.
+//! The simulator's exchange: Binance USD-M's or spot's market streams and REST on one
+//! loopback port ([`ServerConfig::market`]).
 //!
 //! WebSocket paths `/market/stream?streams=a/b` (combined envelope) and `/market/ws[/a/b]`
-//! (raw events) carry `<symbol>@aggTrade` and `!miniTicker@arr`; clients may `SUBSCRIBE`,
-//! `UNSUBSCRIBE` and `LIST_SUBSCRIPTIONS`. Binance's connection rules apply (server pings,
-//! pong timeout, connection age, 10 messages/s, 1024 streams), scaled by [`ServerConfig`],
-//! which also names the faults to inject. REST serves `/fapi/v1/time`, `exchangeInfo`,
-//! `aggTrades` and `klines` from what was published.
+//! (raw events; spot: `/stream` and `/ws`) carry `<symbol>@aggTrade` and `!miniTicker@arr`;
+//! clients may `SUBSCRIBE`, `UNSUBSCRIBE` and `LIST_SUBSCRIPTIONS`. Binance's connection rules
+//! apply (server pings, pong timeout, connection age, 10 messages/s on USD-M and 5 on spot,
+//! 1024 streams), scaled by [`ServerConfig`], which also names the faults to inject. REST
+//! serves `/fapi/v1/` (spot: `/api/v3/`) `time`, `ping`, `exchangeInfo`, `aggTrades` and
+//! `klines` from what was published.
 //!
 //! Threads: one accepts, one serves each connection (a REST request or a WebSocket); the
 //! market thread publishes through a [`Publisher`], which never blocks on a connection.
@@ -23,6 +25,7 @@ mod hub;
 mod kline_book;
 mod lock;
 mod market;
+mod market_api;
 mod publisher;
 mod rate_limit;
 mod requests;

@@ -52,7 +52,7 @@ impl Publisher {
         hub.routes
             .deliver(StreamId::AggTrade(trade.symbol), key, |form| {
                 frame(form, &symbol.agg_trade_stream, |out| {
-                    write_agg_trade(out, symbol, trade, event_time_ms);
+                    write_agg_trade(out, symbol, trade, event_time_ms, hub.config.market);
                 })
             })
     }

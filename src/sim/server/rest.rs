@@ -1,7 +1,8 @@
 //! REST on the WebSocket port: routes a GET to its endpoint and turns the outcome into a status
-//! and a JSON body.
+//! and a JSON body. Paths are the market's (`/fapi/v1/...` or `/api/v3/...`).
 
 use super::hub::Hub;
+use super::market_api::MarketApi;
 use super::rest_params::{Params, RestError};
 use super::stats::Counters;
 use super::{rest_info, rest_klines, rest_trades};
@@ -15,26 +16,30 @@ pub(crate) struct RestAnswer {
     pub(crate) body: Vec<u8>,
 }
 
+/// The endpoints, after the market's prefix.
+const ENDPOINTS: [&str; 5] = ["/time", "/ping", "/exchangeInfo", "/aggTrades", "/klines"];
+
 /// Answers one request. Unknown paths get a 404, other methods than GET a 405, bad
 /// parameters Binance's error object with a 400.
 pub(crate) fn answer(hub: &Hub, method: &str, path: &str, query: &str) -> RestAnswer {
     Counters::bump(&hub.counters.rest_requests);
     let params = Params::parse(query);
-    let outcome = match path {
-        "/fapi/v1/time" | "/fapi/v1/exchangeInfo" | "/fapi/v1/aggTrades" | "/fapi/v1/klines"
-            if method != "GET" =>
-        {
-            Err(RestError {
-                status: 405,
-                code: -1000,
-                msg: format!("Method {method} is not supported here; use GET."),
-            })
-        }
-        "/fapi/v1/time" => Ok(rest_info::time()),
-        "/fapi/v1/exchangeInfo" => Ok(rest_info::exchange_info(hub)),
-        "/fapi/v1/aggTrades" => rest_trades::agg_trades(hub, &params),
-        "/fapi/v1/klines" => rest_klines::klines(hub, &params),
-        _ => Err(RestError {
+    let api = MarketApi::of(hub.config.market);
+    let endpoint = path
+        .strip_prefix(api.rest_prefix)
+        .filter(|endpoint| ENDPOINTS.contains(endpoint));
+    let outcome = match endpoint {
+        Some(_) if method != "GET" => Err(RestError {
+            status: 405,
+            code: -1000,
+            msg: format!("Method {method} is not supported here; use GET."),
+        }),
+        Some("/time") => Ok(rest_info::time()),
+        Some("/ping") => Ok(b"{}".to_vec()),
+        Some("/exchangeInfo") => Ok(rest_info::exchange_info(hub)),
+        Some("/aggTrades") => rest_trades::agg_trades(hub, &params),
+        Some(_) => rest_klines::klines(hub, &params),
+        None => Err(RestError {
             status: 404,
             code: -5000,
             msg: format!("Path {path}, Method {method} is invalid"),

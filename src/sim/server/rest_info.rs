@@ -1,10 +1,11 @@
-//! `/fapi/v1/time` and `/fapi/v1/exchangeInfo`.
+//! `/fapi/v1/time` and `/fapi/v1/exchangeInfo` (spot: `/api/v3/...`).
 
 use serde_json::{Value, json};
 
 use super::hub::{Hub, wall_clock_ms};
 use super::lock::lock;
 use super::symbols::SymbolInfo;
+use crate::config::Market;
 use crate::decimal::{SCALE, write_scaled};
 
 /// Delivery date Binance gives perpetual contracts (2100-12-25).
@@ -17,28 +18,60 @@ pub(crate) fn time() -> Vec<u8> {
         .into_bytes()
 }
 
-/// Every listed symbol, as a USDⓈ-M perpetual in Binance's exchangeInfo shape (the fields the
-/// engine reads, plus the usual precision and filter fields).
+/// Every listed symbol in Binance's exchangeInfo shape (the fields the engine reads, plus the
+/// usual precision and filter fields): USD-M lists USDⓈ-M perpetuals, spot lists spot pairs
+/// (no contract type or precisions: spot writes 8 decimals).
 pub(crate) fn exchange_info(hub: &Hub) -> Vec<u8> {
     let listed = lock(&hub.market).listed.clone();
+    let market = hub.config.market;
     let symbols: Vec<Value> = hub
         .symbols
         .iter()
         .zip(&listed)
         .filter(|(_, listed)| **listed)
-        .map(|(symbol, _)| symbol_entry(symbol))
+        .map(|(symbol, _)| match market {
+            Market::Usdm => symbol_entry(symbol),
+            Market::Spot => spot_entry(symbol),
+        })
         .collect();
-    json!({
+    let mut info = json!({
         "timezone": "UTC",
         "serverTime": wall_clock_ms(),
-        "futuresType": "U_MARGINED",
         "rateLimits": [],
         "exchangeFilters": [],
-        "assets": [],
         "symbols": symbols,
+    });
+    if market == Market::Usdm {
+        info["futuresType"] = json!("U_MARGINED");
+        info["assets"] = json!([]);
+    }
+    info.to_string().into_bytes()
+}
+
+fn filters(symbol: &SymbolInfo) -> Value {
+    let spec = &symbol.spec;
+    json!([
+        { "filterType": "PRICE_FILTER", "tickSize": unit_text(spec.price_decimals) },
+        { "filterType": "LOT_SIZE", "stepSize": unit_text(spec.quantity_decimals) },
+    ])
+}
+
+/// A spot pair (its ticks are those of the spec; its numbers are written with 8 decimals).
+fn spot_entry(symbol: &SymbolInfo) -> Value {
+    json!({
+        "symbol": symbol.spec.name,
+        "status": "TRADING",
+        "baseAsset": symbol.base_asset,
+        "baseAssetPrecision": SCALE,
+        "quoteAsset": symbol.quote_asset,
+        "quotePrecision": SCALE,
+        "quoteAssetPrecision": SCALE,
+        "isSpotTradingAllowed": true,
+        "isMarginTradingAllowed": false,
+        "filters": filters(symbol),
+        "permissions": [],
+        "permissionSets": [["SPOT"]],
     })
-    .to_string()
-    .into_bytes()
 }
 
 fn symbol_entry(symbol: &SymbolInfo) -> Value {
@@ -58,10 +91,7 @@ fn symbol_entry(symbol: &SymbolInfo) -> Value {
         "baseAssetPrecision": SCALE,
         "quotePrecision": SCALE,
         "underlyingType": "COIN",
-        "filters": [
-            { "filterType": "PRICE_FILTER", "tickSize": unit_text(spec.price_decimals) },
-            { "filterType": "LOT_SIZE", "stepSize": unit_text(spec.quantity_decimals) },
-        ],
+        "filters": filters(symbol),
     })
 }
 

@@ -1,16 +1,16 @@
-//! `/fapi/v1/klines`: a page of a symbol's exact klines in Binance's array format.
+//! `/fapi/v1/klines` (spot: `/api/v3/klines`): a page of a symbol's exact klines in Binance's
+//! array format.
 
 use super::hub::Hub;
 use super::kline_book::KlineQuery;
 use super::lock::lock;
+use super::market_api::MarketApi;
 use super::rest_params::{Params, RestError};
-use crate::egress::{Decimals, write_rest_klines};
+use crate::egress::write_rest_klines;
 use crate::interval::Interval;
 
 /// Klines per page when `limit` is not sent.
 const DEFAULT_LIMIT: usize = 500;
-/// Most klines per page.
-const MAX_LIMIT: usize = 1500;
 
 /// `[[openTime,"o","h","l","c","v",closeTime,"quoteVolume",count,"takerBuyBase",
 /// "takerBuyQuote","0"],...]`, oldest first: the closed klines and the open one.
@@ -21,7 +21,10 @@ pub(crate) fn klines(hub: &Hub, params: &Params) -> Result<Vec<u8>, RestError> {
         interval: 0,
         start_time: params.integer("startTime")?,
         end_time: params.integer("endTime")?,
-        limit: params.limit(DEFAULT_LIMIT, MAX_LIMIT)?,
+        limit: params.limit(
+            DEFAULT_LIMIT,
+            MarketApi::of(hub.config.market).max_klines_limit,
+        )?,
     };
     let (index, klines) = {
         let mut market = lock(&hub.market);
@@ -37,11 +40,7 @@ pub(crate) fn klines(hub: &Hub, params: &Params) -> Result<Vec<u8>, RestError> {
     let Some(symbol) = hub.symbols.get(index) else {
         return Err(RestError::bad_request(-1121, "Invalid symbol."));
     };
-    let decimals = Decimals {
-        price: symbol.spec.price_decimals,
-        quantity: symbol.spec.quantity_decimals,
-    };
     let mut out = Vec::with_capacity(klines.len() * 200 + 2);
-    write_rest_klines(&mut out, &klines, decimals);
+    write_rest_klines(&mut out, &klines, symbol.decimals);
     Ok(out)
 }

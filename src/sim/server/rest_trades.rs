@@ -1,4 +1,5 @@
-//! `/fapi/v1/aggTrades`: a page of a symbol's published trades, Binance's way.
+//! `/fapi/v1/aggTrades` (spot: `/api/v3/aggTrades`): a page of a symbol's published trades,
+//! Binance's way (spot adds the always-true `"M"`).
 
 use std::io::Write;
 
@@ -7,6 +8,7 @@ use super::history::TradeQuery;
 use super::hub::Hub;
 use super::lock::lock;
 use super::rest_params::{Params, RestError};
+use crate::config::Market;
 
 /// Trades per page when `limit` is not sent.
 const DEFAULT_LIMIT: usize = 500;
@@ -54,9 +56,13 @@ pub(crate) fn agg_trades(hub: &Hub, params: &Params) -> Result<Vec<u8>, RestErro
         });
         let _ = write!(
             out,
-            ",\"f\":{},\"l\":{},\"T\":{},\"m\":{}}}",
+            ",\"f\":{},\"l\":{},\"T\":{},\"m\":{}",
             trade.first_trade_id, trade.last_trade_id, trade.time_ms, trade.is_buyer_maker
         );
+        if hub.config.market == Market::Spot {
+            out.extend_from_slice(b",\"M\":true");
+        }
+        out.push(b'}');
     }
     out.push(b']');
     Ok(out)

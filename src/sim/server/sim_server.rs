@@ -62,7 +62,8 @@ impl SimServer {
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
         let listener = TcpListener::bind(config.bind)?;
         let addr = listener.local_addr()?;
-        let hub = Arc::new(Hub::new(config, SymbolTable::new(symbols), market));
+        let table = SymbolTable::for_market(symbols, config.market);
+        let hub = Arc::new(Hub::new(config, table, market));
         let threads = Arc::new(Mutex::new(Vec::new()));
         let accept_thread = {
             let (hub, threads) = (Arc::clone(&hub), Arc::clone(&threads));
@@ -79,6 +80,18 @@ impl SimServer {
             accept_thread: Some(accept_thread),
             threads,
         })
+    }
+
+    /// The Binance API the server speaks.
+    pub fn market(&self) -> crate::config::Market {
+        self.hub.config.market
+    }
+
+    /// The combined-stream URL an engine connects to, e.g. `ws://127.0.0.1:9443/market/stream`
+    /// (spot: `.../stream`).
+    pub fn stream_url(&self) -> String {
+        let api = super::market_api::MarketApi::of(self.hub.config.market);
+        format!("ws://{}{}", self.addr, api.combined_path)
     }
 
     /// The cores the server's threads are pinned to (empty: not pinned).

@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+use crate::config::Market;
+use crate::egress::Decimals;
 use crate::sim::SymbolSpec;
 use crate::symbol_name;
 
@@ -33,11 +35,19 @@ pub(crate) struct SymbolInfo {
     pub(crate) base_asset: String,
     /// `USDT` for `BTCUSDT`.
     pub(crate) quote_asset: String,
+    /// How its numbers are written: USD-M with the spec's decimals, spot with 8 each.
+    pub(crate) decimals: Decimals,
 }
 
 impl SymbolInfo {
-    /// Derives the stream name and the assets from the spec.
+    /// Derives the stream name and the assets from the spec, numbers written the USD-M way.
+    #[cfg(test)]
     pub(crate) fn new(spec: SymbolSpec) -> SymbolInfo {
+        SymbolInfo::for_market(spec, Market::Usdm)
+    }
+
+    /// Derives the stream name and the assets from the spec, numbers written as `market` does.
+    pub(crate) fn for_market(spec: SymbolSpec, market: Market) -> SymbolInfo {
         let name = spec.name.as_str();
         let split = if name.ends_with(USDT) {
             name.len() - USDT.len()
@@ -52,6 +62,10 @@ impl SymbolInfo {
             agg_trade_stream: format!("{}{AGG_TRADE_SUFFIX}", symbol_name::stream_case(name)),
             base_asset: name[..split].to_string(),
             quote_asset: name[split..].to_string(),
+            decimals: match market {
+                Market::Usdm => Decimals::new(spec.price_decimals, spec.quantity_decimals),
+                Market::Spot => Decimals::SPOT,
+            },
             spec,
         }
     }
@@ -68,9 +82,18 @@ pub(crate) struct SymbolTable {
 }
 
 impl SymbolTable {
-    /// Builds the table; a repeated name keeps its first index.
+    /// Builds the table of a USD-M market; a repeated name keeps its first index.
+    #[cfg(test)]
     pub(crate) fn new(specs: Vec<SymbolSpec>) -> SymbolTable {
-        let symbols: Vec<SymbolInfo> = specs.into_iter().map(SymbolInfo::new).collect();
+        SymbolTable::for_market(specs, Market::Usdm)
+    }
+
+    /// Builds the table of `market`; a repeated name keeps its first index.
+    pub(crate) fn for_market(specs: Vec<SymbolSpec>, market: Market) -> SymbolTable {
+        let symbols: Vec<SymbolInfo> = specs
+            .into_iter()
+            .map(|spec| SymbolInfo::for_market(spec, market))
+            .collect();
         let mut by_name = HashMap::with_capacity(symbols.len());
         let mut by_stream = HashMap::with_capacity(symbols.len());
         for (index, symbol) in symbols.iter().enumerate() {
