@@ -192,7 +192,7 @@ impl Outcome {
         let intervals = Interval::parse_list(INTERVALS).unwrap();
         let found = verify(&intervals, &self.trades, &self.held, Completeness::Every).unwrap();
         assert!(found.is_exact(), "{found:?}");
-        assert!(found.verified > 50, "{found:?}");
+        assert!(found.verified > 20, "{found:?}");
         assert_eq!(
             self.shards.trades,
             self.trades.len() as u64,
