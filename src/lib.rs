@@ -54,3 +54,4 @@ pub mod sim;
 pub mod store;
 pub mod symbol_name;
 pub mod trade;
+pub mod websocket;

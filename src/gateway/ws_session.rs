@@ -31,7 +31,8 @@ impl EventLoop {
         match frame.opcode {
             Opcode::Text | Opcode::Binary => self.request(token, client, &frame.payload),
             Opcode::Ping => write_pong_frame(client.output(), &frame.payload),
-            Opcode::Pong => {}
+            // parse_client_frame refuses continuations: the gateway takes no fragmented requests.
+            Opcode::Pong | Opcode::Continuation => {}
             Opcode::Close => {
                 write_close_frame(client.output());
                 client.closing = true;

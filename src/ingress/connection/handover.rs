@@ -5,15 +5,13 @@
 
 use std::time::{Duration, Instant};
 
-use tungstenite::Message;
-
 use super::dialer::Socket;
 use super::handler::{ConnectionEvent, DisconnectCause, FrameHandler};
-use super::incoming::{Incoming, read_one};
 use super::live::Live;
-use super::rotation::{PendingRotation, Replacement, RotationPlan};
+use super::rotation::{Buffered, PendingRotation, Replacement, RotationPlan};
 use super::stream_connection::StreamConnection;
 use super::url::stream_url;
+use super::ws_stream::Incoming;
 
 /// The socket a rotation replaced, read until the server answers our close.
 pub struct Draining {
@@ -30,7 +28,7 @@ struct Handed {
     /// Its subscription replies, for the handler.
     events: Vec<ConnectionEvent>,
     /// Data frames it received before the handover.
-    buffered: Vec<Message>,
+    buffered: Vec<Buffered>,
 }
 
 impl StreamConnection {
@@ -132,7 +130,7 @@ impl StreamConnection {
             buffered: replacement.buffered,
         };
         let wait = (self.options.tick() * 4).clamp(DRAIN_MIN, DRAIN_MAX);
-        if old.socket.close(None).is_ok() {
+        if old.socket.close().is_ok() {
             live.draining = Some(Draining {
                 socket: old.socket,
                 deadline: now + wait,
@@ -149,13 +147,13 @@ impl StreamConnection {
         let Some(draining) = &mut live.draining else {
             return;
         };
-        let done = match read_one(&mut draining.socket, live.polled) {
+        let done = match draining.socket.read() {
             Incoming::Text(text) => {
-                self.deliver_text(text.as_bytes(), handler);
+                self.deliver_text(text, handler);
                 false
             }
             Incoming::Binary(bytes) => {
-                self.deliver_binary(&bytes, handler);
+                self.deliver_binary(bytes, handler);
                 false
             }
             Incoming::Ping => {
@@ -195,9 +193,8 @@ impl StreamConnection {
         handler.on_event(&ConnectionEvent::Rotated);
         for message in replacement.buffered {
             match message {
-                Message::Text(text) => self.deliver_text(text.as_bytes(), handler),
-                Message::Binary(bytes) => self.deliver_binary(&bytes, handler),
-                _ => {}
+                Buffered::Text(text) => self.deliver_text(&text, handler),
+                Buffered::Binary(bytes) => self.deliver_binary(&bytes, handler),
             }
         }
     }

@@ -3,15 +3,13 @@
 
 use std::time::{Duration, Instant};
 
-use tungstenite::Message;
-
 use super::dialer::Socket;
 use super::handler::{ConnectionEvent, Control, DisconnectCause, FrameHandler, SubscriptionMethod};
 use super::handover::Draining;
-use super::incoming::{Incoming, read_one, send};
 use super::options::ConnectionOptions;
 use super::rotation::PendingRotation;
 use super::stream_connection::StreamConnection;
+use super::ws_stream::{Incoming, write_outcome};
 
 /// While frames flow, the clock is read only every this many reads: liveness, pings and rotation
 /// need second-scale precision, and the hot path should not pay for a clock read per frame.
@@ -68,7 +66,7 @@ impl Live {
     pub(super) fn close(&mut self) -> DisconnectCause {
         self.rotation = None;
         self.draining = None;
-        let _ = self.socket.close(None);
+        let _ = self.socket.close();
         DisconnectCause::Stopped
     }
 }
@@ -90,16 +88,16 @@ impl StreamConnection {
         } else {
             let batch = if live.polled { READS_PER_STEP } else { 1 };
             while reads < batch {
-                match read_one(&mut live.socket, live.polled) {
-                    Incoming::Text(text) => self.deliver_text(text.as_bytes(), handler),
-                    Incoming::Binary(bytes) => self.deliver_binary(&bytes, handler),
+                match live.socket.read() {
+                    Incoming::Text(text) => self.deliver_text(text, handler),
+                    Incoming::Binary(bytes) => self.deliver_binary(bytes, handler),
                     Incoming::Ping => {
                         self.stats.pings_received += 1;
                         self.stats.pongs_sent += 1;
                     }
                     Incoming::Pong(payload) => {
                         self.stats.pongs_received += 1;
-                        self.record_rtt(&payload);
+                        self.record_rtt(payload);
                         clock_due = true;
                     }
                     Incoming::Tick => {
@@ -150,8 +148,8 @@ impl StreamConnection {
         if now.saturating_duration_since(live.last_ping) >= self.options.ping_interval {
             // The payload is our send time, so the pong gives the round trip.
             let sent = now.saturating_duration_since(self.epoch).as_nanos() as u64;
-            let ping = Message::Ping(sent.to_le_bytes().to_vec().into());
-            if let Err(cause) = send(&mut live.socket, ping, live.polled) {
+            let result = live.socket.send_ping(&sent.to_le_bytes());
+            if let Err(cause) = write_outcome(result, live.polled) {
                 return Some(cause);
             }
             self.stats.pings_sent += 1;
@@ -161,7 +159,8 @@ impl StreamConnection {
             let Some(request) = self.subscriptions.next_message() else {
                 break;
             };
-            if let Err(cause) = send(&mut live.socket, Message::text(request.text), live.polled) {
+            let result = live.socket.send_text(request.text.as_bytes());
+            if let Err(cause) = write_outcome(result, live.polled) {
                 return Some(cause);
             }
             self.limit.record(now);
@@ -182,13 +181,12 @@ impl StreamConnection {
                 streams: request.streams,
             });
         }
-        if live.polled {
+        if live.polled
+            && live.socket.has_pending()
+            && let Err(cause) = write_outcome(live.socket.flush(), true)
+        {
             // Bytes a full socket buffer held back (a ping, a SUBSCRIBE) go out now.
-            if let Err(e) = live.socket.flush()
-                && !super::incoming::would_block(&e)
-            {
-                return Some(super::incoming::write_failure(e));
-            }
+            return Some(cause);
         }
         if live.rotation.is_none() && live.draining.is_none() && now >= live.next_rotation {
             self.start_rotation(live, now, handler);

@@ -14,15 +14,16 @@
 //! socket); `readiness` (blocking or polled sockets); `dial` (connecting off the thread);
 //! `rotation` and `handover` (make-before-break replacement before Binance's 24 h cut);
 //! `subscriptions`, `rate_limit`, `reply` and `url` (which streams a socket carries and how
-//! changes reach the server); `backoff` (reconnect delays); `dialer` and `incoming` (opening a
-//! socket, classifying what one read returns); `stats` (counters).
+//! changes reach the server); `backoff` (reconnect delays); `dialer`, `transport` and
+//! `handshake` (opening a socket: TCP, TLS, the upgrade); `ws_stream` (the client side of the
+//! WebSocket protocol: frames read out of one buffer, ours written masked); `stats` (counters).
 
 pub mod backoff;
 mod dial;
 pub mod dialer;
 pub mod handler;
 mod handover;
-pub mod incoming;
+mod handshake;
 mod live;
 pub mod options;
 pub mod rate_limit;
@@ -32,7 +33,9 @@ pub mod rotation;
 pub mod stats;
 pub mod stream_connection;
 pub mod subscriptions;
+pub mod transport;
 pub mod url;
+pub mod ws_stream;
 
 pub use handler::{ConnectionEvent, Control, DisconnectCause, FrameHandler, SubscriptionMethod};
 pub use options::ConnectionOptions;

@@ -4,13 +4,11 @@
 //! several stages (other connections, shards, consumers) and must never wait in one of them.
 
 use std::io;
-use std::net::TcpStream;
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
 
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
-use tungstenite::stream::MaybeTlsStream;
 
 use super::dialer::Socket;
 
@@ -52,7 +50,7 @@ impl Readiness {
         else {
             return Ok(());
         };
-        let tcp = tcp_of(socket).ok_or_else(|| io::Error::other("unknown socket kind"))?;
+        let tcp = socket.get_ref().tcp();
         tcp.set_nonblocking(true)?;
         let fd = tcp.as_raw_fd();
         // Closing the socket removes it from the poll (nothing else holds its descriptor).
@@ -65,14 +63,5 @@ impl Readiness {
             Readiness::Blocking => None,
             Readiness::Polled { notify, .. } => Some(Arc::clone(notify)),
         }
-    }
-}
-
-/// The TCP stream under a WebSocket, plain or TLS.
-pub fn tcp_of(socket: &Socket) -> Option<&TcpStream> {
-    match socket.get_ref() {
-        MaybeTlsStream::Plain(tcp) => Some(tcp),
-        MaybeTlsStream::Rustls(tls) => Some(&tls.sock),
-        _ => None,
     }
 }

@@ -16,15 +16,14 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, TryRecvError, bounded};
-use tungstenite::Message;
 
 use super::dialer::{Dialer, Socket};
 use super::handler::{ConnectionEvent, SubscriptionMethod};
-use super::incoming::{Incoming, read_one};
 use super::rate_limit::RateLimit;
 use super::readiness::Notify;
 use super::reply::{Reply, looks_like_reply, parse_reply};
 use super::subscriptions::{MAX_STREAMS_PER_MESSAGE, request_text};
+use super::ws_stream::{Incoming, write_outcome};
 
 /// Data frames held at most while the helper waits for SUBSCRIBE acks; past this the socket is
 /// handed over anyway (the io thread re-sends what is missing).
@@ -54,6 +53,16 @@ impl RotationPlan {
     }
 }
 
+/// A data message the replacement received before the handover, kept until the old socket is
+/// done (a rotation happens once a day: copying is fine).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Buffered {
+    /// A text message.
+    Text(Vec<u8>),
+    /// A binary message.
+    Binary(Vec<u8>),
+}
+
 /// A replacement socket that delivered, ready to take over.
 pub struct Replacement {
     /// The socket.
@@ -65,7 +74,7 @@ pub struct Replacement {
     /// Streams it carries (URL streams plus acknowledged SUBSCRIBEs).
     pub carried: Vec<String>,
     /// Data frames received so far, in order (text and binary only).
-    pub buffered: Vec<Message>,
+    pub buffered: Vec<Buffered>,
     /// Subscription replies seen, for the handler.
     pub events: Vec<ConnectionEvent>,
     /// Server pings answered.
@@ -124,7 +133,7 @@ impl Drop for PendingRotation {
 #[derive(Default)]
 struct Progress {
     carried: Vec<String>,
-    buffered: Vec<Message>,
+    buffered: Vec<Buffered>,
     events: Vec<ConnectionEvent>,
     pings_received: u64,
     subscribe_messages: u64,
@@ -207,26 +216,24 @@ fn prepare(
             && limit.ready(now)
         {
             let text = request_text(SubscriptionMethod::Subscribe, streams, id);
-            socket
-                .send(Message::text(text))
+            write_outcome(socket.send_text(text.as_bytes()), false)
                 .map_err(|e| format!("replacement subscribe: {e}"))?;
             limit.record(now);
             progress.subscribe_messages += 1;
             awaiting.insert(id, streams);
             next_batch = batches.next();
         }
-        match read_one(&mut socket, false) {
-            Incoming::Text(text) => {
-                let bytes = text.as_bytes();
+        match socket.read() {
+            Incoming::Text(bytes) => {
                 match looks_like_reply(bytes)
                     .then(|| parse_reply(bytes))
                     .flatten()
                 {
                     Some(reply) => progress.on_reply(reply, &mut awaiting),
-                    None => progress.buffered.push(Message::Text(text)),
+                    None => progress.buffered.push(Buffered::Text(bytes.to_vec())),
                 }
             }
-            Incoming::Binary(bytes) => progress.buffered.push(Message::Binary(bytes)),
+            Incoming::Binary(bytes) => progress.buffered.push(Buffered::Binary(bytes.to_vec())),
             Incoming::Ping => progress.pings_received += 1,
             Incoming::Pong(_) | Incoming::Tick => {}
             Incoming::Ended(cause) => return Err(format!("replacement ended: {cause}")),
