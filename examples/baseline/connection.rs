@@ -6,6 +6,7 @@ use std::sync::{Arc, RwLock};
 use futures_util::StreamExt;
 use klagg::latency::Stage;
 use serde_json::Value;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::Message;
@@ -68,9 +69,9 @@ pub async fn connect(url: &str, symbols: &[String]) -> Result<Socket, String> {
 }
 
 /// Reads the connection until it closes or `shutdown` turns true, sending every trade to the
-/// aggregator.
-pub async fn run(
-    mut socket: Socket,
+/// aggregator. Any stream does (`benches/wire.rs` feeds one from memory).
+pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
+    mut socket: WebSocketStream<S>,
     symbols: SymbolIndex,
     trades: mpsc::Sender<Trade>,
     mut shutdown: watch::Receiver<bool>,
