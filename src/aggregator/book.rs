@@ -11,7 +11,6 @@ use super::delta_log::{DeltaLog, OpenKlines};
 use super::due_queue::DueQueue;
 use super::effects::{Effects, due_time};
 use super::fold_tree::{FoldTree, MAX_NODES};
-use super::leaf::Leaf;
 use super::node::{INACTIVE, Node};
 use super::part::Part;
 use super::protocol::KlineRecord;
@@ -20,7 +19,7 @@ use super::restore::RestoreError;
 use super::rollover::{advance_each, advance_to};
 use super::slow_path;
 use super::stats::ShardStats;
-use super::symbol_klines::{SymbolKlines, SymbolState, SymbolView};
+use super::symbol_klines::{SymbolHead, SymbolKlines, SymbolView};
 use crate::interval::Interval;
 use crate::kline::Kline;
 use crate::trade::AggTradePayload;
@@ -28,15 +27,15 @@ use crate::trade::AggTradePayload;
 /// Where each node of a symbol stood before a replay (its open time), to be put back there.
 pub(crate) type Positions = [i64; MAX_NODES];
 
-/// Every symbol's klines, flat: leaves, nodes (`symbol * nodes per symbol + node`) and states.
+/// Every symbol's klines, flat: one head per symbol (its leaf, flags and leaf node) and its
+/// coarse nodes (`symbol * coarse nodes per symbol + node - 1`).
 #[derive(Debug)]
 pub(crate) struct KlineBook {
     intervals: Vec<Interval>,
     tree: FoldTree,
     grace_ms: i64,
-    leaves: Vec<Leaf>,
-    nodes: Vec<Node>,
-    symbols: Vec<SymbolState>,
+    heads: Vec<SymbolHead>,
+    coarse: Vec<Node>,
     /// The newest tick or trade time.
     now_ms: i64,
     /// Changes are stamped with this; every delivery to a consumer ends one (starts at 1, so
@@ -56,12 +55,11 @@ impl KlineBook {
     pub(crate) fn new(intervals: Vec<Interval>, n_symbols: usize, grace_ms: i64) -> KlineBook {
         let tree = FoldTree::new(&intervals);
         KlineBook {
-            nodes: vec![Node::NEW; n_symbols * tree.len()],
+            coarse: vec![Node::NEW; n_symbols * (tree.len() - 1)],
             tree,
             intervals,
             grace_ms,
-            leaves: vec![Leaf::NEW; n_symbols],
-            symbols: vec![SymbolState::NEW; n_symbols],
+            heads: vec![SymbolHead::NEW; n_symbols],
             now_ms: i64::MIN,
             epoch: 1,
             last_change: 0,
@@ -78,7 +76,7 @@ impl KlineBook {
 
     /// Symbol indices `0..n_symbols()` are kept.
     pub(crate) fn n_symbols(&self) -> usize {
-        self.symbols.len()
+        self.heads.len()
     }
 
     /// The shard's clock.
@@ -91,9 +89,10 @@ impl KlineBook {
     /// nothing) for every other trade, invalid ones included.
     #[inline(always)]
     pub(crate) fn apply_fast(&mut self, trade: &AggTradePayload, stats: &mut ShardStats) -> bool {
-        let Some(leaf) = self.leaves.get_mut(trade.symbol as usize) else {
+        let Some(head) = self.heads.get_mut(trade.symbol as usize) else {
             return false;
         };
+        let leaf = &mut head.leaf;
         if !(leaf.takes(trade) & trade.is_valid()) {
             return false;
         }
@@ -115,16 +114,12 @@ impl KlineBook {
         let symbol = trade.symbol as usize;
         self.now_ms = self.now_ms.max(trade.trade_time_ms);
         let mut fx = self.effects(log, stats);
-        let mut s = klines_of(
-            &mut self.leaves,
-            &mut self.nodes,
-            &mut self.symbols,
-            &self.tree,
-            symbol,
-        );
-        slow_path::apply(&mut s, trade, &mut fx);
+        let mut s = klines_of(&mut self.heads, &mut self.coarse, &self.tree, symbol);
+        let in_step = slow_path::apply(&mut s, trade, &mut fx);
         self.last_change = self.epoch;
-        self.settle(symbol);
+        if !in_step {
+            self.settle(symbol);
+        }
     }
 
     /// Moves the clock on to `now_ms` (it never goes back).
@@ -141,7 +136,8 @@ impl KlineBook {
         while let Some(symbol) = self.due.pop_due(now_ms) {
             // Closing them empty would be wrong: the gap's replay closes them once the trades
             // are in (and queues the symbol again).
-            if self.symbols[symbol].gap_pending {
+            self.heads[symbol].state.due_at = i64::MAX;
+            if self.heads[symbol].state.gap_pending {
                 continue;
             }
             let mut fx = Effects {
@@ -152,13 +148,7 @@ impl KlineBook {
                 grace_ms: self.grace_ms,
                 rebuilding: self.rebuilding,
             };
-            let mut s = klines_of(
-                &mut self.leaves,
-                &mut self.nodes,
-                &mut self.symbols,
-                &self.tree,
-                symbol,
-            );
+            let mut s = klines_of(&mut self.heads, &mut self.coarse, &self.tree, symbol);
             if advance_to(&mut s, until, &mut fx) {
                 self.last_change = self.epoch;
             }
@@ -169,23 +159,23 @@ impl KlineBook {
     /// Last agg id applied or claimed for `symbol` (`NO_AGG_ID` before any).
     #[inline]
     pub(crate) fn last_agg_id(&self, symbol: usize) -> i64 {
-        self.leaves[symbol].last_agg_id
+        self.heads[symbol].leaf.last_agg_id
     }
 
     /// First agg id applied live for `symbol` (`NO_AGG_ID` before any).
     pub(crate) fn first_agg_id(&self, symbol: usize) -> i64 {
-        self.symbols[symbol].first_agg_id
+        self.heads[symbol].state.first_agg_id
     }
 
     /// Records the agg id of the symbol's first live trade.
     pub(crate) fn note_first_agg_id(&mut self, symbol: usize, agg_id: i64) {
-        self.symbols[symbol].first_agg_id = agg_id;
+        self.heads[symbol].state.first_agg_id = agg_id;
     }
 
     /// Moves the symbol's last agg id up to `to` without a trade (a claim, ids given up): live
     /// copies of the ids below are then fills or duplicates.
     pub(crate) fn raise_last_agg_id(&mut self, symbol: usize, to: i64) {
-        let leaf = &mut self.leaves[symbol];
+        let leaf = &mut self.heads[symbol].leaf;
         if to > leaf.last_agg_id {
             leaf.seal();
             leaf.last_agg_id = to;
@@ -196,7 +186,7 @@ impl KlineBook {
     /// Marks `symbol` held for a repair (its trades take the slow path and are kept), and
     /// waiting for a gap's trades (its empty periods are not closed meanwhile).
     pub(crate) fn set_hold(&mut self, symbol: usize, held: bool, gap_pending: bool) {
-        let state = &mut self.symbols[symbol];
+        let state = &mut self.heads[symbol].state;
         state.held = held;
         state.gap_pending = gap_pending;
         self.settle(symbol);
@@ -205,23 +195,23 @@ impl KlineBook {
     /// True while `symbol` is held for a repair.
     #[inline]
     pub(crate) fn is_held(&self, symbol: usize) -> bool {
-        self.symbols[symbol].held
+        self.heads[symbol].state.held
     }
 
     /// True while `symbol` waits for a gap's trades.
     #[inline]
     pub(crate) fn gap_pending(&self, symbol: usize) -> bool {
-        self.symbols[symbol].gap_pending
+        self.heads[symbol].state.gap_pending
     }
 
     /// The open kline of a symbol and interval index, if the symbol has traded.
     pub(crate) fn open_kline(&self, symbol: usize, interval: usize) -> Option<Kline> {
-        if symbol >= self.symbols.len() || interval >= self.intervals.len() {
+        if symbol >= self.heads.len() || interval >= self.intervals.len() {
             return None;
         }
         let node = self.tree.node_of(interval);
         let s = self.view(symbol);
-        s.nodes[node].is_active().then(|| s.open_kline(node))
+        s.node(node).is_active().then(|| s.open_kline(node))
     }
 
     /// For each interval, the kline holding the symbol's last trade.
@@ -256,9 +246,9 @@ impl KlineBook {
     /// [`KlineBook::end_replay`] is a correction. Returns where the nodes stood.
     pub(crate) fn begin_replay(&mut self, symbol: usize, start: &[Kline], after: i64) -> Positions {
         let mut before = [INACTIVE; MAX_NODES];
-        let n = self.tree.len();
-        for (node, at) in before.iter_mut().enumerate().take(n) {
-            *at = self.nodes[symbol * n + node].open_time;
+        let s = self.view(symbol);
+        for (node, at) in before.iter_mut().enumerate().take(self.tree.len()) {
+            *at = s.node(node).open_time;
         }
         self.rebuilding = true;
         let epoch = self.epoch;
@@ -279,13 +269,7 @@ impl KlineBook {
         stats: &mut ShardStats,
     ) {
         let mut fx = self.effects(log, stats);
-        let mut s = klines_of(
-            &mut self.leaves,
-            &mut self.nodes,
-            &mut self.symbols,
-            &self.tree,
-            symbol,
-        );
+        let mut s = klines_of(&mut self.heads, &mut self.coarse, &self.tree, symbol);
         advance_each(&mut s, before, &mut fx);
         self.rebuilding = false;
         self.last_change = self.epoch;
@@ -299,14 +283,14 @@ impl KlineBook {
         interval: usize,
         kline: &Kline,
     ) -> Result<(), RestoreError> {
-        if symbol >= self.symbols.len() || interval >= self.intervals.len() {
+        if symbol >= self.heads.len() || interval >= self.intervals.len() {
             return Err(RestoreError::OutOfRange);
         }
         let target = self.tree.node_of(interval);
         let rule = self.intervals[interval];
         let epoch = self.epoch;
         let s = self.view(symbol);
-        if s.nodes[target].is_active() {
+        if s.node(target).is_active() {
             return Err(RestoreError::AlreadyLive);
         }
         if rule.open_time(kline.open_time) != kline.open_time
@@ -318,11 +302,11 @@ impl KlineBook {
         let klines: Vec<Kline> = (0..self.tree.len())
             .map(|node| match node {
                 _ if node == target => *kline,
-                _ if s.nodes[node].is_active() => s.open_kline(node),
+                _ if s.node(node).is_active() => s.open_kline(node),
                 _ => Kline::empty(INACTIVE, INACTIVE, 0),
             })
             .collect();
-        let after = s.leaf.last_agg_id;
+        let after = s.head.leaf.last_agg_id;
         let mut s = self.klines(symbol);
         set_klines(&mut s, &klines, after, epoch);
         self.last_change = epoch;
@@ -331,41 +315,27 @@ impl KlineBook {
     }
 
     /// After a change to `symbol` off the fast path: opens or closes its gate and queues it
-    /// for the clock.
+    /// for the clock if it comes due earlier than it is queued for.
     fn settle(&mut self, symbol: usize) {
         let rebuilding = self.rebuilding;
-        let grace_ms = self.grace_ms;
-        let mut s = klines_of(
-            &mut self.leaves,
-            &mut self.nodes,
-            &mut self.symbols,
-            &self.tree,
-            symbol,
-        );
+        let mut s = klines_of(&mut self.heads, &mut self.coarse, &self.tree, symbol);
         s.update_gate(rebuilding);
         if let Some(close) = s.view().next_close() {
-            self.due.schedule(symbol, due_time(close, grace_ms));
+            let due = due_time(close, self.grace_ms);
+            let state = &mut self.heads[symbol].state;
+            if due < state.due_at {
+                state.due_at = due;
+                self.due.schedule(symbol, due);
+            }
         }
     }
 
     fn view(&self, symbol: usize) -> SymbolView<'_> {
-        let n = self.tree.len();
-        SymbolView {
-            leaf: &self.leaves[symbol],
-            nodes: &self.nodes[symbol * n..(symbol + 1) * n],
-            state: &self.symbols[symbol],
-            tree: &self.tree,
-        }
+        view_of(&self.heads, &self.coarse, &self.tree, symbol)
     }
 
     fn klines(&mut self, symbol: usize) -> SymbolKlines<'_> {
-        klines_of(
-            &mut self.leaves,
-            &mut self.nodes,
-            &mut self.symbols,
-            &self.tree,
-            symbol,
-        )
+        klines_of(&mut self.heads, &mut self.coarse, &self.tree, symbol)
     }
 
     fn effects<'a>(&self, log: &'a mut DeltaLog, stats: &'a mut ShardStats) -> Effects<'a> {
@@ -382,43 +352,49 @@ impl KlineBook {
 
 /// One symbol's klines, borrowed out of the book's arrays.
 fn klines_of<'a>(
-    leaves: &'a mut [Leaf],
-    nodes: &'a mut [Node],
-    symbols: &'a mut [SymbolState],
+    heads: &'a mut [SymbolHead],
+    coarse: &'a mut [Node],
     tree: &'a FoldTree,
     symbol: usize,
 ) -> SymbolKlines<'a> {
-    let n = tree.len();
+    let n = tree.len() - 1;
     SymbolKlines {
         symbol: symbol as u32,
-        leaf: &mut leaves[symbol],
-        nodes: &mut nodes[symbol * n..(symbol + 1) * n],
-        state: &mut symbols[symbol],
+        head: &mut heads[symbol],
+        coarse: &mut coarse[symbol * n..(symbol + 1) * n],
+        tree,
+    }
+}
+
+/// One symbol's klines, read-only.
+fn view_of<'a>(
+    heads: &'a [SymbolHead],
+    coarse: &'a [Node],
+    tree: &'a FoldTree,
+    symbol: usize,
+) -> SymbolView<'a> {
+    let n = tree.len() - 1;
+    SymbolView {
+        head: &heads[symbol],
+        coarse: &coarse[symbol * n..(symbol + 1) * n],
         tree,
     }
 }
 
 impl OpenKlines for KlineBook {
     fn collect_changed(&mut self, since: u64, out: &mut Vec<KlineRecord>) {
-        let n_nodes = self.tree.len();
-        for symbol in 0..self.symbols.len() {
-            let trade_stamp = self.leaves[symbol].stamp;
-            if trade_stamp.max(self.symbols[symbol].stamp) <= since {
+        for symbol in 0..self.heads.len() {
+            let head = &self.heads[symbol];
+            if head.leaf.stamp.max(head.state.stamp) <= since {
                 continue;
             }
             // A trade changes every open kline of its symbol.
-            let traded = trade_stamp > since;
-            let n = self.tree.len();
-            let s = SymbolView {
-                leaf: &self.leaves[symbol],
-                nodes: &self.nodes[symbol * n..(symbol + 1) * n],
-                state: &self.symbols[symbol],
-                tree: &self.tree,
-            };
+            let traded = head.leaf.stamp > since;
+            let s = view_of(&self.heads, &self.coarse, &self.tree, symbol);
             s.compose_all(&mut self.scratch);
             for interval in 0..self.intervals.len() {
                 let node = self.tree.node_of(interval);
-                let n = &self.nodes[symbol * n_nodes + node];
+                let n = s.node(node);
                 if n.is_active() && (traded || n.stamp > since) {
                     out.push(KlineRecord {
                         symbol: symbol as u32,

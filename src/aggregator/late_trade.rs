@@ -14,7 +14,7 @@ pub(crate) fn correct_or_drop(
     trade: &AggTradePayload,
     fx: &mut Effects,
 ) {
-    let mut last = s.nodes[node].last_closed();
+    let mut last = s.node(node).last_closed();
     let time = trade.trade_time_ms;
     let belongs = last.open_time <= time && time <= last.close_time;
     let deadline = fx.due_time(last.close_time).saturating_add(fx.grace_ms);
@@ -29,12 +29,12 @@ pub(crate) fn correct_or_drop(
     if let Some(interval) = output {
         fx.corrected(s.symbol, interval, &last);
     }
-    s.nodes[node].set_last_closed(&last);
+    s.node_mut(node).set_last_closed(&last);
     if s.composed_is_empty(node) {
         // The empty period after it carried the old close forward; it now carries this one.
-        s.nodes[node].carry = last.close;
+        s.node_mut(node).carry = last.close;
         if node == 0 {
-            s.leaf.close = last.close;
+            s.head.leaf.close = last.close;
         }
         s.stamp(node, fx.epoch);
     }

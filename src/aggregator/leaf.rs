@@ -86,6 +86,8 @@ impl Leaf {
         let price = trade.price;
         if self.count == 0 {
             self.open = price;
+            self.high = price;
+            self.low = price;
             self.first_trade_id = trade.first_trade_id;
             self.first_mark = trade.agg_id;
         }
@@ -156,15 +158,18 @@ impl Leaf {
         self.taker_buy_quote_volume = part.sums.taker_buy_quote_volume;
     }
 
-    /// Starts a second without trades, carrying `carry` forward as its price.
+    /// Starts a second without trades, carrying `carry` forward as its price. Only what the
+    /// next trade does not set is reset: the first trade of a second sets open, high, low and
+    /// the first ids and mark (see [`Leaf::add`]).
     pub(crate) fn clear(&mut self, carry: i64) {
-        *self = Leaf {
-            gate: GATE_CLOSED,
-            last_agg_id: self.last_agg_id,
-            close: carry,
-            stamp: self.stamp,
-            ..Leaf::NEW
-        };
+        self.gate = GATE_CLOSED;
+        self.close = carry;
+        self.count = 0;
+        self.volume = 0;
+        self.quote_volume = 0;
+        self.taker_buy_volume = 0;
+        self.taker_buy_quote_volume = 0;
+        self.sealed_mark = NOT_SEALED;
     }
 
     /// Remembers that the second's last trade is no longer the symbol's last: called before

@@ -11,8 +11,10 @@ use crate::kline::Kline;
 /// `open_time` of a node that has never opened a period.
 pub(crate) const INACTIVE: i64 = i64::MIN;
 
-/// The cold state of one (symbol, interval).
+/// The cold state of one (symbol, interval). The fields a rollover writes come first, in
+/// one cache line; `folded` comes last, as the leaf's own node has no use for it.
 #[derive(Debug, Clone, Copy)]
+#[repr(C)]
 pub(crate) struct Node {
     /// First millisecond of the open period; [`INACTIVE`] before the symbol's first trade.
     pub(crate) open_time: i64,
@@ -22,20 +24,20 @@ pub(crate) struct Node {
     pub(crate) carry: i64,
     /// Epoch of the last change other than a trade (a rollover, a correction, a rebuild).
     pub(crate) stamp: u64,
-    /// True while the open kline includes the parent's open kline: the parent's period lies
-    /// inside this one and its trades are this kline's trades too. A closed parent period is
-    /// then folded into `folded`.
-    pub(crate) includes_parent: bool,
     /// The last closed period: its times, and whether it had trades (then it is
     /// `last_traded`; else it was empty at `closed_price`).
     pub(crate) closed_open: i64,
     pub(crate) closed_close: i64,
     pub(crate) closed_price: i64,
     pub(crate) closed_traded: bool,
-    /// Trades of the open period that do not reach it through the parent.
-    pub(crate) folded: Part,
+    /// True while the open kline includes the parent's open kline: the parent's period lies
+    /// inside this one and its trades are this kline's trades too. A closed parent period is
+    /// then folded into `folded`.
+    pub(crate) includes_parent: bool,
     /// The last closed kline that had trades (corrections included).
     pub(crate) last_traded: Kline,
+    /// Trades of the open period that do not reach it through the parent.
+    pub(crate) folded: Part,
 }
 
 impl Node {
@@ -50,7 +52,6 @@ impl Node {
         closed_close: INACTIVE,
         closed_price: 0,
         closed_traded: false,
-        folded: Part::EMPTY,
         last_traded: Kline {
             open_time: INACTIVE,
             close_time: INACTIVE,
@@ -66,6 +67,7 @@ impl Node {
             first_trade_id: -1,
             last_trade_id: -1,
         },
+        folded: Part::EMPTY,
     };
 
     /// True once the node has opened a period.
@@ -103,12 +105,15 @@ impl Node {
         }
     }
 
-    /// Opens the period `open_time..=close_time` without trades, at `carry`.
+    /// Opens the period `open_time..=close_time` without trades, at `carry` (the trades of
+    /// the leaf's own node are in the leaf: its `folded` stays empty anyway).
     pub(crate) fn open(&mut self, open_time: i64, close_time: i64, carry: i64, epoch: u64) {
         self.open_time = open_time;
         self.close_time = close_time;
         self.carry = carry;
-        self.folded = Part::EMPTY;
         self.stamp = epoch;
+        if !self.folded.is_empty() {
+            self.folded = Part::EMPTY;
+        }
     }
 }

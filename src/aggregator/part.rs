@@ -60,6 +60,8 @@ impl Part {
     pub(crate) fn add(&mut self, trade: &AggTradePayload) {
         if self.is_empty() {
             self.open = trade.price;
+            self.high = trade.price;
+            self.low = trade.price;
             self.first_trade_id = trade.first_trade_id;
             self.first_mark = trade.agg_id;
         }

@@ -19,6 +19,8 @@ use crate::kline::Kline;
 /// id `after`. The kline each node closed last is kept.
 pub(crate) fn set_klines(s: &mut SymbolKlines, klines: &[Kline], after: i64, epoch: u64) {
     let base = mark_base(after);
+    // Whatever the pending seconds held is in the klines now.
+    s.head.pending = Part::EMPTY;
     for (node, kline) in klines.iter().enumerate().take(s.tree.len()) {
         let level = i64::from(s.tree.level(node));
         let marks = Marks {
@@ -27,31 +29,34 @@ pub(crate) fn set_klines(s: &mut SymbolKlines, klines: &[Kline], after: i64, epo
         };
         s.stamp(node, epoch);
         if kline.open_time == INACTIVE {
-            let n = &mut s.nodes[node];
+            let n = s.node_mut(node);
             n.open_time = INACTIVE;
             n.close_time = INACTIVE;
             n.folded = Part::EMPTY;
             n.includes_parent = false;
             if node == 0 {
-                s.leaf.clear(0);
+                s.head.leaf.clear(0);
             }
             continue;
         }
-        s.nodes[node].open(kline.open_time, kline.close_time, kline.close, epoch);
+        s.node_mut(node)
+            .open(kline.open_time, kline.close_time, kline.close, epoch);
         if node == 0 {
-            s.leaf.set_part(&Part::of_kline(kline, marks), kline.close);
+            s.head
+                .leaf
+                .set_part(&Part::of_kline(kline, marks), kline.close);
             continue;
         }
         let parent = s.tree.parent(node).unwrap_or(0);
-        let inside = s.nodes[node].contains(&s.nodes[parent]);
+        let inside = s.node(node).contains(s.node(parent));
         let beyond = inside
             .then(|| Part::beyond(kline, &klines[parent], marks))
             .flatten();
-        let n = &mut s.nodes[node];
+        let n = s.node_mut(node);
         n.includes_parent = beyond.is_some();
         n.folded = beyond.unwrap_or_else(|| Part::of_kline(kline, marks));
     }
-    s.leaf.last_agg_id = after;
+    s.head.leaf.last_agg_id = after;
     s.survey();
 }
 

@@ -6,25 +6,38 @@
 
 use super::effects::Effects;
 use super::late_trade::correct_or_drop;
-use super::leaf::NOT_SEALED;
-use super::rollover::advance_to;
+use super::leaf::{GATE_CLOSED, NOT_SEALED};
+use super::rollover::{advance_to, close_leaf};
 use super::symbol_klines::SymbolKlines;
 use crate::trade::AggTradePayload;
 
-/// Applies a trade that follows the symbol's last one in agg-id order.
-pub(crate) fn apply(s: &mut SymbolKlines, trade: &AggTradePayload, fx: &mut Effects) {
+/// Applies a trade that follows the symbol's last one in agg-id order. Returns true when the
+/// trade only moved an open leaf on to a later second (the common case, which leaves the
+/// gate open and the symbol due no earlier): nothing else needs looking at.
+pub(crate) fn apply(s: &mut SymbolKlines, trade: &AggTradePayload, fx: &mut Effects) -> bool {
     let time = trade.trade_time_ms;
-    if !s.state.coherent {
+    let head = &*s.head;
+    if head.leaf.gate != GATE_CLOSED
+        && time > head.root.close_time
+        && time <= head.state.coarse_close
+    {
+        close_leaf(s, time, false, fx);
+        s.head.leaf.add(trade, fx.epoch);
+        s.head.leaf.gate = s.head.root.open_time;
+        return true;
+    }
+    if !s.head.state.coherent {
         open_new_nodes(s, time, fx);
     }
     advance_to(s, time, fx);
-    if s.state.coherent && s.nodes[0].open_time <= time {
+    if s.head.state.coherent && s.head.root.open_time <= time {
         // The leaf's second: every open kline takes the trade through the leaf.
-        s.leaf.add(trade, fx.epoch);
-        s.leaf.sealed_mark = NOT_SEALED;
-        return;
+        s.head.leaf.add(trade, fx.epoch);
+        s.head.leaf.sealed_mark = NOT_SEALED;
+        return false;
     }
     place(s, trade, fx);
+    false
 }
 
 /// Opens the period holding `time` for every node that never had one, as a symbol's first
@@ -32,15 +45,16 @@ pub(crate) fn apply(s: &mut SymbolKlines, trade: &AggTradePayload, fx: &mut Effe
 fn open_new_nodes(s: &mut SymbolKlines, time: i64, fx: &mut Effects) {
     let mut opened = 0u128;
     for node in 0..s.tree.len() {
-        if s.nodes[node].is_active() {
+        if s.node(node).is_active() {
             continue;
         }
         let rule = s.tree.rule(node);
         let open = rule.open_time(time);
-        s.nodes[node].open(open, rule.close_time(open), 0, fx.epoch);
-        s.state.stamp = fx.epoch;
+        s.node_mut(node)
+            .open(open, rule.close_time(open), 0, fx.epoch);
+        s.head.state.stamp = fx.epoch;
         if node == 0 {
-            s.leaf.clear(0);
+            s.head.leaf.clear(0);
         }
         opened |= 1 << node;
     }
@@ -60,23 +74,25 @@ fn open_new_nodes(s: &mut SymbolKlines, time: i64, fx: &mut Effects) {
 fn place(s: &mut SymbolKlines, trade: &AggTradePayload, fx: &mut Effects) {
     let time = trade.trade_time_ms;
     for node in 1..s.tree.len() {
-        if s.nodes[node].open_time > time {
+        if s.node(node).open_time > time {
             correct_or_drop(s, node, trade, fx);
             continue;
         }
         let parent = s.tree.parent(node).unwrap_or(0);
-        let through_parent = s.nodes[node].includes_parent && s.nodes[parent].open_time <= time;
+        let through_parent = s.node(node).includes_parent && s.node(parent).open_time <= time;
         if !through_parent {
-            s.nodes[node].folded.add(trade);
+            s.node_mut(node).folded.add(trade);
         }
     }
-    if s.nodes[0].open_time <= time {
-        s.leaf.add(trade, fx.epoch);
-        s.leaf.sealed_mark = NOT_SEALED;
+    if s.head.root.open_time <= time {
+        let leaf = &mut s.head.leaf;
+        leaf.add(trade, fx.epoch);
+        leaf.sealed_mark = NOT_SEALED;
     } else {
         correct_or_drop(s, 0, trade, fx);
-        s.leaf.seal();
-        s.leaf.last_agg_id = trade.agg_id;
-        s.leaf.stamp = fx.epoch;
+        let leaf = &mut s.head.leaf;
+        leaf.seal();
+        leaf.last_agg_id = trade.agg_id;
+        leaf.stamp = fx.epoch;
     }
 }

@@ -18,6 +18,8 @@ pub(crate) struct SymbolState {
     /// Earliest close time of an active node other than the leaf (`i64::MAX` if none): no
     /// coarse period needs closing before it.
     pub(crate) coarse_close: i64,
+    /// When the clock is due to look at the symbol, as last queued (`i64::MAX`: not queued).
+    pub(crate) due_at: i64,
     /// True while a gap in the symbol's agg ids waits for its missing trades.
     pub(crate) gap_pending: bool,
     /// True while the symbol is held for a repair (a gap, a warm start): its live trades are
@@ -34,34 +36,76 @@ impl SymbolState {
         first_agg_id: super::leaf::NO_AGG_ID,
         stamp: 0,
         coarse_close: i64::MAX,
+        due_at: i64::MAX,
         gap_pending: false,
         held: false,
         coherent: false,
     };
 }
 
+/// What a symbol keeps next to its leaf, in one block, so that closing a second touches only
+/// memory near the lines its trades wrote: the leaf, the symbol's flags, the closed seconds
+/// not yet folded into the coarser nodes, and the leaf's own node (node 0).
+#[derive(Debug, Clone, Copy)]
+#[repr(C)]
+pub(crate) struct SymbolHead {
+    pub(crate) leaf: Leaf,
+    pub(crate) state: SymbolState,
+    /// Seconds closed since the leaf's children last took them: part of every child's open
+    /// kline. Kept only while the symbol is coherent (every child includes the leaf), and
+    /// folded into the children when a coarse period ends, so a second that closes touches
+    /// no other node.
+    pub(crate) pending: Part,
+    /// The leaf's period, carry and last closed second.
+    pub(crate) root: Node,
+}
+
+impl SymbolHead {
+    /// A symbol that has not traded.
+    pub(crate) const NEW: SymbolHead = SymbolHead {
+        leaf: Leaf::NEW,
+        state: SymbolState::NEW,
+        pending: Part::EMPTY,
+        root: Node::NEW,
+    };
+}
+
 /// A symbol's klines, read-only: what can be read from its pieces.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct SymbolView<'a> {
-    pub(crate) leaf: &'a Leaf,
-    /// Node 0 is the leaf's cold state (its period, carry and last closed kline).
-    pub(crate) nodes: &'a [Node],
-    pub(crate) state: &'a SymbolState,
+    pub(crate) head: &'a SymbolHead,
+    /// Nodes 1.. (the coarse ones): `coarse[node - 1]`.
+    pub(crate) coarse: &'a [Node],
     pub(crate) tree: &'a FoldTree,
 }
 
 impl SymbolView<'_> {
+    /// Node `node` (0 is the leaf's).
+    #[inline]
+    pub(crate) fn node(&self, node: usize) -> &Node {
+        if node == 0 {
+            &self.head.root
+        } else {
+            &self.coarse[node - 1]
+        }
+    }
+
     /// The trades of `node`'s open kline, its parents' included.
     pub(crate) fn composed(&self, node: usize) -> Part {
+        if node == 0 {
+            return self.head.leaf.part();
+        }
         let mut part = Part::EMPTY;
         let mut at = node;
         loop {
             if at == 0 {
-                part.merge(&self.leaf.part());
+                part.merge(&self.head.pending);
+                part.merge(&self.head.leaf.part());
                 return part;
             }
-            part.merge(&self.nodes[at].folded);
-            if !self.nodes[at].includes_parent {
+            let n = self.node(at);
+            part.merge(&n.folded);
+            if !n.includes_parent {
                 return part;
             }
             at = self.tree.parent(at).unwrap_or(0);
@@ -70,15 +114,19 @@ impl SymbolView<'_> {
 
     /// True when `node`'s open kline has no trade yet.
     pub(crate) fn composed_is_empty(&self, node: usize) -> bool {
+        if node == 0 {
+            return self.head.leaf.count == 0;
+        }
         let mut at = node;
         loop {
             if at == 0 {
-                return self.leaf.count == 0;
+                return self.head.pending.is_empty() && self.head.leaf.count == 0;
             }
-            if !self.nodes[at].folded.is_empty() {
+            let n = self.node(at);
+            if !n.folded.is_empty() {
                 return false;
             }
-            if !self.nodes[at].includes_parent {
+            if !n.includes_parent {
                 return true;
             }
             at = self.tree.parent(at).unwrap_or(0);
@@ -87,19 +135,24 @@ impl SymbolView<'_> {
 
     /// The open kline of `node` (an active one).
     pub(crate) fn open_kline(&self, node: usize) -> Kline {
-        let n = &self.nodes[node];
+        let n = self.node(node);
         self.composed(node)
             .kline(n.open_time, n.close_time, n.carry)
     }
 
     /// The open kline of every node, fine to coarse, each built on its parent's: `out[node]`.
     pub(crate) fn compose_all(&self, out: &mut [Part; MAX_NODES]) {
-        out[0] = self.leaf.part();
+        out[0] = self.head.leaf.part();
+        let mut under_children = self.head.pending;
+        under_children.merge(&out[0]);
         for node in 1..self.tree.len() {
-            let mut part = self.nodes[node].folded;
-            if self.nodes[node].includes_parent {
-                let parent = self.tree.parent(node).unwrap_or(0);
-                part.merge(&out[parent]);
+            let n = &self.coarse[node - 1];
+            let mut part = n.folded;
+            if n.includes_parent {
+                match self.tree.parent(node).unwrap_or(0) {
+                    0 => part.merge(&under_children),
+                    parent => part.merge(&out[parent]),
+                }
             }
             out[node] = part;
         }
@@ -108,7 +161,7 @@ impl SymbolView<'_> {
     /// The kline of `node` holding the symbol's last trade: the open one if it has trades,
     /// else the last closed one with trades (where a repair of the symbol starts from).
     pub(crate) fn kline_holding_last_trade(&self, node: usize) -> Kline {
-        let n = &self.nodes[node];
+        let n = self.node(node);
         if !n.is_active() {
             return Node::NEW.last_closed();
         }
@@ -126,11 +179,12 @@ impl SymbolView<'_> {
 
     /// The earliest time one of the symbol's periods ends, if it has any.
     pub(crate) fn next_close(&self) -> Option<i64> {
-        let leaf = &self.nodes[0];
-        let close = if leaf.is_active() {
-            leaf.close_time.min(self.state.coarse_close)
+        let root = &self.head.root;
+        let coarse = self.head.state.coarse_close;
+        let close = if root.is_active() {
+            root.close_time.min(coarse)
         } else {
-            self.state.coarse_close
+            coarse
         };
         (close != i64::MAX).then_some(close)
     }
@@ -140,10 +194,9 @@ impl SymbolView<'_> {
 #[derive(Debug)]
 pub(crate) struct SymbolKlines<'a> {
     pub(crate) symbol: u32,
-    pub(crate) leaf: &'a mut Leaf,
-    /// Node 0 is the leaf's cold state (its period, carry and last closed kline).
-    pub(crate) nodes: &'a mut [Node],
-    pub(crate) state: &'a mut SymbolState,
+    pub(crate) head: &'a mut SymbolHead,
+    /// Nodes 1.. (the coarse ones): `coarse[node - 1]`.
+    pub(crate) coarse: &'a mut [Node],
     pub(crate) tree: &'a FoldTree,
 }
 
@@ -152,10 +205,29 @@ impl SymbolKlines<'_> {
     #[inline]
     pub(crate) fn view(&self) -> SymbolView<'_> {
         SymbolView {
-            leaf: self.leaf,
-            nodes: self.nodes,
-            state: self.state,
+            head: self.head,
+            coarse: self.coarse,
             tree: self.tree,
+        }
+    }
+
+    /// Node `node` (0 is the leaf's).
+    #[inline]
+    pub(crate) fn node(&self, node: usize) -> &Node {
+        if node == 0 {
+            &self.head.root
+        } else {
+            &self.coarse[node - 1]
+        }
+    }
+
+    /// Node `node` (0 is the leaf's), to change.
+    #[inline]
+    pub(crate) fn node_mut(&mut self, node: usize) -> &mut Node {
+        if node == 0 {
+            &mut self.head.root
+        } else {
+            &mut self.coarse[node - 1]
         }
     }
 
@@ -171,39 +243,59 @@ impl SymbolKlines<'_> {
         self.view().composed_is_empty(node)
     }
 
+    /// Folds the pending seconds into the leaf's children, before any of them closes or
+    /// changes how it is composed.
+    pub(crate) fn flush_pending(&mut self) {
+        if self.head.pending.is_empty() {
+            return;
+        }
+        let pending = self.head.pending;
+        for &child in self.tree.children(0) {
+            let child = &mut self.coarse[child - 1];
+            if child.includes_parent {
+                child.folded.merge(&pending);
+            }
+        }
+        self.head.pending = Part::EMPTY;
+    }
+
     /// Decides whether `node` (not the leaf) includes its parent, after one of them opened a
     /// period: only a parent period inside its own, and only while the parent has no trade
     /// this node did not take in another way (a fresh period, the normal case).
     pub(crate) fn refresh_includes(&mut self, node: usize) {
         let parent = self.tree.parent(node).unwrap_or(0);
         let includes =
-            self.nodes[node].contains(&self.nodes[parent]) && self.composed_is_empty(parent);
-        self.nodes[node].includes_parent = includes;
+            self.node(node).contains(self.node(parent)) && self.composed_is_empty(parent);
+        self.node_mut(node).includes_parent = includes;
     }
 
     /// Recomputes what a change of the nodes' periods may have changed: whether the symbol is
     /// coherent, and the earliest coarse close.
     pub(crate) fn survey(&mut self) {
-        let mut coherent = self.nodes[0].is_active();
+        let mut coherent = self.head.root.is_active();
         let mut coarse_close = i64::MAX;
-        for node in &self.nodes[1..] {
+        for node in self.coarse.iter() {
             coherent &= node.is_active() && node.includes_parent;
             if node.is_active() {
                 coarse_close = coarse_close.min(node.close_time);
             }
         }
-        self.state.coherent = coherent;
-        self.state.coarse_close = coarse_close;
+        self.head.state.coherent = coherent;
+        self.head.state.coarse_close = coarse_close;
+        if !coherent {
+            self.flush_pending();
+        }
     }
 
     /// Opens or closes the fast path for the symbol's next trade.
     pub(crate) fn update_gate(&mut self, rebuilding: bool) {
-        let open = self.state.coherent
-            && !self.state.held
+        let head = &mut *self.head;
+        let open = head.state.coherent
+            && !head.state.held
             && !rebuilding
-            && self.leaf.sealed_mark == NOT_SEALED;
-        self.leaf.gate = if open {
-            self.nodes[0].open_time
+            && head.leaf.sealed_mark == NOT_SEALED;
+        head.leaf.gate = if open {
+            head.root.open_time
         } else {
             GATE_CLOSED
         };
@@ -212,7 +304,7 @@ impl SymbolKlines<'_> {
     /// Stamps `node` as changed (not by a trade) at `epoch`.
     #[inline]
     pub(crate) fn stamp(&mut self, node: usize, epoch: u64) {
-        self.nodes[node].stamp = epoch;
-        self.state.stamp = epoch;
+        self.node_mut(node).stamp = epoch;
+        self.head.state.stamp = epoch;
     }
 }
