@@ -58,7 +58,13 @@ pub(crate) struct SymbolHead {
     pub(crate) pending: Part,
     /// The leaf's period, carry and last closed second.
     pub(crate) root: Node,
+    /// Makes the head an odd number of cache lines long, so that the leaves of consecutive
+    /// symbols fall in every set of the L1 cache rather than in a quarter of them.
+    spread: [u8; HEAD_SPREAD],
 }
+
+/// Padding of [`SymbolHead`] up to 13 cache lines (its fields take 11.5).
+const HEAD_SPREAD: usize = 96;
 
 impl SymbolHead {
     /// A symbol that has not traded.
@@ -67,6 +73,7 @@ impl SymbolHead {
         state: SymbolState::NEW,
         pending: Part::EMPTY,
         root: Node::NEW,
+        spread: [0; HEAD_SPREAD],
     };
 }
 
@@ -306,5 +313,17 @@ impl SymbolKlines<'_> {
     pub(crate) fn stamp(&mut self, node: usize, epoch: u64) {
         self.node_mut(node).stamp = epoch;
         self.head.state.stamp = epoch;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_head_is_an_odd_number_of_cache_lines() {
+        let size = std::mem::size_of::<SymbolHead>();
+        assert_eq!(size % 64, 0);
+        assert_eq!(size / 64 % 2, 1, "{size} bytes");
     }
 }
