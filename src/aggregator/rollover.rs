@@ -50,10 +50,10 @@ pub(crate) fn advance_each(s: &mut SymbolKlines, targets: &[i64], fx: &mut Effec
         close_leaf(s, targets[0], held_empty, fx);
         s.flush_pending();
     }
-    for node in 1..s.tree.len() {
+    for (node, &target) in targets.iter().enumerate().take(s.tree.len()).skip(1) {
         let n = s.node(node);
-        if n.is_active() && n.close_time < targets[node] {
-            close_node(s, node, targets[node], held_empty, fx);
+        if n.is_active() && n.close_time < target {
+            close_node(s, node, target, held_empty, fx);
         }
     }
     s.survey();
