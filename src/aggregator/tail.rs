@@ -1,10 +1,10 @@
 //! Trailing gaps, the shard side. A symbol whose last trades were lost with a dropped
 //! connection, and which then went quiet, shows no jump in its agg ids: no later trade comes to
-//! reveal the loss. So the backfill asks how the symbol's tail stands ([`Shard::tail_view`]),
+//! reveal the loss. So the backfill asks how the symbol's tail stands ([`super::Shard::tail_view`]),
 //! compares it with the exchange's REST klines, and when the exchange has more trades, fetches
-//! them and first tells the shard how far they go ([`Shard::claim_tail`]). The claim opens a
+//! them and first tells the shard how far they go ([`super::Shard::claim_tail`]). The claim opens a
 //! pending gap for them, as if a trade after them had shown the jump, and the trades that
-//! follow it fill the gap the ordinary way ([`Shard::fill_trade`]): the replay corrects every
+//! follow it fill the gap the ordinary way ([`super::Shard::fill_trade`]): the replay corrects every
 //! kline they belong to.
 //!
 //! Nothing here touches the per-trade path: a view is read from the state gaps keep anyway
