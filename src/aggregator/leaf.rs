@@ -9,7 +9,9 @@ use super::part::Part;
 use crate::kline::Sums;
 use crate::trade::AggTradePayload;
 
-/// `gate` of a leaf whose trades must take the slow path (see [`Leaf::gate`]).
+/// `gate` of a leaf whose trades must take the slow path (see [`Leaf::gate`]). Only trade
+/// times in its first second would pass it: 292 million years before the epoch, beyond what
+/// any interval's calendar handles anyway.
 pub(crate) const GATE_CLOSED: i64 = i64::MIN;
 
 /// `sealed_mark` of a leaf whose last trade is its symbol's last one.
