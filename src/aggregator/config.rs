@@ -1,6 +1,6 @@
-//! What a shard is built for: its intervals, its symbol capacity and its timing rules.
+//! What a shard is built for: its intervals, its symbol capacity, its timing rules and how it
+//! waits for the missing trades of gaps.
 
-use super::gap_fill::GapFillConfig;
 use crate::interval::Interval;
 
 /// Everything a [`super::Shard`] needs to preallocate its state and apply its rules.
@@ -37,9 +37,53 @@ impl ShardConfig {
     }
 }
 
-/// Most intervals one shard keeps: the per-trade loop marks the intervals needing a cold path
-/// in one `u64`.
+/// Most intervals one shard keeps (a symbol's intervals fold into one another, at most this
+/// many deep).
 pub const MAX_INTERVALS: usize = 64;
+
+/// How a shard waits for the missing trades of its gaps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GapFillConfig {
+    /// Gaps tracked at once; one more is counted as unfilled at once. 0 turns filling off
+    /// (gaps are only recorded), as in offline replay.
+    pub max_pending: usize,
+    /// A repair (a gap, a warm start) still waiting this long after it began (shard clock) is
+    /// given up.
+    pub timeout_ms: i64,
+    /// Live trades all repairs may keep together; the repair that would pass it is given up,
+    /// so memory stays bounded whatever the backfill does.
+    pub max_buffered_trades: usize,
+    /// A gap is handed to the backfill ([`super::Shard::take_gaps`]) only once it has waited
+    /// this long (shard clock), so that a second connection carrying the stream, a moment
+    /// behind the first, fills it without spending REST weight. 0 hands it over at once.
+    pub report_after_ms: i64,
+}
+
+impl GapFillConfig {
+    /// Gaps are recorded for whoever takes them, never waited for.
+    pub const OFF: GapFillConfig = GapFillConfig {
+        max_pending: 0,
+        timeout_ms: 0,
+        max_buffered_trades: 0,
+        report_after_ms: 0,
+    };
+
+    /// What a live engine uses: up to 1,024 gaps at once, each given 5 minutes, and 4M live
+    /// trades kept meanwhile (about 256 MB at worst).
+    pub const LIVE: GapFillConfig = GapFillConfig {
+        max_pending: 1_024,
+        timeout_ms: 300_000,
+        max_buffered_trades: 4_000_000,
+        report_after_ms: 0,
+    };
+
+    /// [`GapFillConfig::LIVE`] for streams carried by more than one connection: a gap waits a
+    /// second for the other connection before the backfill is asked.
+    pub const REDUNDANT: GapFillConfig = GapFillConfig {
+        report_after_ms: 1_000,
+        ..GapFillConfig::LIVE
+    };
+}
 
 /// Why a [`ShardConfig`] cannot build a shard.
 #[derive(Debug, Clone, PartialEq, Eq)]

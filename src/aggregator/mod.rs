@@ -5,25 +5,42 @@
 //! through [`Shard::tick`]; consumers talk to it only through [`ShardRequest`]s answered with
 //! `try_send`, so the shard never blocks on a consumer. The backfill repairs it through
 //! [`Shard::fill_trade`], warm starts and tail claims ([`Shard::claim_tail`]).
+//!
+//! Inside, in the order a trade meets them: `shard` routes; `leaf` is a symbol's current
+//! second, all a usual trade writes; `slow_path` handles every other trade, with `rollover`
+//! (closing periods and folding them into coarser ones along `fold_tree`) and `late_trade`;
+//! `node` and `part` hold the coarse pieces and `symbol_klines` composes them; `book` keeps all
+//! symbols, the clock and `due_queue`; `delta_log` answers consumers; `holds` and
+//! `held_symbol` repair symbols through `rebuild` and replays.
 
+mod book;
 mod client;
 mod closed_log;
 mod config;
-mod consumers;
-mod gap_fill;
+mod delta_log;
+mod due_queue;
+mod effects;
+mod fold_tree;
+mod held_symbol;
+mod holds;
+mod late_trade;
+mod leaf;
+mod node;
+mod part;
 mod protocol;
+mod rebuild;
 mod restore;
 mod rollover;
 pub mod routing;
 mod shard;
-mod slot;
+mod slow_path;
 mod stats;
+mod symbol_klines;
 mod tail;
 mod warm_start;
 
 pub use client::{DeltaConsumer, PullError};
-pub use config::{MAX_INTERVALS, ShardConfig, ShardConfigError};
-pub use gap_fill::GapFillConfig;
+pub use config::{GapFillConfig, MAX_INTERVALS, ShardConfig, ShardConfigError};
 pub use protocol::{
     ConsumerId, Delta, KlineRecord, PullRequest, ShardRequest, Snapshot, SnapshotRequest, Wake,
 };

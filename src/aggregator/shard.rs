@@ -1,16 +1,43 @@
-//! A shard's kline state and its two inputs: trades and the clock.
+//! The shard, as the rest of the engine sees it: trades, the clock, consumers' requests and
+//! the backfill's repairs go in here, and are handed to the part whose job each is.
+//!
+//! - the kline book ([`super::book`]) keeps every symbol's klines and the clock;
+//! - the delta log ([`super::delta_log`]) keeps what each consumer was delivered and answers
+//!   pulls;
+//! - the holds ([`super::holds`]) keep symbols whose history is being repaired (gaps, tail
+//!   claims, warm starts).
+//!
+//! A trade takes one of two ways. Most go to [`KlineBook::apply_fast`], which writes only the
+//! symbol's current second. The rest (a duplicate, a gap, a new second, a late trade, a held
+//! symbol) go through [`Shard::process_slow`], which sorts them out in that order.
 
-use super::closed_log::ClosedLog;
+use crossbeam_channel::Receiver;
+
+use super::book::KlineBook;
 use super::config::{ShardConfig, ShardConfigError};
-use super::consumers::ConsumerState;
-use super::gap_fill::{GapFillConfig, PendingGap};
-use super::protocol::{Delta, KlineRecord, PullRequest};
-use super::slot::{NO_AGG_ID, Slot, SlotBase, SlotId, SymbolState};
+use super::delta_log::DeltaLog;
+use super::holds::{Holds, ShardParts};
+use super::leaf::NO_AGG_ID;
+use super::protocol::{ConsumerId, ShardRequest};
+use super::restore::RestoreError;
 use super::stats::{Gap, ShardStats};
-use super::warm_start::Warming;
+use super::tail::{Tail, TailView};
+use super::warm_start::WarmStart;
 use crate::interval::Interval;
-use crate::kline::{Kline, Sums};
+use crate::kline::Kline;
 use crate::trade::AggTradePayload;
+
+/// The parts of `shard` a repair works on: everything but the holds themselves (borrowed
+/// field by field, so the holds stay free to be borrowed beside them).
+macro_rules! parts {
+    ($shard:ident) => {
+        ShardParts {
+            book: &mut $shard.book,
+            log: &mut $shard.log,
+            stats: &mut $shard.stats,
+        }
+    };
+}
 
 /// What [`Shard::process_trade`] did with a trade.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,85 +55,31 @@ pub enum TradeOutcome {
 }
 
 /// Every kline of every symbol and interval of one shard, with the delta bookkeeping of its
-/// consumers. Owned and driven by one thread.
+/// consumers and the repairs under way. Owned and driven by one thread.
 #[derive(Debug)]
 pub struct Shard {
-    pub(crate) intervals: Vec<Interval>,
-    pub(crate) n_intervals: usize,
-    pub(crate) grace_ms: i64,
-    /// Hot per-slot state, indexed `symbol * n_intervals + interval`.
-    pub(crate) slots: Vec<Slot>,
-    /// Cold per-slot state, same indexing.
-    pub(crate) bases: Vec<SlotBase>,
-    /// The kline each slot closed last, kept so a late trade can still correct it.
-    pub(crate) last_closed: Vec<Kline>,
-    /// The last kline with trades each slot closed: where a gap's rebuild starts when the
-    /// slot has moved on to empty periods since.
-    pub(crate) last_traded: Vec<Kline>,
-    pub(crate) symbols: Vec<SymbolState>,
-    /// Bumped once per change; 0 means "never", so versions start at 1.
-    pub(crate) version: u64,
-    /// Latest time the shard knows of: the newest tick or trade time.
-    pub(crate) now_ms: i64,
-    /// No slot is due to be closed by `tick` before this time.
-    pub(crate) next_due_ms: i64,
-    pub(crate) closed: ClosedLog,
-    pub(crate) consumers: Vec<ConsumerState>,
-    /// Reply buffers that came back undelivered, reused for later replies.
-    pub(crate) spare_deltas: Vec<Delta>,
-    /// Pulls held until something changes for their consumer (at most one per consumer).
-    pub(crate) held: Vec<PullRequest>,
-    pub(crate) gaps: Vec<Gap>,
-    pub(crate) max_recorded_gaps: usize,
-    /// Gaps waiting for their missing trades, at most one per symbol.
-    pub(crate) pending: Vec<PendingGap>,
-    pub(crate) gap_fill: GapFillConfig,
-    /// Symbols whose open klines are being rebuilt from REST.
-    pub(crate) warming: Vec<Warming>,
-    /// Live trades buffered by all pending gaps and warm starts together.
-    pub(crate) buffered_trades: usize,
-    /// True while a gap's rebuild replays trades: the klines it closes are corrections.
-    pub(crate) rebuilding: bool,
-    pub(crate) stats: ShardStats,
+    book: KlineBook,
+    log: DeltaLog,
+    holds: Holds,
+    stats: ShardStats,
 }
 
 impl Shard {
     /// Builds a shard with all state preallocated for `config.max_symbols` symbols.
     pub fn new(config: ShardConfig) -> Result<Shard, ShardConfigError> {
         config.validate()?;
-        let n_intervals = config.intervals.len();
         let n_symbols = config.max_symbols as usize;
-        let n_slots = n_symbols * n_intervals;
         Ok(Shard {
-            n_intervals,
-            grace_ms: config.close_grace_ms.max(0),
-            slots: vec![Slot::INACTIVE; n_slots],
-            bases: vec![SlotBase::default(); n_slots],
-            last_closed: vec![Slot::INACTIVE.kline(&Sums::ZERO); n_slots],
-            last_traded: vec![Slot::INACTIVE.kline(&Sums::ZERO); n_slots],
-            symbols: vec![SymbolState::NEW; n_symbols],
-            version: 0,
-            now_ms: i64::MIN,
-            next_due_ms: i64::MAX,
-            closed: ClosedLog::new(config.max_backlog),
-            consumers: Vec::new(),
-            spare_deltas: Vec::new(),
-            held: Vec::new(),
-            gaps: Vec::with_capacity(config.max_recorded_gaps),
-            max_recorded_gaps: config.max_recorded_gaps,
-            pending: Vec::with_capacity(config.gap_fill.max_pending),
-            gap_fill: config.gap_fill,
-            warming: Vec::new(),
-            buffered_trades: 0,
-            rebuilding: false,
+            book: KlineBook::new(config.intervals, n_symbols, config.close_grace_ms.max(0)),
+            log: DeltaLog::new(config.max_backlog),
+            holds: Holds::new(config.gap_fill, n_symbols, config.max_recorded_gaps),
             stats: ShardStats::default(),
-            intervals: config.intervals,
         })
     }
 
     /// The intervals of this shard; a record's `interval` indexes this list.
     pub fn intervals(&self) -> &[Interval] {
-        &self.intervals
+        self.book.intervals()
     }
 
     /// Counters of everything the shard applied, dropped or repaired.
@@ -116,199 +89,201 @@ impl Shard {
 
     /// The open kline of a symbol and interval index, if the symbol has traded.
     pub fn open_kline(&self, symbol: u32, interval: usize) -> Option<Kline> {
-        if interval >= self.n_intervals {
-            return None;
-        }
-        let at = self.slot_id(symbol as usize, interval);
-        let slot = self.slots.get(at.index)?;
-        slot.is_active().then(|| self.kline_at(at))
+        self.book.open_kline(symbol as usize, interval)
     }
 
     /// Moves the recorded gaps into `out` (appending), for backfill.
     pub fn take_gaps(&mut self, out: &mut Vec<Gap>) {
-        out.append(&mut self.gaps);
+        self.holds.take_reports(out);
     }
 
     /// Applies one trade to every interval of its symbol.
     ///
-    /// The hot path is integer arithmetic and indexing, one cache line per interval: crossing
-    /// a period boundary or meeting a late trade takes a cold path that closes klines or
-    /// corrects the last one.
+    /// The usual trade (the next agg id of a symbol, in the second its last trade was in)
+    /// writes one record: integer arithmetic, no allocation, no call. Everything else takes
+    /// the slow path.
     #[inline]
     pub fn process_trade(&mut self, trade: &AggTradePayload) -> TradeOutcome {
+        if self.book.apply_fast(trade, &mut self.stats) {
+            return TradeOutcome::Applied;
+        }
+        self.process_slow(trade)
+    }
+
+    /// A trade the fast path did not take: dropped if invalid or a duplicate (or kept as a
+    /// pending gap's fill), recorded as a gap after a jump, applied by every interval's full
+    /// rule, and kept for the replay if its symbol is held.
+    #[cold]
+    #[inline(never)]
+    fn process_slow(&mut self, trade: &AggTradePayload) -> TradeOutcome {
         let symbol = trade.symbol as usize;
-        if symbol >= self.symbols.len() || !trade.is_valid() {
+        if symbol >= self.book.n_symbols() || !trade.is_valid() {
             self.stats.invalid += 1;
             return TradeOutcome::Invalid;
         }
-        let state = &self.symbols[symbol];
-        let (last, gap_pending) = (state.last_agg_id, state.gap_pending);
+        let last = self.book.last_agg_id(symbol);
         let mut outcome = TradeOutcome::Applied;
         if last != NO_AGG_ID {
             if trade.agg_id <= last {
-                if gap_pending && self.fill_trade(trade) {
+                if self.book.gap_pending(symbol) && self.fill_trade(trade) {
                     return TradeOutcome::Filled;
                 }
                 self.stats.duplicates += 1;
                 return TradeOutcome::Duplicate;
             }
             if trade.agg_id > last + 1 {
-                self.record_gap(trade.symbol, last + 1, trade.agg_id - 1);
+                let mut parts = parts!(self);
+                self.holds
+                    .record_gap(symbol, last + 1, trade.agg_id - 1, &mut parts);
                 outcome = TradeOutcome::AppliedAfterGap;
             }
         } else {
-            self.symbols[symbol].first_agg_id = trade.agg_id;
+            self.book.note_first_agg_id(symbol, trade.agg_id);
         }
-        self.apply_trade(trade);
+        self.book.apply(trade, &mut self.log, &mut self.stats);
         self.stats.trades += 1;
-        let state = &self.symbols[symbol];
-        if state.gap_pending | state.warming {
-            self.keep_for_replay(trade);
+        if self.book.is_held(symbol) {
+            let mut parts = parts!(self);
+            self.holds.keep(trade, &mut parts);
         }
         outcome
     }
 
-    /// Applies a trade that follows the symbol's last one in agg-id order to every interval.
-    #[inline]
-    pub(crate) fn apply_trade(&mut self, trade: &AggTradePayload) {
-        let symbol = trade.symbol as usize;
-        self.now_ms = self.now_ms.max(trade.trade_time_ms);
-        self.version += 1;
-        let time = trade.trade_time_ms;
-        // Fast pass over the symbol's slots, one cache line each and no calls; the few slots
-        // whose period this trade does not fall in are marked and handled after it.
-        let base = symbol * self.n_intervals;
-        let mut cold = 0u64;
-        for (interval, slot) in self.slots[base..base + self.n_intervals]
-            .iter_mut()
-            .enumerate()
-        {
-            if time > slot.close_time || time < slot.open_time {
-                cold |= 1 << interval;
-            } else {
-                slot.apply(trade);
-            }
-        }
-        while cold != 0 {
-            let interval = cold.trailing_zeros() as usize;
-            cold &= cold - 1;
-            let at = SlotId {
-                symbol,
-                interval,
-                index: base + interval,
-            };
-            if time > self.slots[at.index].close_time {
-                self.roll_to(at, time);
-                self.slots[at.index].apply(trade);
-            } else {
-                self.apply_late(at, trade);
-            }
-        }
-        // Totals move only now: the rollovers above closed their klines without this trade.
-        let state = &mut self.symbols[symbol];
-        state.totals.add(&Sums::of(trade));
-        state.last_agg_id = trade.agg_id;
-        state.trade_version = self.version;
-        state.version = self.version;
-    }
-
     /// Advances the shard's clock and closes every kline whose period ended more than the
     /// close grace before `now_ms`, opening the next period empty at the previous close.
-    /// Symbols with a pending gap are left as they are until the gap ends.
+    /// Symbols with a pending gap are left as they are until the gap ends; repairs past their
+    /// time are given up.
     pub fn tick(&mut self, now_ms: i64) {
-        self.now_ms = self.now_ms.max(now_ms);
-        if !self.pending.is_empty() {
-            self.report_due_gaps();
-            self.expire_gaps();
-        }
-        if !self.warming.is_empty() {
-            self.expire_warm();
-        }
-        if now_ms < self.next_due_ms {
-            return;
-        }
-        self.version += 1;
-        let mut next_due = i64::MAX;
-        for symbol in 0..self.symbols.len() {
-            // A symbol waiting for a gap's trades keeps its periods open: closing them empty
-            // would be wrong, and the gap's replay closes them once the trades are in.
-            if self.symbols[symbol].gap_pending {
-                continue;
-            }
-            for interval in 0..self.n_intervals {
-                let at = self.slot_id(symbol, interval);
-                let slot = &self.slots[at.index];
-                if !slot.is_active() {
-                    continue;
-                }
-                if self.due_time(slot.close_time) <= now_ms {
-                    self.roll_to(at, now_ms - self.grace_ms);
-                }
-                next_due = next_due.min(self.due_time(self.slots[at.index].close_time));
-            }
-        }
-        self.next_due_ms = next_due;
+        self.book.advance_clock(now_ms);
+        let mut parts = parts!(self);
+        self.holds.on_clock(&mut parts);
+        self.book.tick(now_ms, &mut self.log, &mut self.stats);
     }
 
-    /// Brings the gauges of waiting gaps and warm starts up to date after one began or ended.
-    pub(crate) fn count_waiting(&mut self) {
-        self.stats.gaps_pending = self.pending.len() as u64;
-        self.stats.warm_pending = self.warming.len() as u64;
+    /// Registers a consumer. Closed klines are kept for it from now on, and its first pull
+    /// returns every open kline.
+    pub fn register_consumer(&mut self) -> ConsumerId {
+        self.log.register()
     }
 
-    /// Locates the slot of a symbol and interval.
-    #[inline]
-    pub(crate) fn slot_id(&self, symbol: usize, interval: usize) -> SlotId {
-        SlotId {
-            symbol,
-            interval,
-            index: symbol * self.n_intervals + interval,
+    /// Answers every request waiting on `requests`, and the held pulls that now have news,
+    /// without blocking; returns how many were answered or held.
+    pub fn serve_requests(&mut self, requests: &Receiver<ShardRequest>) -> usize {
+        self.log.serve(requests, &mut self.book, &mut self.stats)
+    }
+
+    /// Answers one request with `try_send`; an undelivered reply is owed to the next pull.
+    pub fn handle_request(&mut self, request: ShardRequest) {
+        self.log.handle(request, &mut self.book, &mut self.stats);
+    }
+
+    /// Takes one of the trades a pending gap misses (from the backfill, or a second connection
+    /// carrying the stream); returns false if no pending gap misses it. The last missing
+    /// trade fills the gap: the symbol's klines are rebuilt with it at once.
+    pub fn fill_trade(&mut self, trade: &AggTradePayload) -> bool {
+        let symbol = trade.symbol as usize;
+        if symbol >= self.book.n_symbols() || !self.book.gap_pending(symbol) || !trade.is_valid() {
+            return false;
         }
+        let mut parts = parts!(self);
+        self.holds.fill(trade, &mut parts)
     }
 
-    /// The kline a slot holds right now.
-    pub(crate) fn kline_at(&self, at: SlotId) -> Kline {
-        let totals = &self.symbols[at.symbol].totals;
-        self.slots[at.index].kline(&totals.minus(&self.bases[at.index].sums))
+    /// Gives up waiting for `symbol`'s missing trades: its klines are rebuilt with the ones
+    /// that came, and the rest is counted and logged as lost. Returns false if none was pending.
+    pub fn abandon_gap(&mut self, symbol: u32) -> bool {
+        let mut parts = parts!(self);
+        self.holds.abandon_gap(symbol as usize, &mut parts)
     }
 
-    pub(crate) fn record_gap(&mut self, symbol: u32, from_agg_id: i64, to_agg_id: i64) {
-        let later = self.open_gap(symbol as usize, from_agg_id, to_agg_id);
-        self.stats.gaps += 1;
-        self.stats.missing_agg_ids += (to_agg_id - from_agg_id + 1) as u64;
-        if !later {
-            self.report_gap(symbol, from_agg_id, to_agg_id);
+    /// True while `symbol` waits for missing trades.
+    pub fn gap_pending(&self, symbol: u32) -> bool {
+        (symbol as usize) < self.book.n_symbols() && self.book.gap_pending(symbol as usize)
+    }
+
+    /// Starts keeping `symbol`'s live trades for its warm start; false if it is out of range.
+    pub fn begin_warm(&mut self, symbol: u32) -> bool {
+        if symbol as usize >= self.book.n_symbols() {
+            return false;
         }
+        let mut parts = parts!(self);
+        self.holds.begin_warm(symbol as usize, &mut parts);
+        true
     }
 
-    /// Records a run of missing agg ids for [`Shard::take_gaps`].
-    pub(crate) fn report_gap(&mut self, symbol: u32, from_agg_id: i64, to_agg_id: i64) {
-        if self.gaps.len() < self.max_recorded_gaps {
-            self.gaps.push(Gap {
-                symbol,
-                from_agg_id,
-                to_agg_id,
-            });
+    /// Takes a symbol's rebuilt state and replays it, at once or, for a symbol without a trade
+    /// since `from_ms` yet, with its first trade (which gives the trade ids). False if the
+    /// state does not fit the shard.
+    pub fn finish_warm(&mut self, data: WarmStart) -> bool {
+        if data.open.len() != self.book.intervals().len()
+            || data.symbol as usize >= self.book.n_symbols()
+        {
+            return false;
+        }
+        let mut parts = parts!(self);
+        self.holds.finish_warm(data, &mut parts);
+        true
+    }
+
+    /// Stops warming `symbol`: its klines stay as the live trades made them. The warm start
+    /// could not be done (the REST data was incomplete); counted.
+    pub fn abandon_warm(&mut self, symbol: u32) {
+        let mut parts = parts!(self);
+        self.holds.abandon_warm(symbol as usize, &mut parts);
+    }
+
+    /// True while `symbol` waits for its rebuilt state.
+    pub fn warming(&self, symbol: u32) -> bool {
+        self.holds.is_warming(symbol as usize)
+    }
+
+    /// Makes `kline` the open kline of (`symbol`, `interval`) before any live trade: later
+    /// trades of the same period add to it, and the period closes as usual.
+    ///
+    /// Trades that happened between the save and the restart are not in it; recovering those
+    /// is the backfill's job.
+    pub fn restore_open(
+        &mut self,
+        symbol: u32,
+        interval: usize,
+        kline: &Kline,
+    ) -> Result<(), RestoreError> {
+        self.book.restore(symbol as usize, interval, kline)
+    }
+
+    /// How `symbol`'s tail stands: its last agg id and the klines holding its last trade.
+    pub fn tail_view(&self, symbol: u32) -> TailView {
+        let index = symbol as usize;
+        let tail = if index >= self.book.n_symbols() {
+            Tail::NeverTraded
+        } else if self.book.is_held(index) {
+            Tail::Busy
+        } else if self.book.last_agg_id(index) == NO_AGG_ID {
+            Tail::NeverTraded
         } else {
-            self.stats.gaps_unrecorded += 1;
-        }
+            Tail::Traded {
+                last_agg_id: self.book.last_agg_id(index),
+                klines: self.book.tail_klines(index),
+            }
+        };
+        TailView { symbol, tail }
     }
 
-    /// Appends a closed kline to the log every consumer reads from (kept only while some
-    /// consumer is registered to read it).
-    #[inline]
-    pub(crate) fn emit_closed(&mut self, at: SlotId, kline: &Kline, correction: bool) {
-        if self.consumers.is_empty() {
-            return;
+    /// The exchange has `symbol`'s trades `from..=to` (consecutive), and the backfill sends
+    /// them next: unless the live trades brought them meanwhile, they become a pending gap
+    /// whose replay starts after the last trade applied. The backfill is not told of it: the
+    /// trades are on their way (with a redundant stream's wait, it is once that is over
+    /// without them, as for any gap). Ids between the last applied and `from` are ones the
+    /// exchange no longer has: counted lost. Returns whether a gap was opened.
+    ///
+    /// Nothing is claimed while a gap or a warm start is pending for the symbol: their replay
+    /// is about to rebuild its klines, and a claim's trades that arrive meanwhile find no gap
+    /// missing them and are dropped; a later tail check finds whatever is still missing.
+    pub fn claim_tail(&mut self, symbol: u32, from: i64, to: i64) -> bool {
+        if symbol as usize >= self.book.n_symbols() {
+            return false;
         }
-        let record = KlineRecord {
-            symbol: at.symbol as u32,
-            interval: at.interval as u16,
-            correction,
-            kline: *kline,
-        };
-        if self.closed.push(record) {
-            self.stats.closed_missed += 1;
-        }
+        let mut parts = parts!(self);
+        self.holds.claim_tail(symbol as usize, from, to, &mut parts)
     }
 }
