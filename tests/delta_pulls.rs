@@ -343,3 +343,58 @@ fn each_sent_request_calls_the_on_request_hook() {
     assert_eq!(blocked.request(), Err(PullError::Busy));
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
+
+#[test]
+fn a_pull_gets_the_open_klines_of_the_symbols_that_changed_and_only_those() {
+    let mut s = shard("1m", 64);
+    let (mut c, rx) = consumer(&mut s);
+    for symbol in 0..64 {
+        s.process_trade(&trade(symbol, 1, T0, ONE, ONE));
+    }
+    assert_eq!(pull(&mut s, &mut c, &rx).open.len(), 64);
+    s.process_trade(&trade(7, 2, T0 + 1, ONE, ONE));
+    s.process_trade(&trade(3, 2, T0 + 2, ONE, ONE));
+    s.process_trade(&trade(7, 3, T0 + 3, ONE, ONE));
+    let symbols: Vec<u32> = pull(&mut s, &mut c, &rx)
+        .open
+        .iter()
+        .map(|r| r.symbol)
+        .collect();
+    assert_eq!(
+        symbols,
+        vec![3, 7],
+        "changed symbols once each, in symbol order"
+    );
+    assert!(pull(&mut s, &mut c, &rx).open.is_empty());
+}
+
+#[test]
+fn a_consumer_that_stopped_pulling_still_gets_every_change_when_it_comes_back() {
+    // Four symbols: the book's list of changed symbols outgrows its bound while consumer `b`
+    // does not pull, and `b`'s next pull looks at every symbol instead.
+    let mut s = shard("1m", 4);
+    let (mut a, a_rx) = consumer(&mut s);
+    let (mut b, b_rx) = consumer(&mut s);
+    for symbol in 0..4 {
+        s.process_trade(&trade(symbol, 1, T0, ONE, ONE));
+    }
+    pull(&mut s, &mut a, &a_rx);
+    pull(&mut s, &mut b, &b_rx);
+    for round in 0..100 {
+        let symbol = (round % 4) as u32;
+        let id = 2 + round / 4;
+        s.process_trade(&trade(symbol, id, T0 + 1 + round, ONE, ONE));
+        pull(&mut s, &mut a, &a_rx);
+    }
+    let latest = pull(&mut s, &mut b, &b_rx);
+    let mut last_ids: Vec<(u32, i64)> = latest
+        .open
+        .iter()
+        .map(|r| (r.symbol, r.kline.last_trade_id))
+        .collect();
+    last_ids.sort_unstable();
+    let expected: Vec<(u32, i64)> = (0..4u32)
+        .map(|symbol| (symbol, trade(symbol, 26, T0, ONE, ONE).last_trade_id))
+        .collect();
+    assert_eq!(last_ids, expected);
+}

@@ -48,7 +48,22 @@ pub(crate) struct KlineBook {
     due: DueQueue,
     /// Open klines of one symbol, composed for a pull.
     scratch: Box<[Part; MAX_NODES]>,
+    /// The symbols changed, by the epoch they changed in (a symbol once per epoch from each of
+    /// the fast and the slow paths), so a pull looks at them and not at every symbol.
+    changes: Vec<(u64, u32)>,
+    /// Every change in an epoch at or after this is in `changes`; a pull for changes before it
+    /// looks at every symbol (after the list outgrew its bound, see [`MAX_CHANGES_PER_SYMBOL`]).
+    changes_from: u64,
+    /// Symbols gathered for the pull under way, sorted; reused.
+    gathered: Vec<u32>,
+    /// Per symbol, the serial of the last pull that gathered it; `pulls` counts them.
+    gathered_at: Vec<u64>,
+    pulls: u64,
 }
+
+/// Entries per symbol the list of changed symbols may hold before it is given up for a scan of
+/// every symbol: a consumer that stops pulling holds the list's start back.
+const MAX_CHANGES_PER_SYMBOL: usize = 8;
 
 impl KlineBook {
     /// A book of `n_symbols` symbols over `intervals`, closing periods `grace_ms` after they end.
@@ -66,6 +81,11 @@ impl KlineBook {
             rebuilding: false,
             due: DueQueue::new(n_symbols),
             scratch: Box::new([Part::EMPTY; MAX_NODES]),
+            changes: Vec::with_capacity(n_symbols),
+            changes_from: 1,
+            gathered: Vec::with_capacity(n_symbols),
+            gathered_at: vec![0; n_symbols],
+            pulls: 0,
         }
     }
 
@@ -96,6 +116,9 @@ impl KlineBook {
         if !(leaf.takes(trade) & trade.is_valid()) {
             return false;
         }
+        if leaf.stamp != self.epoch {
+            self.changes.push((self.epoch, trade.symbol));
+        }
         leaf.add(trade, self.epoch);
         self.now_ms = self.now_ms.max(trade.trade_time_ms);
         self.last_change = self.epoch;
@@ -116,7 +139,7 @@ impl KlineBook {
         let mut fx = self.effects(log, stats);
         let mut s = klines_of(&mut self.heads, &mut self.coarse, &self.tree, symbol);
         let in_step = slow_path::apply(&mut s, trade, &mut fx);
-        self.last_change = self.epoch;
+        self.changed(symbol);
         if !in_step {
             self.settle(symbol);
         }
@@ -150,7 +173,7 @@ impl KlineBook {
             };
             let mut s = klines_of(&mut self.heads, &mut self.coarse, &self.tree, symbol);
             if advance_to(&mut s, until, &mut fx) {
-                self.last_change = self.epoch;
+                self.changed(symbol);
             }
             self.settle(symbol);
         }
@@ -254,7 +277,7 @@ impl KlineBook {
         let epoch = self.epoch;
         let mut s = self.klines(symbol);
         set_klines(&mut s, start, after, epoch);
-        self.last_change = epoch;
+        self.changed(symbol);
         self.settle(symbol);
         before
     }
@@ -272,7 +295,7 @@ impl KlineBook {
         let mut s = klines_of(&mut self.heads, &mut self.coarse, &self.tree, symbol);
         advance_each(&mut s, before, &mut fx);
         self.rebuilding = false;
-        self.last_change = self.epoch;
+        self.changed(symbol);
         self.settle(symbol);
     }
 
@@ -309,9 +332,45 @@ impl KlineBook {
         let after = s.head.leaf.last_agg_id;
         let mut s = self.klines(symbol);
         set_klines(&mut s, &klines, after, epoch);
-        self.last_change = epoch;
+        self.changed(symbol);
         self.settle(symbol);
         Ok(())
+    }
+
+    /// Notes a change to `symbol` off the fast path in this epoch: for the pulls, and on the
+    /// list of changed symbols (once per epoch).
+    fn changed(&mut self, symbol: usize) {
+        self.last_change = self.epoch;
+        let state = &mut self.heads[symbol].state;
+        if state.listed != self.epoch {
+            state.listed = self.epoch;
+            self.changes.push((self.epoch, symbol as u32));
+        }
+        if self.changes.len() > MAX_CHANGES_PER_SYMBOL * self.heads.len().max(1) {
+            // Pulls for changes up to now look at every symbol instead.
+            self.changes.clear();
+            self.changes_from = self.epoch + 1;
+        }
+    }
+
+    /// The symbols (sorted) whose open klines may have changed after `since`: those on the
+    /// list, or every symbol when the list does not reach back that far.
+    fn gather_changed(&mut self, since: u64) {
+        self.gathered.clear();
+        if since == 0 || since + 1 < self.changes_from {
+            self.gathered.extend(0..self.heads.len() as u32);
+            return;
+        }
+        self.pulls += 1;
+        let first = self.changes.partition_point(|&(epoch, _)| epoch <= since);
+        for &(_, symbol) in &self.changes[first..] {
+            let at = &mut self.gathered_at[symbol as usize];
+            if *at != self.pulls {
+                *at = self.pulls;
+                self.gathered.push(symbol);
+            }
+        }
+        self.gathered.sort_unstable();
     }
 
     /// After a change to `symbol` off the fast path: opens or closes its gate and queues it
@@ -383,7 +442,9 @@ fn view_of<'a>(
 
 impl OpenKlines for KlineBook {
     fn collect_changed(&mut self, since: u64, out: &mut Vec<KlineRecord>) {
-        for symbol in 0..self.heads.len() {
+        self.gather_changed(since);
+        for at in 0..self.gathered.len() {
+            let symbol = self.gathered[at] as usize;
             let head = &self.heads[symbol];
             if head.leaf.stamp.max(head.state.stamp) <= since {
                 continue;
@@ -405,6 +466,14 @@ impl OpenKlines for KlineBook {
                 }
             }
         }
+    }
+
+    fn delivered_through(&mut self, epoch: u64) {
+        let done = self.changes.partition_point(|&(e, _)| e <= epoch);
+        if done > 0 {
+            self.changes.drain(..done);
+        }
+        self.changes_from = self.changes_from.max(epoch + 1);
     }
 
     fn epoch(&self) -> u64 {

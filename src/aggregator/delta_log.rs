@@ -18,6 +18,9 @@ const MAX_SPARE_DELTAS: usize = 4;
 pub(crate) trait OpenKlines {
     /// Appends every open kline changed in an epoch after `since` (all of them for 0).
     fn collect_changed(&mut self, since: u64, out: &mut Vec<KlineRecord>);
+    /// Every consumer has been delivered what changed up to `epoch`: what the book keeps to
+    /// find those changes again may go.
+    fn delivered_through(&mut self, epoch: u64);
     /// The epoch changes are stamped with now.
     fn epoch(&self) -> u64;
     /// Ends the current epoch: what was collected in it is delivered or owed as a whole.
@@ -152,6 +155,9 @@ impl DeltaLog {
                 (state.cursor, state.delivered_epoch) = delivered_to;
                 state.missed = 0;
                 self.release_delivered();
+                if let Some(oldest) = self.consumers.iter().map(|c| c.delivered_epoch).min() {
+                    open.delivered_through(oldest);
+                }
                 if let Some(wake) = &pull.hold {
                     (wake.0)();
                 }

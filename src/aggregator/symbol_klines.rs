@@ -15,6 +15,8 @@ pub(crate) struct SymbolState {
     pub(crate) first_agg_id: i64,
     /// Epoch of the last change to a node (not by a trade): see [`Node::stamp`].
     pub(crate) stamp: u64,
+    /// The epoch the symbol was last put on the book's list of changed symbols for.
+    pub(crate) listed: u64,
     /// Earliest close time of an active node other than the leaf (`i64::MAX` if none): no
     /// coarse period needs closing before it.
     pub(crate) coarse_close: i64,
@@ -35,6 +37,7 @@ impl SymbolState {
     pub(crate) const NEW: SymbolState = SymbolState {
         first_agg_id: super::leaf::NO_AGG_ID,
         stamp: 0,
+        listed: 0,
         coarse_close: i64::MAX,
         due_at: i64::MAX,
         gap_pending: false,
