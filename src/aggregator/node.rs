@@ -11,8 +11,10 @@ use crate::kline::Kline;
 /// `open_time` of a node that has never opened a period.
 pub(crate) const INACTIVE: i64 = i64::MIN;
 
-/// The cold state of one (symbol, interval). The fields a rollover writes come first, in
-/// one cache line; `folded` comes last, as the leaf's own node has no use for it.
+/// The cold state of one (symbol, interval). What composing its open kline reads (times,
+/// carry, whether it includes its parent, the folded piece) comes first and together, so a
+/// pull walks a few consecutive cache lines per node; what only a close or a correction needs
+/// (the last closed period and kline) comes last.
 #[derive(Debug, Clone, Copy)]
 #[repr(C)]
 pub(crate) struct Node {
@@ -24,20 +26,21 @@ pub(crate) struct Node {
     pub(crate) carry: i64,
     /// Epoch of the last change other than a trade (a rollover, a correction, a rebuild).
     pub(crate) stamp: u64,
-    /// The last closed period: its times, and whether it had trades (then it is
-    /// `last_traded`; else it was empty at `closed_price`).
-    pub(crate) closed_open: i64,
-    pub(crate) closed_close: i64,
-    pub(crate) closed_price: i64,
-    pub(crate) closed_traded: bool,
     /// True while the open kline includes the parent's open kline: the parent's period lies
     /// inside this one and its trades are this kline's trades too. A closed parent period is
     /// then folded into `folded`.
     pub(crate) includes_parent: bool,
-    /// The last closed kline that had trades (corrections included).
-    pub(crate) last_traded: Kline,
+    /// Whether the last closed period had trades (then it is `last_traded`; else it was
+    /// empty at `closed_price`).
+    pub(crate) closed_traded: bool,
     /// Trades of the open period that do not reach it through the parent.
     pub(crate) folded: Part,
+    /// The last closed period's times and, when empty, its price.
+    pub(crate) closed_open: i64,
+    pub(crate) closed_close: i64,
+    pub(crate) closed_price: i64,
+    /// The last closed kline that had trades (corrections included).
+    pub(crate) last_traded: Kline,
 }
 
 impl Node {
