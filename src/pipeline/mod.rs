@@ -5,7 +5,7 @@
 //! connection i ─ io thread i ──ring(i, s)──► shard thread s ◄── pulls ── EngineConsumer
 //! ```
 //! Every io thread has one ring to every shard; a symbol's trades go to the shard
-//! [`shard_of`] names, whichever connection carries them.
+//! [`shard_of`](crate::aggregator::routing::shard_of) names, whichever connection carries them.
 
 mod clock;
 mod core_thread;
@@ -101,7 +101,7 @@ pub struct EngineSpec {
     /// consumer.
     pub probe: Option<Sampling>,
     /// Open klines saved by an earlier run, restored before any trade: (global symbol index,
-    /// interval index, kline). Ones that no longer fit (see [`Shard::restore_open`]) are
+    /// interval index, kline). Ones that no longer fit (see [`Shard::restore_open`](crate::aggregator::Shard::restore_open)) are
     /// skipped and logged.
     pub restore: Vec<(u32, usize, Kline)>,
 }
