@@ -20,6 +20,7 @@ mod exchange;
 mod gateway;
 mod intervals;
 mod latency;
+mod nats;
 mod plan;
 mod plan_display;
 mod plan_notes;
@@ -35,6 +36,7 @@ use std::path::Path;
 
 pub use cores::{CORE_ID_LIMIT, available_cores, format_cores};
 pub use error::ConfigError;
+pub use nats::{NatsConfig, NatsSettings};
 pub use plan::{
     ConnectionPlan, MINI_TICKER_STREAM, Plan, ShardPlan, max_connections, trade_stream,
 };
