@@ -3,9 +3,11 @@
 //! correction, whose content differs, is stored as a new message.
 //!
 //! `<market>.<symbol token>.<interval>.<open time>.<16 hex digits>`, and `.c` after it for a
-//! correction: a host whose kline was wrong (a gap, a restart before its warm start was done)
-//! publishes the right one again as a correction, and that must land after its wrong one even
-//! when another host stored the same content earlier, so the last message of a key is right.
+//! correction that replaces a different version the same host published: that host's wrong
+//! kline (a gap) was stored, so the right one must land after it even when another host stored
+//! the same content earlier, or the last message of the key would be the wrong one. A
+//! correction equal to what the host published (a warm start after a restart re-emits the
+//! klines it replays) carries the plain id and is de-duplicated like any repeat.
 //! The hash is FNV-1a (64
 //! bits) over every field of the kline as little-endian integers: stable across hosts, builds
 //! and versions, and independent of the event time `E`, which differs between hosts. Two

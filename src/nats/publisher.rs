@@ -10,7 +10,7 @@
 //! `Nats-Msg-Id` makes the repeats harmless. Open-kline updates pulled while the server is away
 //! are counted and skipped: the next change of the kline supersedes them.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
@@ -23,7 +23,7 @@ use async_nats::jetstream;
 use async_nats::{HeaderMap, ServerAddr, Subject};
 use bytes::Bytes;
 
-use super::msg_id::write_msg_id;
+use super::msg_id::{content_hash, write_msg_id};
 use super::stats::NatsStats;
 use super::streams::ensure_streams;
 use super::subject::{Family, subject};
@@ -42,6 +42,8 @@ const BATCH: usize = 512;
 const ACK_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long the publisher sleeps when nothing wakes it: the pace of reconnect checks.
 const IDLE: Duration = Duration::from_millis(100);
+/// Closed klines whose published content is remembered before the older ones are forgotten.
+const REMEMBERED: usize = 1 << 20;
 /// How long a stop keeps trying to publish what is pending.
 const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -148,6 +150,10 @@ struct Publisher {
     pending: VecDeque<Pending>,
     event: Vec<u8>,
     id: String,
+    /// The content hash this host published for each recent closed kline, by (symbol,
+    /// interval, open time), with its close time: a correction that differs from it gets the
+    /// `.c` id (see [`super::msg_id`]).
+    published: HashMap<(u32, u16, i64), (u64, i64)>,
 }
 
 async fn run(
@@ -189,6 +195,7 @@ async fn run(
         pending: VecDeque::new(),
         event: Vec::with_capacity(512),
         id: String::with_capacity(96),
+        published: HashMap::new(),
     };
     let settings = publisher.config.settings.clone();
     let mut streams_ready = !(settings.closed || settings.latest);
@@ -360,6 +367,7 @@ impl Publisher {
         };
         let market = self.config.market;
         let interval = self.config.intervals[slot];
+        let replaces = self.remember(symbol, record);
         let mut id = std::mem::take(&mut self.id);
         let Some(entry) = self.entry(symbol) else {
             return;
@@ -370,7 +378,7 @@ impl Publisher {
             &entry.name,
             interval,
             &record.kline,
-            record.correction,
+            replaces,
         );
         let subject = entry.closed[slot].clone();
         self.pending.push_back(Pending {
@@ -379,6 +387,25 @@ impl Publisher {
             payload: Bytes::copy_from_slice(&self.event),
         });
         self.id = id;
+    }
+
+    /// Notes the content published for `record`'s kline; true when it is a correction of a
+    /// different version this host published.
+    fn remember(&mut self, symbol: u32, record: &KlineRecord) -> bool {
+        let kline = &record.kline;
+        let hash = content_hash(kline);
+        if self.published.len() >= REMEMBERED {
+            // Forget the older half: corrections of klines that old are rare, and one then
+            // carries the plain id (documented in docs/nats.md).
+            let mut times: Vec<i64> = self.published.values().map(|v| v.1).collect();
+            let middle = times.len() / 2;
+            let (_, median, _) = times.select_nth_unstable(middle);
+            let median = *median;
+            self.published.retain(|_, v| v.1 > median);
+        }
+        let key = (symbol, record.interval, kline.open_time);
+        let before = self.published.insert(key, (hash, kline.close_time));
+        record.correction && before.is_some_and(|(had, _)| had != hash)
     }
 
     /// Sends up to [`BATCH`] pending klines, awaits their acknowledgements in order and drops
