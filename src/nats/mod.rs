@@ -11,6 +11,8 @@
 //!
 //! docs/nats.md describes the subjects, streams and operations.
 
+pub mod bus;
+pub mod bus_gateway;
 pub mod event;
 pub mod msg_id;
 pub mod publisher;
