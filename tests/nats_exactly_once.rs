@@ -23,6 +23,7 @@ use klagg::sim::MarketSource;
 use klagg::sim::market::{SyntheticConfig, SyntheticMarket};
 use klagg::sim::server::ServerConfig;
 use klagg::sim::simulation::Simulation;
+use klagg::sim::{SimTrade, SymbolSpec};
 use rustix::process::{Pid, Signal, kill_process};
 
 #[path = "support/nats_server.rs"]
@@ -115,58 +116,18 @@ fn read_closed_stream(url: &str) -> Vec<(String, Vec<u8>)> {
     })
 }
 
-#[test]
-fn two_hosts_one_killed_and_restarted_store_every_closed_kline_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let nats = NatsServer::start(dir.path());
-    let mut market = SyntheticConfig::new(3, 600, 5, now_ms());
-    market.quiet_fraction = 0.0;
-    market.names = vec!["BTCUSDT".into(), NON_ASCII.into()];
-    let specs = SyntheticMarket::new(market.clone()).symbols().to_vec();
-    let mut sim = Simulation::serve(ServerConfig::default(), specs.clone()).unwrap();
-    let configs: Vec<(PathBuf, PathBuf)> = ["a", "b"]
-        .iter()
-        .map(|host| {
-            let host_dir = dir.path().join(host);
-            std::fs::create_dir_all(&host_dir).unwrap();
-            let files = write_run_config(&host_dir, sim.addr(), "");
-            let mut text = std::fs::read_to_string(&files.config).unwrap();
-            text.push_str(&format!("[nats]\nservers = [\"{}\"]\n", nats.url()));
-            std::fs::write(&files.config, text).unwrap();
-            (files.config, host_dir)
-        })
-        .collect();
-    let seen = Arc::new(Mutex::new(HashMap::new()));
-    count_closing_events(nats.url(), Arc::clone(&seen));
-    let mut a = start_klagg(&configs[0].0, &configs[0].1, 0);
-    let mut b = start_klagg(&configs[1].0, &configs[1].1, 0);
-    assert!(
-        sim.wait_for_clients(2, Duration::from_secs(30)),
-        "both klagg processes connect (logs in {})",
-        dir.path().display()
-    );
-    market.start_ms = now_ms();
-    sim.start_market(Box::new(SyntheticMarket::new(market)), None, true)
-        .unwrap();
-    std::thread::sleep(Duration::from_secs(4));
-    b.kill().unwrap();
-    b.wait().unwrap();
-    std::thread::sleep(Duration::from_secs(1));
-    let mut b = start_klagg(&configs[1].0, &configs[1].1, 1);
-    std::thread::sleep(Duration::from_secs(6));
-    sim.stop_market();
-    std::thread::sleep(Duration::from_millis(1_500));
-    terminate(&mut a);
-    terminate(&mut b);
-    let trades = sim.stop().trades;
+/// Checks the closed stream against the trades: no message id twice, one message per kline
+/// (no gap was made, so nothing needed a correction), every period from each symbol's first
+/// trade to 2 s before its last present, and each kline equal to the oracle's. Returns how
+/// many klines were checked and how many messages the stream holds.
+fn check_closed_stream(url: &str, specs: &[SymbolSpec], trades: &[SimTrade]) -> (usize, usize) {
     let last_trade = trades.iter().map(|t| t.time_ms).max().unwrap();
     let cutoff = last_trade - 2_000;
     let intervals: Vec<Interval> = INTERVALS
         .iter()
         .map(|i| Interval::parse(i).unwrap())
         .collect();
-
-    let messages = read_closed_stream(&nats.url());
+    let messages = read_closed_stream(url);
     let mut ids: HashMap<&str, usize> = HashMap::new();
     for (id, _) in &messages {
         *ids.entry(id.as_str()).or_default() += 1;
@@ -232,19 +193,106 @@ fn two_hosts_one_killed_and_restarted_store_every_closed_kline_once() {
             .any(|r| specs[r.symbol as usize].name == NON_ASCII),
         "the non-ASCII symbol's klines are in the stream"
     );
-    let outcome = verify(&intervals, &trades, &latest, Completeness::Given).unwrap();
+    let outcome = verify(&intervals, trades, &latest, Completeness::Given).unwrap();
     assert_eq!(outcome.mismatches, 0, "{:?}", outcome.examples);
+    (latest.len(), messages.len())
+}
+
+#[test]
+fn two_hosts_one_killed_and_restarted_store_every_closed_kline_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let nats = NatsServer::start(dir.path());
+    let (mut sim, mut market, specs, configs) = setup(dir.path(), &nats, &["a", "b"]);
+    let seen = Arc::new(Mutex::new(HashMap::new()));
+    count_closing_events(nats.url(), Arc::clone(&seen));
+    let mut a = start_klagg(&configs[0].0, &configs[0].1, 0);
+    let mut b = start_klagg(&configs[1].0, &configs[1].1, 0);
+    assert!(
+        sim.wait_for_clients(2, Duration::from_secs(30)),
+        "both klagg processes connect (logs in {})",
+        dir.path().display()
+    );
+    market.start_ms = now_ms();
+    sim.start_market(Box::new(SyntheticMarket::new(market)), None, true)
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(4));
+    b.kill().unwrap();
+    b.wait().unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    let mut b = start_klagg(&configs[1].0, &configs[1].1, 1);
+    std::thread::sleep(Duration::from_secs(6));
+    sim.stop_market();
+    std::thread::sleep(Duration::from_millis(1_500));
+    terminate(&mut a);
+    terminate(&mut b);
+    let trades = sim.stop().trades;
+    let (checked, stored) = check_closed_stream(&nats.url(), &specs, &trades);
     // Both hosts published the closing events the stream holds once.
     let seen = seen.lock().unwrap();
     let twice_on_core = seen.values().filter(|n| **n >= 2).count();
     assert!(
-        twice_on_core * 2 >= latest.len(),
-        "{twice_on_core} of {} klines closed by both hosts on the core subject",
-        latest.len()
+        twice_on_core * 2 >= checked,
+        "{twice_on_core} of {checked} klines closed by both hosts on the core subject"
     );
     eprintln!(
-        "{} messages, {} closed klines checked, {twice_on_core} closed by both hosts",
-        messages.len(),
-        latest.len()
+        "{stored} messages, {checked} closed klines checked, {twice_on_core} closed by both hosts"
     );
+}
+
+/// A simulator of three symbols (one non-ASCII) and `hosts` configs publishing to `nats`.
+fn setup(
+    dir: &Path,
+    nats: &NatsServer,
+    hosts: &[&str],
+) -> (
+    Simulation,
+    SyntheticConfig,
+    Vec<SymbolSpec>,
+    Vec<(PathBuf, PathBuf)>,
+) {
+    let mut market = SyntheticConfig::new(3, 600, 5, now_ms());
+    market.quiet_fraction = 0.0;
+    market.names = vec!["BTCUSDT".into(), NON_ASCII.into()];
+    let specs = SyntheticMarket::new(market.clone()).symbols().to_vec();
+    let sim = Simulation::serve(ServerConfig::default(), specs.clone()).unwrap();
+    let configs = hosts
+        .iter()
+        .map(|host| {
+            let host_dir = dir.join(host);
+            std::fs::create_dir_all(&host_dir).unwrap();
+            let files = write_run_config(&host_dir, sim.addr(), "");
+            let mut text = std::fs::read_to_string(&files.config).unwrap();
+            text.push_str(&format!("[nats]\nservers = [\"{}\"]\n", nats.url()));
+            std::fs::write(&files.config, text).unwrap();
+            (files.config, host_dir)
+        })
+        .collect();
+    (sim, market, specs, configs)
+}
+
+#[test]
+fn closed_klines_made_while_the_server_is_down_are_published_when_it_is_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut nats = NatsServer::start(dir.path());
+    let (mut sim, mut market, specs, configs) = setup(dir.path(), &nats, &["a"]);
+    let mut a = start_klagg(&configs[0].0, &configs[0].1, 0);
+    assert!(
+        sim.wait_for_clients(1, Duration::from_secs(30)),
+        "klagg connects"
+    );
+    market.start_ms = now_ms();
+    sim.start_market(Box::new(SyntheticMarket::new(market)), None, true)
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    let port = nats.addr.port();
+    nats.stop();
+    std::thread::sleep(Duration::from_secs(3));
+    let nats = NatsServer::start_on(dir.path(), port);
+    std::thread::sleep(Duration::from_secs(4));
+    sim.stop_market();
+    std::thread::sleep(Duration::from_millis(1_500));
+    terminate(&mut a);
+    let trades = sim.stop().trades;
+    let (checked, stored) = check_closed_stream(&nats.url(), &specs, &trades);
+    eprintln!("{stored} messages, {checked} closed klines checked across a 3 s outage");
 }
