@@ -351,3 +351,37 @@ fn a_core_the_host_lacks_is_a_config_error_exit_1() {
         "{error}"
     );
 }
+
+#[test]
+fn this_host_is_checked_without_errors() {
+    // Whatever this machine is (a VM here), every check answers, and findings are not errors.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("klagg.toml");
+    std::fs::write(
+        &config,
+        "[threads]\nio_cores = [0]\naggregator_cores = [0]\nconsumer_cores = [0]\n",
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_klagg"))
+        .args(["check-host", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        matches!(output.status.code(), Some(0 | 2)),
+        "{text}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        text.starts_with("host       /\ncores      0 (io, shard 0, consumers)\n"),
+        "{text}"
+    );
+    for check in ["isolation", "smt", "governor", "irqs", "thp"] {
+        assert!(
+            text.lines()
+                .any(|line| line.get(6..).is_some_and(|rest| rest.starts_with(check))),
+            "{check}: {text}"
+        );
+    }
+}
