@@ -164,7 +164,8 @@ fn phase(url: &str, publish: bool, seconds: u64) {
                 servers: vec![url.to_owned()],
                 subject_prefix: "klagg".to_owned(),
                 open: true,
-                closed: true,
+                // NATS_LATENCY_OPEN_ONLY=1 measures without the closed stream's acknowledgements.
+                closed: std::env::var("NATS_LATENCY_OPEN_ONLY").as_deref() != Ok("1"),
                 latest: true,
                 duplicate_window: Duration::from_secs(120),
                 max_pending: 200_000,
