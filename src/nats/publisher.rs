@@ -225,15 +225,6 @@ async fn run(
             }
         }
         let ready = connected && streams_ready;
-        if ready && publisher.pending.len() < settings.max_pending {
-            for shard in shards.iter_mut().filter(|s| !s.asked && !s.gone) {
-                match shard.consumer.request() {
-                    Ok(()) => shard.asked = true,
-                    Err(PullError::Disconnected) => shard.gone = true,
-                    Err(PullError::Busy | PullError::Timeout) => {}
-                }
-            }
-        }
         for (index, shard) in shards.iter_mut().enumerate() {
             if let Some(delta) = shard.consumer.take_late() {
                 shard.asked = false;
@@ -243,6 +234,17 @@ async fn run(
         }
         if ready && !publisher.pending.is_empty() {
             publisher.publish_pending().await;
+        }
+        // Asked after the answers are taken, so a pull is always outstanding while waiting:
+        // the shard answers it when something changes and wakes this loop.
+        if ready && publisher.pending.len() < settings.max_pending {
+            for shard in shards.iter_mut().filter(|s| !s.asked && !s.gone) {
+                match shard.consumer.request() {
+                    Ok(()) => shard.asked = true,
+                    Err(PullError::Disconnected) => shard.gone = true,
+                    Err(PullError::Busy | PullError::Timeout) => {}
+                }
+            }
         }
         if stopping || shards.iter().all(|s| s.gone) {
             break;

@@ -45,3 +45,32 @@ impl WakeFd {
         while self.socket.try_recv(&mut buf).is_ok() {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::WakeFd;
+
+    #[test]
+    fn a_wake_from_another_thread_ends_the_wait() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let (fd, wake) = WakeFd::new().unwrap();
+            let started = Instant::now();
+            let waker = std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(20));
+                (wake.0)();
+                (wake.0)();
+            });
+            tokio::time::timeout(Duration::from_secs(2), fd.wait())
+                .await
+                .expect("woken");
+            assert!(started.elapsed() >= Duration::from_millis(20));
+            waker.join().unwrap();
+        });
+    }
+}
