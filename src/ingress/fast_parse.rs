@@ -13,6 +13,7 @@
 //! nested events such as klines and depth updates off serde's path, which allocates a scratch
 //! buffer for nesting.)
 
+use super::agg_trade_layout;
 use super::json_cursor::Cursor;
 use crate::decimal::parse_fixed;
 use crate::trade::AggTradePayload;
@@ -73,8 +74,12 @@ pub enum FastParse<'a> {
     Fallback,
 }
 
-/// Scans one frame's payload bytes.
+/// Scans one frame's payload bytes: Binance's own layout first ([`super::agg_trade_layout`]),
+/// any other JSON layout second.
 pub fn parse_agg_trade(frame: &[u8]) -> FastParse<'_> {
+    if let Some(trade) = agg_trade_layout::scan(frame) {
+        return FastParse::Trade(trade);
+    }
     let mut c = Cursor::new(frame);
     c.ws();
     match c.peek() {
