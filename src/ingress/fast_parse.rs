@@ -77,9 +77,16 @@ pub enum FastParse<'a> {
 /// Scans one frame's payload bytes: Binance's own layout first ([`super::agg_trade_layout`]),
 /// any other JSON layout second.
 pub fn parse_agg_trade(frame: &[u8]) -> FastParse<'_> {
-    if let Some(trade) = agg_trade_layout::scan(frame) {
-        return FastParse::Trade(trade);
+    match agg_trade_layout::scan(frame) {
+        Some(trade) => FastParse::Trade(trade),
+        None => parse_any_layout(frame),
     }
+}
+
+/// The general scanner: any field order, whitespace, unknown fields, other event types. Out
+/// of line so that the positional reader stays a small function of its own.
+#[inline(never)]
+fn parse_any_layout(frame: &[u8]) -> FastParse<'_> {
     let mut c = Cursor::new(frame);
     c.ws();
     match c.peek() {
