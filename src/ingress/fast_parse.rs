@@ -74,7 +74,7 @@ pub enum FastParse<'a> {
     Fallback,
 }
 
-/// Scans one frame's payload bytes: Binance's own layout first ([`super::agg_trade_layout`]),
+/// Scans one frame's payload bytes: Binance's own layout first (read by position),
 /// any other JSON layout second.
 pub fn parse_agg_trade(frame: &[u8]) -> FastParse<'_> {
     match agg_trade_layout::scan(frame) {
