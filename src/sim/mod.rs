@@ -12,6 +12,7 @@ pub mod simulation;
 mod tail_loss;
 mod types;
 mod write_stamps;
+pub mod blast;
 
 pub use run::{SimError, SimOptions, SourceOptions, run};
 pub use tail_loss::TailLoss;

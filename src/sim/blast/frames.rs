@@ -1,0 +1,292 @@
+//! One write's worth of pre-encoded aggTrade frames, patched in place.
+//!
+//! Every frame of a blast run has the same length: symbol names, ids (12 digits), times (13),
+//! prices (`dddd.dd`), quantities (`0.ddd`) and the side (`false` or ` true`, JSON allows the
+//! space) are all fixed-width. So a batch is built once, slot `r` always carries the symbol at
+//! position `r % n` of the connection's `n` symbols, and a trade costs a few small copies into
+//! its slot: the id three times (`a`, `f`, `l`), price, quantity twice (`q`, `nq`) and side.
+//! Times change once a millisecond and are patched into every slot then.
+
+use super::market::{BlastMarket, Draw, TABLE};
+use crate::symbol_name::stream_case;
+
+/// Width of an agg id in a frame.
+const ID_DIGITS: usize = 12;
+/// Width of a millisecond time.
+const TIME_DIGITS: usize = 13;
+/// Width of a price, `dddd.dd`.
+const PRICE_WIDTH: usize = 7;
+/// Width of a quantity, `0.ddd`.
+const QUANTITY_WIDTH: usize = 5;
+/// Width of the side, `false` or ` true`.
+const SIDE_WIDTH: usize = 5;
+/// The WebSocket header of a text frame of 126 to 65,535 bytes.
+const HEADER_LEN: usize = 4;
+
+/// Where the patched fields lie inside a frame.
+#[derive(Debug, Clone, Copy)]
+struct Layout {
+    event_time: usize,
+    agg_id: usize,
+    price: usize,
+    quantity: usize,
+    notional: usize,
+    first_id: usize,
+    last_id: usize,
+    trade_time: usize,
+    side: usize,
+}
+
+/// A buffer of frames for one connection's symbols, `per_symbol` frames of each per batch.
+#[derive(Debug)]
+pub struct FrameBatch {
+    buf: Vec<u8>,
+    frame_len: usize,
+    layout: Layout,
+    /// Market symbol index of each connection position.
+    symbols: Vec<u32>,
+    /// Price texts of each connection position.
+    prices: Vec<[[u8; PRICE_WIDTH]; TABLE]>,
+    /// Quantity texts.
+    quantities: [[u8; QUANTITY_WIDTH]; TABLE],
+}
+
+/// Two-digit pairs `00` to `99`, for writing numbers two digits at a time.
+const PAIRS: [[u8; 2]; 100] = {
+    let mut pairs = [[0u8; 2]; 100];
+    let mut i = 0;
+    while i < 100 {
+        pairs[i] = [b'0' + (i / 10) as u8, b'0' + (i % 10) as u8];
+        i += 1;
+    }
+    pairs
+};
+
+/// Writes the last `out.len()` (even) decimal digits of `value` into `out`.
+#[inline(always)]
+fn write_digits(out: &mut [u8], mut value: u64) {
+    let mut end = out.len();
+    while end >= 2 {
+        let pair = PAIRS[(value % 100) as usize];
+        out[end - 2..end].copy_from_slice(&pair);
+        value /= 100;
+        end -= 2;
+    }
+    if end == 1 {
+        out[0] = b'0' + (value % 10) as u8;
+    }
+}
+
+impl FrameBatch {
+    /// A batch for the market symbols `symbols` (a connection's streams, in order), each
+    /// appearing `per_symbol` times; ids and times are zero until patched.
+    ///
+    /// # Panics
+    ///
+    /// Never for names of [`BlastMarket`] (one width): the frame length is checked to be one.
+    pub fn new(market: &BlastMarket, symbols: &[u32], per_symbol: usize) -> FrameBatch {
+        let template = |symbol: u32| -> (Vec<u8>, Layout) {
+            let name = &market.names()[symbol as usize];
+            let mut p = Vec::with_capacity(256);
+            let mark = |p: &mut Vec<u8>, text: &str, width: usize| {
+                p.extend_from_slice(text.as_bytes());
+                let at = p.len();
+                p.resize(at + width, b'0');
+                at
+            };
+            p.extend_from_slice(b"{\"stream\":\"");
+            p.extend_from_slice(stream_case(name).as_bytes());
+            p.extend_from_slice(b"@aggTrade\",\"data\":{\"e\":\"aggTrade\"");
+            let event_time = mark(&mut p, ",\"E\":", TIME_DIGITS);
+            let agg_id = mark(&mut p, ",\"a\":", ID_DIGITS);
+            p.extend_from_slice(format!(",\"s\":\"{name}\"").as_bytes());
+            let price = mark(&mut p, ",\"p\":\"", PRICE_WIDTH);
+            let quantity = mark(&mut p, "\",\"q\":\"", QUANTITY_WIDTH);
+            let notional = mark(&mut p, "\",\"nq\":\"", QUANTITY_WIDTH);
+            let first_id = mark(&mut p, "\",\"f\":", ID_DIGITS);
+            let last_id = mark(&mut p, ",\"l\":", ID_DIGITS);
+            let trade_time = mark(&mut p, ",\"T\":", TIME_DIGITS);
+            let side = mark(&mut p, ",\"m\":", SIDE_WIDTH);
+            p.extend_from_slice(b"}}");
+            let len = p.len();
+            let mut frame = vec![0x81, 126, (len >> 8) as u8, len as u8];
+            frame.extend_from_slice(&p);
+            let layout = Layout {
+                event_time: event_time + HEADER_LEN,
+                agg_id: agg_id + HEADER_LEN,
+                price: price + HEADER_LEN,
+                quantity: quantity + HEADER_LEN,
+                notional: notional + HEADER_LEN,
+                first_id: first_id + HEADER_LEN,
+                last_id: last_id + HEADER_LEN,
+                trade_time: trade_time + HEADER_LEN,
+                side: side + HEADER_LEN,
+            };
+            (frame, layout)
+        };
+        let templates: Vec<(Vec<u8>, Layout)> = symbols.iter().map(|s| template(*s)).collect();
+        let frame_len = templates.first().map_or(0, |(f, _)| f.len());
+        assert!(
+            templates.iter().all(|(f, _)| f.len() == frame_len),
+            "blast frames have one length"
+        );
+        let layout = templates.first().map(|(_, l)| *l).unwrap_or(Layout {
+            event_time: 0,
+            agg_id: 0,
+            price: 0,
+            quantity: 0,
+            notional: 0,
+            first_id: 0,
+            last_id: 0,
+            trade_time: 0,
+            side: 0,
+        });
+        let mut buf = Vec::with_capacity(frame_len * symbols.len() * per_symbol);
+        for _ in 0..per_symbol {
+            for (frame, _) in &templates {
+                buf.extend_from_slice(frame);
+            }
+        }
+        let text = |value: i64, width: usize, decimals: usize| -> Vec<u8> {
+            let digits = format!("{value:0>w$}", w = width - 1);
+            let (int, frac) = digits.split_at(digits.len() - decimals);
+            format!("{int}.{frac}").into_bytes()
+        };
+        let prices = symbols
+            .iter()
+            .map(|s| {
+                let mut table = [[0u8; PRICE_WIDTH]; TABLE];
+                for (i, entry) in table.iter_mut().enumerate() {
+                    let ticks = BlastMarket::price_ticks(*s, i as u8);
+                    entry.copy_from_slice(&text(ticks, PRICE_WIDTH, 2));
+                }
+                table
+            })
+            .collect();
+        let mut quantities = [[0u8; QUANTITY_WIDTH]; TABLE];
+        for (i, entry) in quantities.iter_mut().enumerate() {
+            entry.copy_from_slice(&text(BlastMarket::quantity_steps(i as u8), QUANTITY_WIDTH, 3));
+        }
+        FrameBatch {
+            buf,
+            frame_len,
+            layout,
+            symbols: symbols.to_vec(),
+            prices,
+            quantities,
+        }
+    }
+
+    /// Bytes of one frame, WebSocket header included.
+    pub fn frame_len(&self) -> usize {
+        self.frame_len
+    }
+
+    /// Frames in the batch.
+    pub fn slots(&self) -> usize {
+        self.buf.len().checked_div(self.frame_len).unwrap_or(0)
+    }
+
+    /// Symbols on the connection (slot `r` carries position `r % positions()`).
+    pub fn positions(&self) -> usize {
+        self.symbols.len()
+    }
+
+    /// Market symbol index of connection position `position`.
+    pub fn symbol(&self, position: usize) -> u32 {
+        self.symbols[position]
+    }
+
+    /// The first `frames` frames, as written to the socket.
+    pub fn bytes(&self, frames: usize) -> &[u8] {
+        &self.buf[..frames * self.frame_len]
+    }
+
+    /// Writes `time_ms` as the event and trade time of every slot.
+    pub fn set_time(&mut self, time_ms: i64) {
+        let mut digits = [0u8; TIME_DIGITS];
+        write_digits(&mut digits, time_ms.max(0) as u64);
+        let Layout {
+            event_time,
+            trade_time,
+            ..
+        } = self.layout;
+        for frame in self.buf.chunks_exact_mut(self.frame_len) {
+            frame[event_time..event_time + TIME_DIGITS].copy_from_slice(&digits);
+            frame[trade_time..trade_time + TIME_DIGITS].copy_from_slice(&digits);
+        }
+    }
+
+    /// Writes the trade `agg_id` (which drew `draw`) of the slot's symbol into slot `slot`.
+    #[inline]
+    pub fn set_trade(&mut self, slot: usize, agg_id: i64, draw: Draw) {
+        let mut id = [0u8; ID_DIGITS];
+        write_digits(&mut id, agg_id as u64);
+        let position = slot % self.symbols.len();
+        let l = self.layout;
+        let start = slot * self.frame_len;
+        let frame = &mut self.buf[start..start + self.frame_len];
+        frame[l.agg_id..l.agg_id + ID_DIGITS].copy_from_slice(&id);
+        frame[l.first_id..l.first_id + ID_DIGITS].copy_from_slice(&id);
+        frame[l.last_id..l.last_id + ID_DIGITS].copy_from_slice(&id);
+        frame[l.price..l.price + PRICE_WIDTH]
+            .copy_from_slice(&self.prices[position][usize::from(draw.price)]);
+        let quantity = &self.quantities[usize::from(draw.quantity)];
+        frame[l.quantity..l.quantity + QUANTITY_WIDTH].copy_from_slice(quantity);
+        frame[l.notional..l.notional + QUANTITY_WIDTH].copy_from_slice(quantity);
+        let side: &[u8; SIDE_WIDTH] = if draw.buyer_maker { b" true" } else { b"false" };
+        frame[l.side..l.side + SIDE_WIDTH].copy_from_slice(side);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingress::fast_parse::{FastParse, parse_agg_trade};
+    use crate::oracle::OracleTrade;
+
+    #[test]
+    fn digits_are_fixed_width() {
+        let mut out = [0u8; 13];
+        write_digits(&mut out, 1_764_700_000_123);
+        assert_eq!(&out, b"1764700000123");
+        let mut out = [0u8; 12];
+        write_digits(&mut out, 100_000_000_007);
+        assert_eq!(&out, b"100000000007");
+    }
+
+    #[test]
+    fn a_patched_frame_is_the_trade_the_market_makes() {
+        let market = BlastMarket::new(3, 7).unwrap();
+        let mut batch = FrameBatch::new(&market, &[2, 0], 2);
+        assert_eq!(batch.slots(), 4);
+        let time = 1_764_700_000_123;
+        batch.set_time(time);
+        let id = |slot: usize| super::super::FIRST_AGG_ID + slot as i64;
+        for slot in 0..4 {
+            let symbol = batch.symbol(slot % 2);
+            batch.set_trade(slot, id(slot), market.draw(symbol, id(slot)));
+        }
+        let len = batch.frame_len();
+        for (slot, frame) in batch.bytes(4).chunks_exact(len).enumerate() {
+            assert_eq!(frame[..2], [0x81, 126]);
+            assert_eq!(usize::from(frame[2]) << 8 | usize::from(frame[3]), len - 4);
+            let payload = &frame[4..];
+            // klagg's scanner reads it on its fast path, serde_json reads it too.
+            let FastParse::Trade(trade) = parse_agg_trade(payload) else {
+                panic!("not a fast-path trade: {}", String::from_utf8_lossy(payload));
+            };
+            let symbol = batch.symbol(slot % 2);
+            let expected = market.trade(symbol, id(slot), time);
+            assert_eq!(trade.symbol, market.names()[symbol as usize].as_bytes());
+            assert_eq!(
+                OracleTrade::from(&trade.to_payload(symbol)),
+                OracleTrade::from(&expected)
+            );
+            assert_eq!(trade.event_time_ms, time);
+            let value: serde_json::Value = serde_json::from_slice(payload).unwrap();
+            assert_eq!(value["data"]["a"].as_i64(), Some(expected.agg_id));
+            assert_eq!(value["data"]["m"].as_bool(), Some(expected.is_buyer_maker));
+        }
+    }
+}
