@@ -45,8 +45,9 @@ pub struct FrameBatch {
     layout: Layout,
     /// Market symbol index of each connection position.
     symbols: Vec<u32>,
-    /// Price texts of each connection position.
-    prices: Vec<[[u8; PRICE_WIDTH]; TABLE]>,
+    /// Price in ticks of table entry 0 of each connection position (written on the fly: a
+    /// text table per symbol would not stay in cache with hundreds of symbols).
+    price_base: Vec<u32>,
     /// Quantity texts.
     quantities: [[u8; QUANTITY_WIDTH]; TABLE],
 }
@@ -152,16 +153,9 @@ impl FrameBatch {
             let (int, frac) = digits.split_at(digits.len() - decimals);
             format!("{int}.{frac}").into_bytes()
         };
-        let prices = symbols
+        let price_base = symbols
             .iter()
-            .map(|s| {
-                let mut table = [[0u8; PRICE_WIDTH]; TABLE];
-                for (i, entry) in table.iter_mut().enumerate() {
-                    let ticks = BlastMarket::price_ticks(*s, i as u8);
-                    entry.copy_from_slice(&text(ticks, PRICE_WIDTH, 2));
-                }
-                table
-            })
+            .map(|s| BlastMarket::price_ticks(*s, 0) as u32)
             .collect();
         let mut quantities = [[0u8; QUANTITY_WIDTH]; TABLE];
         for (i, entry) in quantities.iter_mut().enumerate() {
@@ -172,7 +166,7 @@ impl FrameBatch {
             frame_len,
             layout,
             symbols: symbols.to_vec(),
-            prices,
+            price_base,
             quantities,
         }
     }
@@ -217,20 +211,26 @@ impl FrameBatch {
         }
     }
 
-    /// Writes the trade `agg_id` (which drew `draw`) of the slot's symbol into slot `slot`.
+    /// Writes the trade `agg_id` (which drew `draw`) of the slot's symbol into slot `slot`,
+    /// whose connection position is `position` (`slot % positions()`, kept by the caller).
     #[inline]
-    pub fn set_trade(&mut self, slot: usize, agg_id: i64, draw: Draw) {
+    pub fn set_trade(&mut self, slot: usize, position: usize, agg_id: i64, draw: Draw) {
+        debug_assert_eq!(position, slot % self.symbols.len());
         let mut id = [0u8; ID_DIGITS];
         write_digits(&mut id, agg_id as u64);
-        let position = slot % self.symbols.len();
         let l = self.layout;
         let start = slot * self.frame_len;
         let frame = &mut self.buf[start..start + self.frame_len];
         frame[l.agg_id..l.agg_id + ID_DIGITS].copy_from_slice(&id);
         frame[l.first_id..l.first_id + ID_DIGITS].copy_from_slice(&id);
         frame[l.last_id..l.last_id + ID_DIGITS].copy_from_slice(&id);
-        frame[l.price..l.price + PRICE_WIDTH]
-            .copy_from_slice(&self.prices[position][usize::from(draw.price)]);
+        let ticks = self.price_base[position] + u32::from(draw.price);
+        let (units, cents) = (ticks / 100, ticks % 100);
+        let price = &mut frame[l.price..l.price + PRICE_WIDTH];
+        price[0..2].copy_from_slice(&PAIRS[(units / 100) as usize]);
+        price[2..4].copy_from_slice(&PAIRS[(units % 100) as usize]);
+        price[4] = b'.';
+        price[5..7].copy_from_slice(&PAIRS[cents as usize]);
         let quantity = &self.quantities[usize::from(draw.quantity)];
         frame[l.quantity..l.quantity + QUANTITY_WIDTH].copy_from_slice(quantity);
         frame[l.notional..l.notional + QUANTITY_WIDTH].copy_from_slice(quantity);
@@ -265,7 +265,7 @@ mod tests {
         let id = |slot: usize| super::super::FIRST_AGG_ID + slot as i64;
         for slot in 0..4 {
             let symbol = batch.symbol(slot % 2);
-            batch.set_trade(slot, id(slot), market.draw(symbol, id(slot)));
+            batch.set_trade(slot, slot % 2, id(slot), market.draw(symbol, id(slot)));
         }
         let len = batch.frame_len();
         for (slot, frame) in batch.bytes(4).chunks_exact(len).enumerate() {

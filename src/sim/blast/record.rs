@@ -186,7 +186,8 @@ mod tests {
             let slot = (frame % 6) as usize;
             let time = if batch_index >= 2 { 1_005 } else { 1_000 };
             let position = slot % 2;
-            batch.set_trade(slot, next[position], market.draw(segment.symbols[position], next[position]));
+            let id = next[position];
+            batch.set_trade(slot, position, id, market.draw(segment.symbols[position], id));
             sent[position].push((next[position], time));
             next[position] += 1;
         }

@@ -83,11 +83,15 @@ pub fn write_trades(
             segment.times.push((batches, now));
             last_ms = now;
         }
+        let mut position = 0;
         for slot in 0..take {
-            let position = slot % positions;
             let id = ids[position];
             ids[position] = id + 1;
-            batch.set_trade(slot, id, market.draw(segment.symbols[position], id));
+            batch.set_trade(slot, position, id, market.draw(segment.symbols[position], id));
+            position += 1;
+            if position == positions {
+                position = 0;
+            }
         }
         if stats.first_write_ns == 0 {
             stats.first_write_ns = monotonic_ns();
