@@ -89,7 +89,7 @@ one_run() {
     fi
     [ -n "$applied" ] || { echo "$engine did not report its trades; its log:" >&2; tail -5 "$OUT/$name.log" >&2; exit 1; }
     local cpu_ns
-    cpu_ns=$(awk -v c="$cpu" -v n="$applied" 'BEGIN { printf "%.0f", n > 0 ? c * 1e9 / n : 0 }')
+    cpu_ns=$(awk -v c="$cpu" -v n="$applied" 'BEGIN { printf "%.0f", (n > 0 ? c * 1e9 / n : 0) }')
     echo "  $engine run $n: sent $sent at $rate msgs/s, applied $applied, lost $((sent - applied)), $cpu_ns ns of CPU per trade"
     echo "$engine $rate $((sent - applied)) $cpu_ns" >>"$OUT/rates"
 }

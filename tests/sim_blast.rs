@@ -21,7 +21,10 @@ const COUNT: u64 = 300_000;
 
 /// The config of a `klagg run` following every symbol the generator lists, storing 1s, 1m and
 /// 1h klines, all stages on one thread that parks when idle.
-fn write_config(dir: &Path, addr: std::net::SocketAddr) -> (std::path::PathBuf, std::path::PathBuf) {
+fn write_config(
+    dir: &Path,
+    addr: std::net::SocketAddr,
+) -> (std::path::PathBuf, std::path::PathBuf) {
     let config = dir.join("klagg.toml");
     let database = dir.join("klines.sqlite");
     std::fs::write(
@@ -129,7 +132,10 @@ fn the_generator_alone_sends_its_count_to_a_discarding_reader() {
     let report = blast_run(&options, &AtomicBool::new(false)).unwrap();
     assert_eq!(report.sent, COUNT, "{report}");
     assert_eq!(report.read, Some(COUNT), "{report}");
-    assert_eq!(report.clients, 2, "250 symbols take two connections: {report}");
+    assert_eq!(
+        report.clients, 2,
+        "250 symbols take two connections: {report}"
+    );
     assert_eq!(report.streams_refused, 0);
     let record = Record::load(dir.path()).unwrap().unwrap();
     assert_eq!(record.trades_sent(), COUNT);

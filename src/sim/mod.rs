@@ -5,6 +5,7 @@
 //! when they are due and publishes them through the [`server`], which speaks Binance's
 //! WebSocket streams and REST endpoints on one port and injects the faults it is asked to.
 
+pub mod blast;
 pub mod market;
 mod run;
 pub mod server;
@@ -12,7 +13,6 @@ pub mod simulation;
 mod tail_loss;
 mod types;
 mod write_stamps;
-pub mod blast;
 
 pub use run::{SimError, SimOptions, SourceOptions, run};
 pub use tail_loss::TailLoss;

@@ -109,7 +109,10 @@ fn handshake(socket: &mut TcpStream, addr: SocketAddr, streams: &[String]) -> io
         socket.read_exact(&mut byte)?;
         head.push(byte[0]);
         if head.len() > 4096 {
-            return Err(io::Error::new(ErrorKind::InvalidData, "handshake answer too long"));
+            return Err(io::Error::new(
+                ErrorKind::InvalidData,
+                "handshake answer too long",
+            ));
         }
     }
     if !head.starts_with(b"HTTP/1.1 101") {

@@ -159,7 +159,11 @@ impl FrameBatch {
             .collect();
         let mut quantities = [[0u8; QUANTITY_WIDTH]; TABLE];
         for (i, entry) in quantities.iter_mut().enumerate() {
-            entry.copy_from_slice(&text(BlastMarket::quantity_steps(i as u8), QUANTITY_WIDTH, 3));
+            entry.copy_from_slice(&text(
+                BlastMarket::quantity_steps(i as u8),
+                QUANTITY_WIDTH,
+                3,
+            ));
         }
         FrameBatch {
             buf,
@@ -274,7 +278,10 @@ mod tests {
             let payload = &frame[4..];
             // klagg's scanner reads it on its fast path, serde_json reads it too.
             let FastParse::Trade(trade) = parse_agg_trade(payload) else {
-                panic!("not a fast-path trade: {}", String::from_utf8_lossy(payload));
+                panic!(
+                    "not a fast-path trade: {}",
+                    String::from_utf8_lossy(payload)
+                );
             };
             let symbol = batch.symbol(slot % 2);
             let expected = market.trade(symbol, id(slot), time);

@@ -46,11 +46,17 @@ pub fn read_request(stream: &mut TcpStream) -> io::Result<Request> {
     while !head.ends_with(b"\r\n\r\n") {
         let n = stream.read(&mut chunk[..1])?;
         if n == 0 {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "closed mid-request"));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "closed mid-request",
+            ));
         }
         head.extend_from_slice(&chunk[..n]);
         if head.len() > MAX_HEAD {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "request head too long"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "request head too long",
+            ));
         }
     }
     stream.set_read_timeout(None)?;
@@ -58,7 +64,12 @@ pub fn read_request(stream: &mut TcpStream) -> io::Result<Request> {
     let mut request = httparse::Request::new(&mut headers);
     match request.parse(&head) {
         Ok(httparse::Status::Complete(_)) => {}
-        _ => return Err(io::Error::new(io::ErrorKind::InvalidData, "not an HTTP request")),
+        _ => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "not an HTTP request",
+            ));
+        }
     }
     let target = request.path.unwrap_or("/");
     let (path, query) = target.split_once('?').unwrap_or((target, ""));

@@ -147,7 +147,10 @@ mod tests {
         for symbol in [0, 1, 99, 9_999] {
             for index in [0, 255] {
                 let ticks = BlastMarket::price_ticks(symbol, index);
-                assert!((100_000..1_000_000).contains(&ticks), "{symbol} {index}: {ticks}");
+                assert!(
+                    (100_000..1_000_000).contains(&ticks),
+                    "{symbol} {index}: {ticks}"
+                );
             }
         }
     }
@@ -156,7 +159,11 @@ mod tests {
     fn draws_depend_on_seed_symbol_and_id() {
         let a = BlastMarket::new(2, 1).unwrap();
         let b = BlastMarket::new(2, 2).unwrap();
-        let draws = |m: &BlastMarket, s| (0..64).map(|i| m.draw(s, FIRST_AGG_ID + i)).collect::<Vec<_>>();
+        let draws = |m: &BlastMarket, s| {
+            (0..64)
+                .map(|i| m.draw(s, FIRST_AGG_ID + i))
+                .collect::<Vec<_>>()
+        };
         assert_ne!(draws(&a, 0), draws(&b, 0));
         assert_ne!(draws(&a, 0), draws(&a, 1));
         assert_eq!(draws(&a, 1), draws(&a, 1));

@@ -130,8 +130,7 @@ impl Record {
         if !path.exists() {
             return Ok(None);
         }
-        let text =
-            fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let text = fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let record: Record = serde_json::from_slice(&text)
             .map_err(|e| format!("{} is not a blast record: {e}", path.display()))?;
         record.market()?;
@@ -187,7 +186,12 @@ mod tests {
             let time = if batch_index >= 2 { 1_005 } else { 1_000 };
             let position = slot % 2;
             let id = next[position];
-            batch.set_trade(slot, position, id, market.draw(segment.symbols[position], id));
+            batch.set_trade(
+                slot,
+                position,
+                id,
+                market.draw(segment.symbols[position], id),
+            );
             sent[position].push((next[position], time));
             next[position] += 1;
         }

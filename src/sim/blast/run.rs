@@ -83,7 +83,11 @@ impl BlastReport {
         BlastReport {
             sent,
             seconds: last.saturating_sub(first) as f64 / 1e9,
-            cpu_ns_per_trade: if sent > 0 { cpu as f64 / sent as f64 } else { 0.0 },
+            cpu_ns_per_trade: if sent > 0 {
+                cpu as f64 / sent as f64
+            } else {
+                0.0
+            },
             read: None,
             clients: 0,
             streams_refused: 0,
@@ -163,7 +167,11 @@ pub fn run(options: &BlastOptions, stop: &AtomicBool) -> Result<BlastReport, Sim
         record.save(dir).map_err(|e| {
             SimError::Options(format!("cannot write the record to {}: {e}", dir.display()))
         })?;
-        println!("recorded {} trades in {}", record.trades_sent(), dir.display());
+        println!(
+            "recorded {} trades in {}",
+            record.trades_sent(),
+            dir.display()
+        );
     }
     Ok(report)
 }

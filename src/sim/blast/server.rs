@@ -133,7 +133,10 @@ impl BlastServer {
             clients: self.shared.clients.load(Ordering::Acquire),
             writing: self.shared.writing.load(Ordering::Acquire),
             streams_refused: self.shared.streams_refused.load(Ordering::Acquire),
-            sent: locked(&self.shared.ended).iter().map(|(s, _)| s.frames).sum(),
+            sent: locked(&self.shared.ended)
+                .iter()
+                .map(|(s, _)| s.frames)
+                .sum(),
         }
     }
 
@@ -236,8 +239,11 @@ fn serve_streams(mut stream: TcpStream, streams: &[String], shared: &Shared) {
     let mut symbols = Vec::new();
     let mut ids = Vec::new();
     for name in streams {
-        let taken = stream_symbol(&shared.market, name)
-            .and_then(|s| locked(&shared.next_ids[s as usize]).take().map(|id| (s, id)));
+        let taken = stream_symbol(&shared.market, name).and_then(|s| {
+            locked(&shared.next_ids[s as usize])
+                .take()
+                .map(|id| (s, id))
+        });
         match taken {
             Some((symbol, id)) => {
                 symbols.push(symbol);

@@ -87,7 +87,12 @@ pub fn write_trades(
         for slot in 0..take {
             let id = ids[position];
             ids[position] = id + 1;
-            batch.set_trade(slot, position, id, market.draw(segment.symbols[position], id));
+            batch.set_trade(
+                slot,
+                position,
+                id,
+                market.draw(segment.symbols[position], id),
+            );
             position += 1;
             if position == positions {
                 position = 0;
@@ -164,9 +169,13 @@ mod tests {
         let mut batch = FrameBatch::new(&market, &[0, 2], 4);
         let mut ids = vec![FIRST_AGG_ID, FIRST_AGG_ID + 5];
         let budget = AtomicU64::new(19);
-        let mut out = Limited { taken: Vec::new(), room: usize::MAX };
+        let mut out = Limited {
+            taken: Vec::new(),
+            room: usize::MAX,
+        };
         let stop = AtomicBool::new(false);
-        let (segment, stats) = write_trades(&mut out, &market, &mut batch, &mut ids, &budget, &stop);
+        let (segment, stats) =
+            write_trades(&mut out, &market, &mut batch, &mut ids, &budget, &stop);
         assert_eq!(segment.frames, 19);
         assert_eq!(stats.frames, 19);
         assert_eq!(out.taken.len(), 19 * batch.frame_len());
@@ -175,10 +184,16 @@ mod tests {
 
         let budget = AtomicU64::new(100);
         let room = 5 * batch.frame_len() + 7;
-        let mut out = Limited { taken: Vec::new(), room };
+        let mut out = Limited {
+            taken: Vec::new(),
+            room,
+        };
         let (segment, _) = write_trades(&mut out, &market, &mut batch, &mut ids, &budget, &stop);
         assert_eq!(segment.frames, 5);
-        assert_eq!(segment.first_ids, vec![FIRST_AGG_ID + 10, FIRST_AGG_ID + 14]);
+        assert_eq!(
+            segment.first_ids,
+            vec![FIRST_AGG_ID + 10, FIRST_AGG_ID + 14]
+        );
         assert_eq!(ids, vec![FIRST_AGG_ID + 13, FIRST_AGG_ID + 16]);
         assert_eq!(budget.load(Ordering::Acquire), 95, "unsent trades go back");
     }
