@@ -20,7 +20,7 @@ mod writer;
 
 pub use discard::{DiscardReader, discard_streams};
 pub use frames::FrameBatch;
-pub use market::{BlastMarket, Draw, FIRST_AGG_ID};
+pub use market::{BlastMarket, Draw, FIRST_AGG_ID, MAX_SYMBOLS, TABLE};
 pub use record::{RECORD_FILE, Record, Segment};
 pub use run::{BlastOptions, BlastReport, run};
 pub use server::{BlastConfig, BlastServer, BlastStats};
