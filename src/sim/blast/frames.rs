@@ -1,11 +1,15 @@
 //! One write's worth of pre-encoded aggTrade frames, patched in place.
 //!
-//! Every frame of a blast run has the same length: symbol names, ids (12 digits), times (13),
-//! prices (`dddd.dd`), quantities (`0.ddd`) and the side (`false` or ` true`, JSON allows the
-//! space) are all fixed-width. So a batch is built once, slot `r` always carries the symbol at
-//! position `r % n` of the connection's `n` symbols, and a trade costs a few small copies into
-//! its slot: the id three times (`a`, `f`, `l`), price, quantity twice (`q`, `nq`) and side.
-//! Times change once a millisecond and are patched into every slot then.
+//! Every frame of a blast run has the same length, in Binance's own layout without whitespace:
+//! symbol names, ids (12 digits), times (13), prices (`dddd.dd`) and quantities (`0.ddd`) are
+//! fixed-width, and the one byte `"m":false` has over `"m":true` is made up by `nq` (USD-M's
+//! quantity without RPI orders, which klagg and the oracle do not read) written with a trailing
+//! zero on a buyer-maker trade (`0.005` or `0.0050`). So a batch is built once, slot `r` always
+//! carries the symbol at position `r % n` of the connection's `n` symbols, and a trade costs a
+//! few small copies into its slot: the id (`a`), price and quantity into the head, then the
+//! tail from `nq` on copied from one of two templates (one per side, holding the current
+//! time) with the id patched in twice (`f`, `l`) and the quantity once. The event time in the
+//! head is patched into every slot when the millisecond changes.
 
 use super::market::{BlastMarket, Draw, TABLE};
 use crate::symbol_name::stream_case;
@@ -18,8 +22,6 @@ const TIME_DIGITS: usize = 13;
 const PRICE_WIDTH: usize = 7;
 /// Width of a quantity, `0.ddd`.
 const QUANTITY_WIDTH: usize = 5;
-/// Width of the side, `false` or ` true`.
-const SIDE_WIDTH: usize = 5;
 /// The WebSocket header of a text frame of 126 to 65,535 bytes.
 const HEADER_LEN: usize = 4;
 
@@ -30,11 +32,46 @@ struct Layout {
     agg_id: usize,
     price: usize,
     quantity: usize,
+    /// Where the tail (from `nq`'s value on) starts.
     notional: usize,
+}
+
+/// One side's tail: `0.ddd[0]","f":ID,"l":ID,"T":TIME,"m":SIDE}}`, and where its ids and time
+/// lie.
+#[derive(Debug, Clone)]
+struct Tail {
+    bytes: Vec<u8>,
     first_id: usize,
     last_id: usize,
     trade_time: usize,
-    side: usize,
+}
+
+impl Tail {
+    fn new(buyer_maker: bool) -> Tail {
+        let mut bytes = Vec::with_capacity(96);
+        let mut mark = |text: &[u8], width: usize| {
+            bytes.extend_from_slice(text);
+            let at = bytes.len();
+            bytes.resize(at + width, b'0');
+            at
+        };
+        let quantity_width = QUANTITY_WIDTH + usize::from(buyer_maker);
+        mark(b"", quantity_width);
+        let first_id = mark(b"\",\"f\":", ID_DIGITS);
+        let last_id = mark(b",\"l\":", ID_DIGITS);
+        let trade_time = mark(b",\"T\":", TIME_DIGITS);
+        bytes.extend_from_slice(if buyer_maker {
+            b",\"m\":true}}"
+        } else {
+            b",\"m\":false}}"
+        });
+        Tail {
+            bytes,
+            first_id,
+            last_id,
+            trade_time,
+        }
+    }
 }
 
 /// A buffer of frames for one connection's symbols, `per_symbol` frames of each per batch.
@@ -50,6 +87,8 @@ pub struct FrameBatch {
     price_base: Vec<u32>,
     /// Quantity texts.
     quantities: [[u8; QUANTITY_WIDTH]; TABLE],
+    /// The tails of a seller-maker and of a buyer-maker trade.
+    tails: [Tail; 2],
 }
 
 /// Two-digit pairs `00` to `99`, for writing numbers two digits at a time.
@@ -103,12 +142,8 @@ impl FrameBatch {
             p.extend_from_slice(format!(",\"s\":\"{name}\"").as_bytes());
             let price = mark(&mut p, ",\"p\":\"", PRICE_WIDTH);
             let quantity = mark(&mut p, "\",\"q\":\"", QUANTITY_WIDTH);
-            let notional = mark(&mut p, "\",\"nq\":\"", QUANTITY_WIDTH);
-            let first_id = mark(&mut p, "\",\"f\":", ID_DIGITS);
-            let last_id = mark(&mut p, ",\"l\":", ID_DIGITS);
-            let trade_time = mark(&mut p, ",\"T\":", TIME_DIGITS);
-            let side = mark(&mut p, ",\"m\":", SIDE_WIDTH);
-            p.extend_from_slice(b"}}");
+            let notional = mark(&mut p, "\",\"nq\":\"", 0);
+            p.extend_from_slice(&Tail::new(false).bytes);
             let len = p.len();
             let mut frame = vec![0x81, 126, (len >> 8) as u8, len as u8];
             frame.extend_from_slice(&p);
@@ -118,10 +153,6 @@ impl FrameBatch {
                 price: price + HEADER_LEN,
                 quantity: quantity + HEADER_LEN,
                 notional: notional + HEADER_LEN,
-                first_id: first_id + HEADER_LEN,
-                last_id: last_id + HEADER_LEN,
-                trade_time: trade_time + HEADER_LEN,
-                side: side + HEADER_LEN,
             };
             (frame, layout)
         };
@@ -137,10 +168,6 @@ impl FrameBatch {
             price: 0,
             quantity: 0,
             notional: 0,
-            first_id: 0,
-            last_id: 0,
-            trade_time: 0,
-            side: 0,
         });
         let mut buf = Vec::with_capacity(frame_len * symbols.len() * per_symbol);
         for _ in 0..per_symbol {
@@ -172,6 +199,7 @@ impl FrameBatch {
             symbols: symbols.to_vec(),
             price_base,
             quantities,
+            tails: [Tail::new(false), Tail::new(true)],
         }
     }
 
@@ -200,18 +228,17 @@ impl FrameBatch {
         &self.buf[..frames * self.frame_len]
     }
 
-    /// Writes `time_ms` as the event and trade time of every slot.
+    /// Writes `time_ms` as the event time of every slot and the trade time of the tails.
     pub fn set_time(&mut self, time_ms: i64) {
         let mut digits = [0u8; TIME_DIGITS];
         write_digits(&mut digits, time_ms.max(0) as u64);
-        let Layout {
-            event_time,
-            trade_time,
-            ..
-        } = self.layout;
+        let event_time = self.layout.event_time;
         for frame in self.buf.chunks_exact_mut(self.frame_len) {
             frame[event_time..event_time + TIME_DIGITS].copy_from_slice(&digits);
-            frame[trade_time..trade_time + TIME_DIGITS].copy_from_slice(&digits);
+        }
+        for tail in &mut self.tails {
+            let at = tail.trade_time;
+            tail.bytes[at..at + TIME_DIGITS].copy_from_slice(&digits);
         }
     }
 
@@ -226,8 +253,6 @@ impl FrameBatch {
         let start = slot * self.frame_len;
         let frame = &mut self.buf[start..start + self.frame_len];
         frame[l.agg_id..l.agg_id + ID_DIGITS].copy_from_slice(&id);
-        frame[l.first_id..l.first_id + ID_DIGITS].copy_from_slice(&id);
-        frame[l.last_id..l.last_id + ID_DIGITS].copy_from_slice(&id);
         let ticks = self.price_base[position] + u32::from(draw.price);
         let (units, cents) = (ticks / 100, ticks % 100);
         let price = &mut frame[l.price..l.price + PRICE_WIDTH];
@@ -237,9 +262,13 @@ impl FrameBatch {
         price[5..7].copy_from_slice(&PAIRS[cents as usize]);
         let quantity = &self.quantities[usize::from(draw.quantity)];
         frame[l.quantity..l.quantity + QUANTITY_WIDTH].copy_from_slice(quantity);
-        frame[l.notional..l.notional + QUANTITY_WIDTH].copy_from_slice(quantity);
-        let side: &[u8; SIDE_WIDTH] = if draw.buyer_maker { b" true" } else { b"false" };
-        frame[l.side..l.side + SIDE_WIDTH].copy_from_slice(side);
+        let tail_template = &self.tails[usize::from(draw.buyer_maker)];
+        let tail = &mut frame[l.notional..];
+        tail.copy_from_slice(&tail_template.bytes);
+        tail[..QUANTITY_WIDTH].copy_from_slice(quantity);
+        let (first, last) = (tail_template.first_id, tail_template.last_id);
+        tail[first..first + ID_DIGITS].copy_from_slice(&id);
+        tail[last..last + ID_DIGITS].copy_from_slice(&id);
     }
 }
 
@@ -276,7 +305,12 @@ mod tests {
             assert_eq!(frame[..2], [0x81, 126]);
             assert_eq!(usize::from(frame[2]) << 8 | usize::from(frame[3]), len - 4);
             let payload = &frame[4..];
-            // klagg's scanner reads it on its fast path, serde_json reads it too.
+            // Binance's own layout (no whitespace), which klagg's positional reader takes.
+            assert!(
+                !payload.contains(&b' '),
+                "{}",
+                String::from_utf8_lossy(payload)
+            );
             let FastParse::Trade(trade) = parse_agg_trade(payload) else {
                 panic!(
                     "not a fast-path trade: {}",
@@ -294,6 +328,31 @@ mod tests {
             let value: serde_json::Value = serde_json::from_slice(payload).unwrap();
             assert_eq!(value["data"]["a"].as_i64(), Some(expected.agg_id));
             assert_eq!(value["data"]["m"].as_bool(), Some(expected.is_buyer_maker));
+        }
+    }
+
+    #[test]
+    fn both_sides_make_frames_of_one_length() {
+        let market = BlastMarket::new(1, 1).unwrap();
+        let mut batch = FrameBatch::new(&market, &[0], 2);
+        batch.set_time(1_764_700_000_000);
+        for (slot, buyer_maker) in [(0, true), (1, false)] {
+            let draw = Draw {
+                price: 3,
+                quantity: 4,
+                buyer_maker,
+            };
+            batch.set_trade(slot, 0, super::super::FIRST_AGG_ID, draw);
+        }
+        let len = batch.frame_len();
+        for (frame, buyer_maker) in batch.bytes(2).chunks_exact(len).zip([true, false]) {
+            let FastParse::Trade(trade) = parse_agg_trade(&frame[4..]) else {
+                panic!("not a trade: {}", String::from_utf8_lossy(frame));
+            };
+            assert_eq!(trade.is_buyer_maker, buyer_maker);
+            assert_eq!(trade.quantity, 500_000);
+            assert_eq!(trade.first_trade_id, trade.agg_id);
+            assert_eq!(trade.trade_time_ms, 1_764_700_000_000);
         }
     }
 }
