@@ -84,6 +84,11 @@ one_run() {
     rate=$(field msgs_per_s "$line")
     if [ "$engine" = klagg ]; then
         applied=$(sed -n 's/^stopped:.* trades \([0-9]*\) .*/\1/p' "$OUT/$name.log" | tail -1)
+        # Trades that reach the shards after their period closed (close grace passed) are
+        # counted as received but dropped as late, per interval: say so, they are not applied.
+        local late
+        late=$(sed -n 's/^stopped:.* late \([0-9]*\) .*/\1/p' "$OUT/$name.log" | tail -1)
+        [ "${late:-0}" = 0 ] || echo "  klagg run $n: $late (trade, interval) pairs dropped as late" >&2
     else
         applied=$(field trades "$(grep '^baseline: trades=' "$OUT/$name.log" | tail -1)")
     fi
