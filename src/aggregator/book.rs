@@ -117,11 +117,12 @@ impl KlineBook {
             return false;
         }
         if leaf.stamp != self.epoch {
+            // The symbol's first trade of the epoch: the later ones find both already done.
             self.changes.push((self.epoch, trade.symbol));
+            self.last_change = self.epoch;
         }
         leaf.add(trade, self.epoch);
         self.now_ms = self.now_ms.max(trade.trade_time_ms);
-        self.last_change = self.epoch;
         stats.trades += 1;
         true
     }
@@ -443,6 +444,8 @@ fn view_of<'a>(
 impl OpenKlines for KlineBook {
     fn collect_changed(&mut self, since: u64, out: &mut Vec<KlineRecord>) {
         self.gather_changed(since);
+        // One growth for the whole pull rather than doublings that copy what is already in.
+        out.reserve(self.gathered.len() * self.intervals.len());
         for at in 0..self.gathered.len() {
             let symbol = self.gathered[at] as usize;
             let head = &self.heads[symbol];
