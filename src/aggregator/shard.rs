@@ -115,7 +115,7 @@ impl Shard {
     }
 
     /// Applies a batch of trades in order, as [`Shard::process_trade`] does one by one, while
-    /// the symbol state of the trade [`PREFETCH_AHEAD`] places on is brought into the cache:
+    /// the symbol state of the trade 8 places on is brought into the cache:
     /// its leaf is then there when its turn comes, instead of a cache miss per trade.
     pub fn process_trades(&mut self, trades: &[AggTradePayload]) {
         for (at, trade) in trades.iter().enumerate() {
