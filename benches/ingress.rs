@@ -191,7 +191,7 @@ fn bench_ingress(c: &mut Criterion) {
         let mut parser = TradeParser::new(table.clone(), 1 << 16);
         let now = Instant::now();
         for frame in frames.iter() {
-            assert!(matches!(parser.parse(frame, now), ParsedFrame::Trade(_)));
+            assert!(matches!(parser.parse(frame, now), ParsedFrame::Trade(..)));
         }
         assert_eq!(parser.fallbacks(), 0, "generated frames take the fast path");
 
@@ -199,7 +199,7 @@ fn bench_ingress(c: &mut Criterion) {
         group.throughput(Throughput::Elements(1));
         group.bench_function("a_klagg_fast_path", |b| {
             b.iter(cycle(frames, |f| match parser.parse(f, now) {
-                ParsedFrame::Trade(t) => t,
+                ParsedFrame::Trade(t, _) => t,
                 _ => unreachable!(),
             }))
         });

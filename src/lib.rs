@@ -28,10 +28,12 @@
 //! | [`demo`] | `klagg demo`: the simulator and the engine together, checked at the end |
 //! | [`oracle`] | the independent kline builder every end-to-end check trusts |
 //! | [`check_store`] | `klagg check-store`: a run's stored klines against the oracle |
+//! | [`check_host`] | `klagg check-host`: what on this host hurts the pinned threads' latency |
 //! | [`duration_arg`] | durations on the command line (`30s`, `2m`) |
 
 pub mod aggregator;
 pub mod backfill;
+pub mod check_host;
 pub mod check_store;
 pub mod config;
 pub mod decimal;

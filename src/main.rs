@@ -49,6 +49,24 @@ enum Command {
     /// simulator recorded (`klagg sim --record DIR`); ends with `klines=N mismatches=N
     /// lost_trades=N` (see scripts/soak.sh). Exits non-zero on any mismatch.
     CheckStore(CheckStoreArgs),
+    /// Report what on this host hurts the latency of the cores the config pins threads to
+    /// (isolation, SMT siblings, frequency governor, IRQs, transparent huge pages), each with
+    /// its fix. Exits 0 when clean, 2 with findings (0 with --warn-only), 1 on errors.
+    CheckHost(CheckHostArgs),
+}
+
+#[derive(Debug, Args)]
+struct CheckHostArgs {
+    /// The engine's TOML config, whose [threads] cores are checked.
+    #[arg(long, value_name = "FILE", default_value = "config/default.toml")]
+    config: PathBuf,
+    /// Read /sys and /proc under this directory instead of / (for tests and inspecting a
+    /// copy of another host's files).
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    root: PathBuf,
+    /// Print the findings but exit 0 (for provisioning scripts that only want the report).
+    #[arg(long)]
+    warn_only: bool,
 }
 
 #[derive(Debug, Args)]
@@ -239,6 +257,7 @@ fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::CheckHost(args) => return run_check_host(&args),
         Command::Demo(args) => run_demo(&args),
         Command::Run(args) => run_live(&args),
         Command::CheckConfig(args) => klagg::config::check_config(&args.config)
@@ -305,6 +324,23 @@ fn run_live(args: &RunArgs) -> Result<(), Box<dyn std::error::Error>> {
     let status = live::run(&options, &stop)?;
     println!("stopped: {}", status.line());
     Ok(())
+}
+
+fn run_check_host(args: &CheckHostArgs) -> ExitCode {
+    match klagg::check_host::check_config(&args.config, &args.root) {
+        Ok(report) => {
+            print!("{report}");
+            if report.is_clean() || args.warn_only {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn run_check_store(args: &CheckStoreArgs) -> Result<(), Box<dyn std::error::Error>> {

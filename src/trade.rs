@@ -5,7 +5,11 @@
 /// Prices and quantities are fixed-point in units of 1e-8 (see [`crate::decimal`]); times are
 /// milliseconds since the Unix epoch. The symbol is a dense index assigned by whoever owns the
 /// symbol table (the io thread live, the reader in replay), never text.
+///
+/// Aligned to a 64-byte cache line (its size anyway), so a ring slot or an array element never
+/// straddles two lines: one trade, one line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[repr(align(64))]
 pub struct AggTradePayload {
     /// Dense global symbol index.
     pub symbol: u32,
@@ -48,8 +52,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn payload_fits_one_cache_line() {
-        assert!(std::mem::size_of::<AggTradePayload>() <= 64);
+    fn payload_is_one_cache_line() {
+        assert_eq!(std::mem::size_of::<AggTradePayload>(), 64);
+        assert_eq!(std::mem::align_of::<AggTradePayload>(), 64);
     }
 
     #[test]

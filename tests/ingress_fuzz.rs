@@ -57,7 +57,7 @@ fn check_agreement(frame: &[u8], parser: &mut TradeParser) {
         ),
         FastParse::ArrayPayload | FastParse::Fallback => {}
     }
-    if let ParsedFrame::Trade(trade) = parser.parse(frame, Instant::now()) {
+    if let Some(trade) = parser.parse(frame, Instant::now()).trade() {
         let Ok(WireEvent::AggTrade(raw)) = &reference else {
             panic!("parser read a trade serde does not: {reference:?}");
         };
@@ -204,6 +204,62 @@ fn trade_frame() -> impl Strategy<Value = (String, bool, bool)> {
     )
 }
 
+/// A frame exactly as Binance lays it out (USD-M or spot order, `nq` and `M` or not, raw or
+/// combined), with values of every size: what the scanner's positional reader takes, and its
+/// edges (ids of 16 digits and more, zero and negative ids, decimals with 9 fractional digits
+/// or 11 integer digits, long and non-ASCII symbols), which the general scanner must take.
+fn binance_layout_frame() -> impl Strategy<Value = (String, bool)> {
+    let id = prop_oneof![
+        3 => 1i64..10_000_000_000_000,
+        1 => any::<i64>(),
+        1 => Just(0i64),
+        1 => prop::sample::select(vec![999_999_999_999_999, 1_000_000_000_000_000, i64::MAX]),
+    ];
+    let decimal = prop_oneof![
+        (0u64..100_000_000_000, 0usize..11).prop_map(|(m, frac)| {
+            let digits = format!("{m:0>width$}", width = frac + 1);
+            let (int, fraction) = digits.split_at(digits.len() - frac);
+            if frac == 0 {
+                int.to_owned()
+            } else {
+                format!("{int}.{fraction}")
+            }
+        }),
+        decimal(),
+    ];
+    (
+        prop::sample::select(SYMBOLS.to_vec()),
+        (decimal.clone(), decimal, prop::option::of(decimal_text())),
+        prop::array::uniform5(id),
+        (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()),
+    )
+        .prop_map(|(sym, (p, q, nq), ids, (m, spot, big_m, combined))| {
+            let [e, a, f, l, t] = ids;
+            let head = if spot {
+                format!(r#""E":{e},"s":"{sym}","a":{a}"#)
+            } else {
+                format!(r#""E":{e},"a":{a},"s":"{sym}""#)
+            };
+            let nq = nq.map_or(String::new(), |nq| format!(r#","nq":"{nq}""#));
+            let big_m = if big_m { r#","M":true"# } else { "" };
+            let mut frame = format!(
+                r#"{{"e":"aggTrade",{head},"p":"{p}","q":"{q}"{nq},"f":{f},"l":{l},"T":{t},"m":{m}{big_m}}}"#
+            );
+            if combined {
+                let stream = sym.to_lowercase();
+                frame = format!(r#"{{"stream":"{stream}@aggTrade","data":{frame}}}"#);
+            }
+            let exact = klagg::decimal::parse_fixed(p.as_bytes()).is_ok()
+                && klagg::decimal::parse_fixed(q.as_bytes()).is_ok();
+            (frame, exact)
+        })
+}
+
+/// Decimal text as `nq` may carry it.
+fn decimal_text() -> impl Strategy<Value = String> {
+    "[0-9]{1,6}(\\.[0-9]{1,9})?"
+}
+
 /// Fragments that sit on the edges of JSON and of serde_json's rules, for mutations.
 const TOKENS: [&str; 16] = [
     "1e999",
@@ -241,9 +297,41 @@ proptest! {
         }
         if must_be_fast {
             prop_assert!(matches!(parse_agg_trade(frame.as_bytes()), FastParse::Trade(_)), "{}", frame);
-            prop_assert!(matches!(p.parse(frame.as_bytes(), Instant::now()), ParsedFrame::Trade(_)));
+            prop_assert!(matches!(p.parse(frame.as_bytes(), Instant::now()), ParsedFrame::Trade(..)));
             prop_assert_eq!(p.fallbacks(), 0);
         }
+    }
+
+    #[test]
+    fn binance_layout_frames_take_the_fast_path_as_serde_reads_them((frame, exact) in binance_layout_frame()) {
+        let mut p = parser();
+        check_agreement(frame.as_bytes(), &mut p);
+        prop_assert!(matches!(parse_frame(frame.as_bytes()), Ok(WireEvent::AggTrade(_))), "{}", frame);
+        if exact {
+            prop_assert!(matches!(parse_agg_trade(frame.as_bytes()), FastParse::Trade(_)), "{}", frame);
+            prop_assert_eq!(p.fallbacks(), 0);
+        }
+    }
+
+    #[test]
+    fn mutated_layout_frames_never_panic_and_still_agree(
+        (frame, _) in binance_layout_frame(),
+        edits in prop::collection::vec(
+            (any::<prop::sample::Index>(), any::<u8>(), 0u8..4, prop::sample::select(TOKENS.to_vec())),
+            1..3,
+        ),
+    ) {
+        let mut bytes = frame.into_bytes();
+        for (at, byte, kind, token) in edits {
+            let i = at.index(bytes.len() + 1);
+            match kind {
+                0 if i < bytes.len() => bytes[i] = byte,
+                1 if i < bytes.len() => { bytes.remove(i); }
+                2 => bytes.insert(i, byte),
+                _ => { bytes.splice(i..i, token.bytes()); }
+            }
+        }
+        check_agreement(&bytes, &mut parser());
     }
 
     #[test]
@@ -360,7 +448,7 @@ fn every_captured_frame_takes_the_fast_path_or_is_skipped() {
                     let index = table.get(fast.symbol).unwrap();
                     let want = raw.to_payload(index).unwrap();
                     assert_eq!(fast.to_payload(index), want);
-                    assert_eq!(got, ParsedFrame::Trade(want));
+                    assert_eq!(got.trade(), Some(want));
                     trades += 1;
                 }
                 WireEvent::Other(e) => {

@@ -125,6 +125,50 @@ fn frame_to_ring_push_allocates_nothing() {
     assert_eq!(pushed, frames.len(), "every frame became a trade on a ring");
 }
 
+#[test]
+fn trades_reach_their_shard_in_batches_with_local_indices() {
+    let mut h = harness();
+    let mut subscriptions = SubscriptionRequests::default();
+    // Four symbols over two shards: globals 0 and 2 on shard 0, 1 and 3 on shard 1, each at
+    // local index global / 2.
+    let frames: Vec<String> = (0..110).map(|i| frame(i, i % 3 == 0)).collect();
+    for f in &frames[..40] {
+        h.worker.on_text(f.as_bytes());
+    }
+    assert_eq!(
+        (h.rings[0].slots(), h.rings[1].slots()),
+        (0, 0),
+        "20 trades a shard wait for the batch's end"
+    );
+    h.worker.on_tick(&mut subscriptions);
+    assert_eq!((h.rings[0].slots(), h.rings[1].slots()), (20, 20));
+    for f in &frames[40..110] {
+        h.worker.on_text(f.as_bytes());
+    }
+    assert_eq!(
+        (h.rings[0].slots(), h.rings[1].slots()),
+        (52, 52),
+        "32 staged trades are pushed without waiting for the batch's end"
+    );
+    h.worker.on_tick(&mut subscriptions);
+    for (shard, ring) in h.rings.iter_mut().enumerate() {
+        let chunk = ring.read_chunk(ring.slots()).unwrap();
+        let trades: Vec<AggTradePayload> = chunk.into_iter().collect();
+        assert_eq!(trades.len(), 55);
+        for (k, trade) in trades.iter().enumerate() {
+            // Frame i carries symbol i % 4 and agg id 1000 + i, in order per shard.
+            let i = 2 * k + shard;
+            assert_eq!(trade.agg_id, 1_000 + i as i64);
+            assert_eq!(
+                trade.symbol,
+                (i % 4 / 2) as u32,
+                "local index of global {}",
+                i % 4
+            );
+        }
+    }
+}
+
 /// Counts the io thread's allocations between the 500th and the last frame.
 struct CountingHandler {
     inner: IoWorker,

@@ -12,7 +12,13 @@ use super::error::{ConfigError, invalid};
 /// Ids at or above this do not fit a `cpu_set_t` (`CPU_SETSIZE`).
 pub const CORE_ID_LIMIT: usize = 1024;
 
-/// Cores this process may run on, ascending, as `core_affinity` reports them.
+/// Cores this process may pin threads to, ascending: its affinity mask as `core_affinity`
+/// reports it, plus the cores the kernel isolates (`isolcpus=`, listed in
+/// `/sys/devices/system/cpu/isolated`).
+///
+/// Isolated cores are taken out of every process's default mask, yet they are the very cores
+/// a dedicated host gives klagg's pinned threads, and a thread may pin itself to them (as
+/// `taskset -c` does); without them `check-config` in a login shell would call them missing.
 ///
 /// Call it on the main thread before pinning anything: the answer is the calling thread's
 /// affinity mask, so a pinned thread would only see its own core. Empty where pinning is not
@@ -24,9 +30,25 @@ pub fn available_cores() -> Vec<usize> {
         .into_iter()
         .map(|core| core.id)
         .collect();
+    if !ids.is_empty() {
+        ids.extend(
+            isolated_cores()
+                .into_iter()
+                .filter(|&id| id < CORE_ID_LIMIT),
+        );
+    }
     ids.sort_unstable();
     ids.dedup();
     ids
+}
+
+/// The cores `isolcpus=` isolates; empty when there are none or sysfs cannot tell.
+#[must_use]
+pub fn isolated_cores() -> Vec<usize> {
+    std::fs::read_to_string("/sys/devices/system/cpu/isolated")
+        .ok()
+        .and_then(|text| super::cpu_list::parse_cpu_list(&text))
+        .unwrap_or_default()
 }
 
 /// Checks every id of the list at `key` (e.g. `threads.io_cores`) against `available`.

@@ -15,11 +15,14 @@
 mod backfill;
 mod connection;
 mod cores;
+mod cpu_affinity;
+mod cpu_list;
 mod error;
 mod exchange;
 mod gateway;
 mod intervals;
 mod latency;
+mod partition;
 mod plan;
 mod plan_display;
 mod plan_notes;
@@ -33,8 +36,11 @@ mod threads;
 
 use std::path::Path;
 
-pub use cores::{CORE_ID_LIMIT, available_cores, format_cores};
+pub use cores::{CORE_ID_LIMIT, available_cores, format_cores, isolated_cores};
+pub use cpu_affinity::CpuAffinity;
+pub use cpu_list::parse_cpu_list;
 pub use error::ConfigError;
+pub use partition::{MAX_PARTITIONS, Partition, fnv1a_64, partition_of};
 pub use plan::{
     ConnectionPlan, MINI_TICKER_STREAM, Plan, ShardPlan, max_connections, trade_stream,
 };
@@ -78,14 +84,23 @@ pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
 
 /// What `klagg check-config --config FILE` prints: loads the file, validates it against this
 /// machine's cores and describes the plan (with `symbols = "all"` left to be resolved at start,
-/// so no network is needed).
+/// so no network is needed), and ends with the `CPUAffinity=` line of its systemd unit.
 ///
 /// # Errors
 ///
 /// The first problem found, as a [`ConfigError`] naming the file and key.
 pub fn check_config(path: &Path) -> Result<String, ConfigError> {
-    let settings = load(path)?.resolve(&available_cores())?;
+    let available = available_cores();
+    let settings = load(path)?.resolve(&available)?;
     let plan = Plan::new(&settings, None)
         .map_err(|error| error.in_file(Some(&path.display().to_string())))?;
-    Ok(plan.to_string())
+    let isolated = isolated_cores();
+    let default_mask: Vec<usize> = available
+        .into_iter()
+        .filter(|core| !isolated.contains(core))
+        .collect();
+    let affinity = CpuAffinity::new(&settings, &default_mask);
+    Ok(format!(
+        "{plan}\nsystemd (deploy/klagg.service)\n  {affinity}\n"
+    ))
 }

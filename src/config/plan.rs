@@ -63,6 +63,9 @@ pub struct Plan {
     /// Whether the symbol list is known: false for `symbols = "all"` before exchangeInfo, in
     /// which case `connections` is empty and shards list no symbols.
     pub symbols_resolved: bool,
+    /// How many symbols were selected before `exchange.partition` kept its share (the planned
+    /// ones); 0 while the list is not resolved.
+    pub selected: usize,
     /// Connections in order, one io thread each.
     pub connections: Vec<ConnectionPlan>,
     /// Aggregator shards in order.
@@ -76,7 +79,8 @@ pub struct Plan {
 impl Plan {
     /// Plans a run. `symbols` is the resolved list for `symbols = "all"` (from exchangeInfo);
     /// `None` means the settings' own list, or for `"all"` a plan without connections that
-    /// says the list is resolved at start.
+    /// says the list is resolved at start. Only the symbols in the settings' partition are
+    /// planned, in list order.
     ///
     /// # Errors
     ///
@@ -88,6 +92,9 @@ impl Plan {
             (None, SymbolSelection::List(list)) => Some(list.as_slice()),
             (None, SymbolSelection::All) => None,
         };
+        let selected = symbols.map_or(0, <[String]>::len);
+        let partitioned = symbols.map(|list| settings.partition.select(list));
+        let symbols = partitioned.as_deref();
         if let Some(list) = symbols {
             check_symbol_list(settings, list)?;
         }
@@ -105,6 +112,7 @@ impl Plan {
         Ok(Plan {
             settings: settings.clone(),
             symbols_resolved: symbols.is_some(),
+            selected,
             connections,
             shards,
             consumer_cores: settings.consumer_cores.clone(),
@@ -140,9 +148,14 @@ fn check_symbol_list(settings: &Settings, list: &[String]) -> Result<(), ConfigE
             "exchange.max_symbols",
             settings.max_symbols,
             format!(
-                "the exchange lists {} {} symbols; raise max_symbols to at least that",
+                "the exchange lists {} {} symbols{}; raise max_symbols to at least that",
                 list.len(),
-                settings.quote_asset
+                settings.quote_asset,
+                if settings.partition.is_whole() {
+                    String::new()
+                } else {
+                    format!(" in partition {}", settings.partition)
+                }
             ),
         ));
     }

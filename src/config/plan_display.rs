@@ -4,7 +4,7 @@
 use std::fmt::{self, Display, Formatter};
 
 use super::plan::{MINI_TICKER_STREAM, Plan, max_connections};
-use super::settings::{Market, Settings, SymbolSelection};
+use super::settings::{Market, SymbolSelection};
 use crate::backfill::TailPlan;
 use crate::pipeline::plan_threads;
 
@@ -15,8 +15,7 @@ const SHOWN_ROWS: usize = 32;
 
 impl Display for Plan {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        let settings = &self.settings;
-        write_summary(f, settings)?;
+        write_summary(f, self)?;
         writeln!(f)?;
         self.write_threads(f)?;
         writeln!(f)?;
@@ -34,7 +33,8 @@ impl Display for Plan {
     }
 }
 
-fn write_summary(f: &mut Formatter<'_>, settings: &Settings) -> fmt::Result {
+fn write_summary(f: &mut Formatter<'_>, plan: &Plan) -> fmt::Result {
+    let settings = &plan.settings;
     let intervals: Vec<String> = settings.intervals.iter().map(ToString::to_string).collect();
     writeln!(f, "market     {}", settings.market)?;
     writeln!(f, "ws         {}", settings.ws_url)?;
@@ -61,6 +61,7 @@ fn write_summary(f: &mut Formatter<'_>, settings: &Settings) -> fmt::Result {
             settings.max_symbols
         )?,
     }
+    write_partition(f, plan)?;
     writeln!(
         f,
         "intervals  {} ({})",
@@ -129,6 +130,32 @@ fn write_summary(f: &mut Formatter<'_>, settings: &Settings) -> fmt::Result {
         "rings      {} payloads per (io thread, shard) ring",
         settings.ring_capacity
     )
+}
+
+/// The partition line: which share of the selected symbols this klagg follows, and how many
+/// that is once the list is known.
+fn write_partition(f: &mut Formatter<'_>, plan: &Plan) -> fmt::Result {
+    let partition = plan.settings.partition;
+    if partition.is_whole() {
+        return Ok(());
+    }
+    write!(
+        f,
+        "partition  {partition}: the symbols whose FNV-1a 64 hash h of the name gives \
+         (h * {}) >> 64 = {}; ",
+        partition.count(),
+        partition.index()
+    )?;
+    if plan.symbols_resolved {
+        let followed: usize = plan.shards.iter().map(|shard| shard.symbols.len()).sum();
+        writeln!(f, "{followed} of the {} selected", plan.selected)
+    } else {
+        writeln!(
+            f,
+            "about 1 in {} of those exchangeInfo lists at start, and of new listings",
+            partition.count()
+        )
+    }
 }
 
 impl Plan {

@@ -10,6 +10,7 @@ use super::exchange::{market, redundant_ws_url, rest_url, ws_url};
 use super::gateway::gateway;
 use super::intervals::intervals;
 use super::latency::latency;
+use super::partition::partition;
 use super::range::in_range;
 use super::schema::Config;
 use super::settings::{Settings, SymbolSelection};
@@ -41,6 +42,7 @@ impl Config {
         let ws_url = ws_url(exchange.ws_url.as_deref(), market)?;
         let rest_url = rest_url(exchange.rest_url.as_deref(), market)?;
         let symbols = symbols(&exchange.symbols)?;
+        let partition = partition(exchange.partition.as_deref())?;
         let quote_asset = quote_asset(&exchange.quote_asset)?;
         let max_symbols: u32 = in_range(
             "exchange.max_symbols",
@@ -48,17 +50,33 @@ impl Config {
             1..=i64::from(MAX_SYMBOLS),
             "symbols state is preallocated for",
         )?;
-        if let SymbolSelection::List(list) = &symbols
-            && list.len() > max_symbols as usize
-        {
-            return Err(invalid(
-                "exchange.max_symbols",
-                max_symbols,
-                format!(
-                    "must be at least the {} symbols listed in exchange.symbols",
-                    list.len()
-                ),
-            ));
+        if let SymbolSelection::List(list) = &symbols {
+            let followed = list.iter().filter(|s| partition.contains(s)).count();
+            if followed == 0 {
+                return Err(invalid(
+                    "exchange.partition",
+                    format!("\"{partition}\""),
+                    format!(
+                        "none of the {} symbols listed in exchange.symbols falls in this \
+                         partition; list more symbols, use fewer partitions or symbols = \"all\"",
+                        list.len()
+                    ),
+                ));
+            }
+            if followed > max_symbols as usize {
+                let which = if partition.is_whole() {
+                    String::new()
+                } else {
+                    format!(" that fall in partition {partition}")
+                };
+                return Err(invalid(
+                    "exchange.max_symbols",
+                    max_symbols,
+                    format!(
+                        "must be at least the {followed} symbols listed in exchange.symbols{which}"
+                    ),
+                ));
+            }
         }
         let streams_per_connection = in_range(
             "exchange.streams_per_connection",
@@ -116,6 +134,7 @@ impl Config {
             ws_url,
             rest_url,
             symbols,
+            partition,
             quote_asset,
             max_symbols,
             streams_per_connection,

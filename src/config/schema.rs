@@ -59,6 +59,8 @@ pub struct ExchangeConfig {
     pub redundancy: i64,
     /// WebSocket base URL of the extra connections; `None` means `ws_url`.
     pub redundant_ws_url: Option<String>,
+    /// `"I/N"`: follow only partition I of N of the selected symbols; `None`: all of them.
+    pub partition: Option<String>,
 }
 
 impl Default for ExchangeConfig {
@@ -74,6 +76,7 @@ impl Default for ExchangeConfig {
             exchange_info_refresh_s: 300,
             redundancy: 1,
             redundant_ws_url: None,
+            partition: None,
         }
     }
 }

@@ -8,6 +8,8 @@ use crate::aggregator::routing::shard_capacity;
 use crate::idle::IdleStrategy;
 use crate::interval::Interval;
 
+use super::partition::Partition;
+
 /// Which Binance market klagg connects to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Market {
@@ -108,6 +110,8 @@ pub struct Settings {
     pub rest_url: String,
     /// Which symbols.
     pub symbols: SymbolSelection,
+    /// The share of the selected symbols this klagg follows ([`Partition::WHOLE`]: all).
+    pub partition: Partition,
     /// Quote asset `SymbolSelection::All` selects, upper case.
     pub quote_asset: String,
     /// Symbols state is preallocated for (global indices `0..max_symbols`).

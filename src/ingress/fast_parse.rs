@@ -13,6 +13,7 @@
 //! nested events such as klines and depth updates off serde's path, which allocates a scratch
 //! buffer for nesting.)
 
+use super::agg_trade_layout;
 use super::json_cursor::Cursor;
 use crate::decimal::parse_fixed;
 use crate::trade::AggTradePayload;
@@ -73,8 +74,19 @@ pub enum FastParse<'a> {
     Fallback,
 }
 
-/// Scans one frame's payload bytes.
+/// Scans one frame's payload bytes: Binance's own layout first (read by position),
+/// any other JSON layout second.
 pub fn parse_agg_trade(frame: &[u8]) -> FastParse<'_> {
+    match agg_trade_layout::scan(frame) {
+        Some(trade) => FastParse::Trade(trade),
+        None => parse_any_layout(frame),
+    }
+}
+
+/// The general scanner: any field order, whitespace, unknown fields, other event types. Out
+/// of line so that the positional reader stays a small function of its own.
+#[inline(never)]
+fn parse_any_layout(frame: &[u8]) -> FastParse<'_> {
     let mut c = Cursor::new(frame);
     c.ws();
     match c.peek() {

@@ -1,5 +1,6 @@
 //! Everything between the exchange's bytes and the aggregator's payloads.
 
+mod agg_trade_layout;
 pub mod bad_input;
 pub mod connection;
 pub mod exchange_info;
@@ -7,5 +8,6 @@ pub mod fast_parse;
 mod json_cursor;
 pub mod mini_ticker;
 pub mod parser;
+mod swar;
 pub mod symbols;
 pub mod wire;

@@ -16,15 +16,15 @@ use serde_json::value::RawValue;
 
 use super::bad_input::{BadInputCounters, BadInputReason};
 use super::fast_parse::{self, FastParse};
-use super::symbols::SymbolTable;
+use super::symbols::{Route, SymbolTable};
 use super::wire::{self, WireError, WireEvent};
 use crate::trade::AggTradePayload;
 
 /// What one frame turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ParsedFrame<'a> {
-    /// An aggTrade of a known symbol; `symbol` is its global index.
-    Trade(AggTradePayload),
+    /// An aggTrade of a known symbol (`symbol` is its global index) and where it goes.
+    Trade(AggTradePayload, Route),
     /// An array payload (`!miniTicker@arr`, raw or combined): pass the same frame to
     /// [`super::mini_ticker::for_each_symbol`], and [`TradeParser::record_bad`] if that fails.
     MiniTickers,
@@ -42,6 +42,16 @@ pub enum ParsedFrame<'a> {
     Skipped,
     /// A frame that cannot be used; already counted and (rate-limited) logged.
     Bad(BadInputReason),
+}
+
+impl ParsedFrame<'_> {
+    /// The trade, if the frame was one.
+    pub fn trade(&self) -> Option<AggTradePayload> {
+        match self {
+            ParsedFrame::Trade(trade, _) => Some(*trade),
+            _ => None,
+        }
+    }
 }
 
 /// Parses the frames of one connection's io thread into trades for the aggregators.
@@ -74,8 +84,8 @@ impl TradeParser {
             return self.record_bad(BadInputReason::Oversized, frame, now);
         }
         match fast_parse::parse_agg_trade(frame) {
-            FastParse::Trade(trade) => match self.symbols.get(trade.symbol) {
-                Some(index) => ParsedFrame::Trade(trade.to_payload(index)),
+            FastParse::Trade(trade) => match self.symbols.route(trade.symbol) {
+                Some(route) => ParsedFrame::Trade(trade.to_payload(route.global), route),
                 None => self.record_bad(BadInputReason::UnknownSymbol, frame, now),
             },
             FastParse::ArrayPayload => ParsedFrame::MiniTickers,
@@ -133,10 +143,10 @@ impl TradeParser {
     fn parse_slow<'a>(&mut self, frame: &'a [u8], now: Instant) -> ParsedFrame<'a> {
         self.fallbacks += 1;
         match wire::parse_frame(frame) {
-            Ok(WireEvent::AggTrade(raw)) => match self.symbols.get(raw.symbol.as_bytes()) {
+            Ok(WireEvent::AggTrade(raw)) => match self.symbols.route(raw.symbol.as_bytes()) {
                 None => self.record_bad(BadInputReason::UnknownSymbol, frame, now),
-                Some(index) => match raw.to_payload(index) {
-                    Ok(trade) => ParsedFrame::Trade(trade),
+                Some(route) => match raw.to_payload(route.global) {
+                    Ok(trade) => ParsedFrame::Trade(trade, route),
                     Err(_) => self.record_bad(BadInputReason::BadNumber, frame, now),
                 },
             },
@@ -242,7 +252,7 @@ mod tests {
     #[test]
     fn trades_fast_and_through_serde_agree() {
         let mut p = parser();
-        let ParsedFrame::Trade(fast) = parse(&mut p, RAW) else {
+        let Some(fast) = parse(&mut p, RAW).trade() else {
             panic!("no trade")
         };
         assert_eq!(
@@ -250,10 +260,10 @@ mod tests {
             (3, 3_700_010_000_000, 12345)
         );
         let combined = format!(r#"{{"stream":"btcusdt@aggTrade","data":{RAW}}}"#);
-        assert_eq!(parse(&mut p, &combined), ParsedFrame::Trade(fast));
+        assert_eq!(parse(&mut p, &combined).trade(), Some(fast));
         assert_eq!(p.fallbacks(), 0);
         let escaped = RAW.replace(r#""s":"BTCUSDT""#, r#""s":"BTC\u0055SDT""#);
-        assert_eq!(parse(&mut p, &escaped), ParsedFrame::Trade(fast));
+        assert_eq!(parse(&mut p, &escaped).trade(), Some(fast));
         assert_eq!(p.fallbacks(), 1);
     }
 
@@ -262,23 +272,19 @@ mod tests {
         let mut p = parser();
         p.symbols_mut().insert("币安人生USDT", 16).unwrap();
         let raw = RAW.replace("BTCUSDT", "币安人生USDT");
-        let ParsedFrame::Trade(fast) = parse(&mut p, &raw) else {
+        let Some(fast) = parse(&mut p, &raw).trade() else {
             panic!("no trade")
         };
         assert_eq!((fast.symbol, fast.agg_id), (16, 12345));
         let combined = format!(r#"{{"stream":"币安人生usdt@aggTrade","data":{raw}}}"#);
-        assert_eq!(parse(&mut p, &combined), ParsedFrame::Trade(fast));
+        assert_eq!(parse(&mut p, &combined).trade(), Some(fast));
         assert_eq!(p.fallbacks(), 0, "raw UTF-8 is read by the scanner");
         // `\uXXXX` escapes, all of the name or part of it, in raw and combined frames.
         let all = raw.replace("币安人生", r"\u5e01\u5b89\u4eba\u751f");
         let part = raw.replace("人生USDT", r"\u4eba生\u0055SDT");
         let wrapped = format!(r#"{{"stream":"\u5e01安人生usdt@aggTrade","data":{all}}}"#);
         for escaped in [&all, &part, &wrapped] {
-            assert_eq!(
-                parse(&mut p, escaped),
-                ParsedFrame::Trade(fast),
-                "{escaped}"
-            );
+            assert_eq!(parse(&mut p, escaped).trade(), Some(fast), "{escaped}");
         }
         assert_eq!(p.fallbacks(), 3);
         assert_eq!(p.counters().total(), 0);
@@ -356,7 +362,9 @@ mod tests {
             ParsedFrame::Bad(BadInputReason::UnknownSymbol)
         );
         p.symbols_mut().insert("ETHUSDT", 9).unwrap();
-        assert!(matches!(parse(&mut p, &eth), ParsedFrame::Trade(t) if t.symbol == 9));
+        assert!(
+            matches!(parse(&mut p, &eth), ParsedFrame::Trade(t, r) if t.symbol == 9 && r.local == 9)
+        );
         assert!(p.symbols().contains(b"ETHUSDT"));
     }
 }

@@ -7,10 +7,40 @@
 //! mixing and linear probing; the table is sized once for `max_symbols` and never grows, so a
 //! lookup touches one or two cache lines. Longer names (`我踏马来了USDT` has 19 bytes) go to a
 //! sorted side list searched by binary search: correct, if slower.
+//!
+//! Each slot also holds the symbol's [`Route`], its shard and its index there, computed once
+//! when the symbol is added (or the shard count set) instead of a division per trade.
 
 use std::fmt;
 
+use crate::aggregator::routing::shard_of;
 use crate::symbol_name::{self, SymbolNameError};
+
+/// Where a symbol's trades go: its global index, and the shard that owns it with the symbol's
+/// index inside that shard (see [`crate::aggregator::routing`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Route {
+    /// Dense global symbol index.
+    pub global: u32,
+    /// The shard owning the symbol.
+    pub shard: u32,
+    /// The symbol's index inside that shard.
+    pub local: u32,
+}
+
+impl Route {
+    /// The route of global index `global` over `shards` shards.
+    #[inline]
+    pub fn new(global: u32, shards: usize) -> Route {
+        let (shard, local) = shard_of(global, shards);
+        Route {
+            global,
+            // A shard index is below the shard count, which is a handful of cores.
+            shard: shard as u32,
+            local,
+        }
+    }
+}
 
 /// Longest name that fits the packed `u128` key.
 const PACKED_MAX: usize = 16;
@@ -59,7 +89,7 @@ impl std::error::Error for SymbolTableError {}
 struct Slot {
     lo: u64,
     hi: u64,
-    index: u32,
+    route: Route,
     len: u32,
 }
 
@@ -78,6 +108,8 @@ pub struct SymbolTable {
     long: Vec<(Box<[u8]>, u32)>,
     len: usize,
     capacity: usize,
+    /// Shards the routes are computed for.
+    shards: usize,
 }
 
 impl SymbolTable {
@@ -94,6 +126,16 @@ impl SymbolTable {
             long: Vec::new(),
             len: 0,
             capacity: max_symbols,
+            shards: 1,
+        }
+    }
+
+    /// Routes every symbol, present and future, over `shards` shards (at least 1; a new
+    /// table routes everything to shard 0).
+    pub fn set_shards(&mut self, shards: usize) {
+        self.shards = shards.max(1);
+        for slot in self.slots.iter_mut().filter(|s| s.len != 0) {
+            slot.route = Route::new(slot.route.global, self.shards);
         }
     }
 
@@ -125,7 +167,7 @@ impl SymbolTable {
             self.slots[at] = Slot {
                 lo,
                 hi,
-                index,
+                route: Route::new(index, self.shards),
                 len: bytes.len() as u32,
             };
         } else {
@@ -140,8 +182,14 @@ impl SymbolTable {
     /// characters as UTF-8), if present.
     #[inline]
     pub fn get(&self, name: &[u8]) -> Option<u32> {
+        self.route(name).map(|r| r.global)
+    }
+
+    /// Where the trades of `name` go, if it is present: what the io thread needs per trade.
+    #[inline]
+    pub fn route(&self, name: &[u8]) -> Option<Route> {
         if name.len() > PACKED_MAX {
-            return self.get_long(name);
+            return self.route_long(name);
         }
         let (lo, hi) = pack(name);
         let len = name.len() as u32;
@@ -152,7 +200,7 @@ impl SymbolTable {
                 return None;
             }
             if slot.lo == lo && slot.hi == hi && slot.len == len {
-                return Some(slot.index);
+                return Some(slot.route);
             }
             at = (at + 1) & self.mask;
         }
@@ -181,11 +229,11 @@ impl SymbolTable {
 
     #[cold]
     #[inline(never)]
-    fn get_long(&self, name: &[u8]) -> Option<u32> {
+    fn route_long(&self, name: &[u8]) -> Option<Route> {
         self.long
             .binary_search_by(|(n, _)| (**n).cmp(name))
             .ok()
-            .map(|at| self.long[at].1)
+            .map(|at| Route::new(self.long[at].1, self.shards))
     }
 
     /// Home slot of a packed key: a folded 64x64->128 multiply mixes every input bit into the
@@ -209,12 +257,34 @@ impl fmt::Debug for SymbolTable {
 }
 
 /// Packs up to 16 bytes little-endian into two words, zero padded.
+///
+/// Without a copy of variable length (a `memcpy` call): two loads that overlap when the name
+/// is shorter than twice their width, each shifted to its bytes' place and OR-ed together
+/// (bytes read twice land on themselves).
 #[inline]
 fn pack(name: &[u8]) -> (u64, u64) {
-    let mut buf = [0u8; PACKED_MAX];
-    buf[..name.len()].copy_from_slice(name);
-    let key = u128::from_le_bytes(buf);
+    let n = name.len();
+    let key: u128 = if n >= 8 {
+        u128::from(load::<8>(name, 0)) | u128::from(load::<8>(name, n - 8)) << (8 * (n - 8))
+    } else if n >= 4 {
+        u128::from(load::<4>(name, 0)) | u128::from(load::<4>(name, n - 4)) << (8 * (n - 4))
+    } else if n > 0 {
+        u128::from(name[0])
+            | u128::from(name[n / 2]) << (8 * (n / 2))
+            | u128::from(name[n - 1]) << (8 * (n - 1))
+    } else {
+        0
+    };
     (key as u64, (key >> 64) as u64)
+}
+
+/// `N` (4 or 8) bytes of `name` from `at` as a little-endian number; the caller keeps
+/// `at + N <= name.len()`.
+#[inline(always)]
+fn load<const N: usize>(name: &[u8], at: usize) -> u64 {
+    let mut word = [0u8; 8];
+    word[..N].copy_from_slice(&name[at..at + N]);
+    u64::from_le_bytes(word)
 }
 
 #[cfg(test)]
@@ -304,6 +374,38 @@ mod tests {
             Err(SymbolTableError::Full { capacity: 2 })
         );
         assert_eq!(SymbolTable::with_capacity(0).get(b"A"), None);
+    }
+
+    #[test]
+    fn packing_matches_a_zero_padded_copy_at_every_length() {
+        let bytes: Vec<u8> = (1..=16).collect();
+        for n in 0..=16 {
+            let mut padded = [0u8; 16];
+            padded[..n].copy_from_slice(&bytes[..n]);
+            let want = u128::from_le_bytes(padded);
+            assert_eq!(pack(&bytes[..n]), (want as u64, (want >> 64) as u64), "{n}");
+        }
+    }
+
+    #[test]
+    fn routes_follow_the_shard_count() {
+        let mut t = SymbolTable::with_capacity(8);
+        t.insert("BTCUSDT", 5).unwrap();
+        t.insert("ABCDEFGHIJKLMNOPQRS", 7).unwrap();
+        let route = |g, shard, local| {
+            Some(Route {
+                global: g,
+                shard,
+                local,
+            })
+        };
+        assert_eq!(t.route(b"BTCUSDT"), route(5, 0, 5));
+        t.set_shards(2);
+        assert_eq!(t.route(b"BTCUSDT"), route(5, 1, 2));
+        assert_eq!(t.route(b"ABCDEFGHIJKLMNOPQRS"), route(7, 1, 3));
+        t.insert("ETHUSDT", 6).unwrap();
+        assert_eq!(t.route(b"ETHUSDT"), route(6, 0, 3));
+        assert_eq!(t.get(b"ETHUSDT"), Some(6));
     }
 
     #[test]

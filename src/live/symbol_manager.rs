@@ -5,7 +5,9 @@
 //! (a new name is not necessarily a TRADING perpetual in our quote asset), given the next
 //! free global index, and handed to a connection with room; a name klagg cannot follow (see
 //! [`crate::symbol_name`]) is logged once and counted instead. A periodic exchangeInfo refresh
-//! also unsubscribes symbols that stopped trading. All of it runs on the control thread: no
+//! also unsubscribes symbols that stopped trading. With `exchange.partition`, only names in
+//! this klagg's partition are followed: the rule depends on the name alone, so each new
+//! listing lands on exactly one of the hosts that share the market. All of it runs on the control thread: no
 //! lock or lookup by name ever reaches the io threads' hot path.
 
 use std::collections::{HashMap, HashSet};
@@ -14,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 
-use crate::config::{Market, Plan, SymbolSelection};
+use crate::config::{Market, Partition, Plan, SymbolSelection};
 use crate::ingress::exchange_info::{self, ListedSymbol};
 use crate::pipeline::{Engine, IoEvent};
 
@@ -31,6 +33,8 @@ const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug)]
 pub struct SymbolManager {
     follow_new: bool,
+    /// The share of the selected symbols followed here.
+    partition: Partition,
     market: Market,
     quote_asset: String,
     rest_url: String,
@@ -81,6 +85,7 @@ impl SymbolManager {
         }
         SymbolManager {
             follow_new: settings.symbols == SymbolSelection::All,
+            partition: settings.partition,
             market: settings.market,
             quote_asset: settings.quote_asset.clone(),
             rest_url: settings.rest_url.clone(),
@@ -131,6 +136,7 @@ impl SymbolManager {
             if self.follow_new
                 && !self.active.contains_key(&name)
                 && name.ends_with(&self.quote_asset)
+                && self.partition.contains(&name)
             {
                 self.pending.insert(name);
             }
@@ -153,12 +159,13 @@ impl SymbolManager {
         }
     }
 
-    /// Adds pending (or, on a refresh, any) selected symbols we lack; on a refresh also drops
-    /// followed symbols that are no longer selected.
+    /// Adds pending (or, on a refresh, any) selected symbols of our partition we lack; on a
+    /// refresh also drops followed symbols that are no longer selected.
     pub fn apply_listing(&mut self, engine: &Engine, listed: &[ListedSymbol], full_refresh: bool) {
         let selected: HashSet<&str> = listed
             .iter()
             .filter(|s| s.is_selected(self.market, &self.quote_asset))
+            .filter(|s| self.partition.contains(&s.symbol))
             .map(|s| s.symbol.as_str())
             .collect();
         let candidates: Vec<String> = if full_refresh && self.follow_new {

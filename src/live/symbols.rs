@@ -44,7 +44,8 @@ pub struct Resolved {
 /// `symbols = "all"` needs exchangeInfo; with a list it is only asked for the decimals the
 /// gateway writes, and a failure there is a warning. Selected names that break
 /// [`crate::symbol_name`]'s rule are left out, logged and counted in [`Resolved::refused`] (a
-/// listed one was checked with the config).
+/// listed one was checked with the config). [`Resolved::symbols`] are all selected symbols;
+/// [`Plan::new`] keeps those of `exchange.partition`.
 pub fn resolve(settings: &Settings) -> Result<Resolved, RunError> {
     log::info!("asking {} for exchangeInfo", settings.rest_url);
     let listing = exchange_info::fetch(&settings.rest_url, settings.market, REST_TIMEOUT);
@@ -86,6 +87,23 @@ pub fn resolve(settings: &Settings) -> Result<Resolved, RunError> {
             selected
         }
     };
+    let partition = settings.partition;
+    if !partition.is_whole() {
+        // The plan keeps the partition's share; say here how large it is.
+        let followed = symbols.iter().filter(|s| partition.contains(s)).count();
+        if followed == 0 {
+            log::warn!(
+                "none of the {} selected symbols falls in exchange.partition {partition}: \
+                 following none until a new listing does",
+                symbols.len()
+            );
+        } else {
+            log::info!(
+                "exchange.partition {partition}: following {followed} of the {} selected symbols",
+                symbols.len()
+            );
+        }
+    }
     Ok(Resolved {
         symbols,
         described: Described { decimals, listings },
