@@ -1,4 +1,4 @@
-//! How fast `Shard::process_trade` keeps klines, per trade and per trade×interval, beside the
+//! How fast `Shard::process_trades` keeps klines, per trade and per trade×interval, beside the
 //! `trade_aggregation` crate building 1m candles from the same trades.
 //!
 //! `cargo bench --bench aggregate` (or `scripts/bench.sh`, which also prints ns per trade and
@@ -31,6 +31,8 @@ const START_MS: i64 = 1_717_200_000_000;
 const BUSY_SPAN_MS: i64 = 300_000;
 const QUIET_SPAN_MS: i64 = 3_600_000;
 const PULL_EVERY: usize = 50_000;
+/// Trades the shard thread takes from a ring at once (`src/pipeline/shard_worker.rs`).
+const BATCH: usize = 256;
 
 /// Deterministic trades: a random walk per symbol, times spread evenly over `span_ms`.
 fn generate_trades(span_ms: i64) -> Vec<AggTradePayload> {
@@ -73,8 +75,9 @@ fn run(
     trades: &[AggTradePayload],
 ) {
     for chunk in trades.chunks(PULL_EVERY) {
-        for trade in chunk {
-            shard.process_trade(black_box(trade));
+        // In batches, as the shard thread drains its rings.
+        for batch in chunk.chunks(BATCH) {
+            shard.process_trades(black_box(batch));
         }
         if let Some((consumer, requests)) = consumer {
             consumer.request().expect("request");

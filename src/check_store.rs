@@ -5,6 +5,9 @@
 //! engine stopped included, must equal the oracle's; every kline the recorded trades make, from
 //! a symbol's first trade to its last stored kline, must be stored; and the trades the stored
 //! klines of the finest interval lack are counted as lost.
+//!
+//! The trades come from the recorder's CSV files, or, when the directory holds a `klagg blast`
+//! record ([`blast::RECORD_FILE`]), are regenerated from it.
 
 use std::fs;
 use std::io::{BufRead, BufReader};
@@ -14,6 +17,7 @@ use crate::aggregator::KlineRecord;
 use crate::interval::Interval;
 use crate::oracle::{Checker, Completeness, OracleTrade, Verification};
 use crate::replay::datavision::{is_header, parse_row};
+use crate::sim::blast;
 use crate::store::KlineStore;
 
 /// Suffix of the recorder's files.
@@ -91,6 +95,8 @@ impl CheckReport {
 /// failed.
 pub fn check(options: &CheckOptions) -> Result<CheckReport, String> {
     let store = KlineStore::open(&options.database).map_err(|e| e.to_string())?;
+    let blast = blast::Record::load(&options.trades)?;
+    let blast_market = blast.as_ref().map(blast::Record::market).transpose()?;
     let mut names: Vec<String> = fs::read_dir(&options.trades)
         .map_err(|e| format!("cannot read {}: {e}", options.trades.display()))?
         .filter_map(|entry| entry.ok())
@@ -99,13 +105,24 @@ pub fn check(options: &CheckOptions) -> Result<CheckReport, String> {
             file.strip_suffix(SUFFIX).map(str::to_owned)
         })
         .collect();
+    if let Some(market) = &blast_market {
+        names.extend(market.names().iter().cloned());
+    }
     names.extend(store.symbols().map_err(|e| e.to_string())?);
     names.sort();
     names.dedup();
     let mut report = CheckReport::default();
     for (n, name) in names.iter().enumerate() {
         let path = options.trades.join(format!("{name}{SUFFIX}"));
-        let trades = if path.exists() {
+        let blast_index = blast_market
+            .as_ref()
+            .and_then(|m| m.names().iter().position(|n| n == name));
+        let trades = if let (Some(record), Some(market), Some(index)) =
+            (&blast, &blast_market, blast_index)
+        {
+            let trades = record.trades_of(market, index as u32);
+            trades.iter().map(OracleTrade::from).collect()
+        } else if path.exists() {
             read_trades(&path)?
         } else {
             Vec::new()

@@ -24,7 +24,7 @@
 //! | [`config`] | the TOML schema, its validation and the resolved plan (`check-config`) |
 //! | [`live`] | `klagg run`: start-up, status line, symbols that come and go |
 //! | [`replay`] | `klagg replay`: Data Vision files to kline files offline |
-//! | [`sim`] | `klagg sim`: a Binance USD-M or spot exchange on loopback, with faults |
+//! | [`sim`] | `klagg sim`: a Binance USD-M or spot exchange on loopback, with faults; `klagg blast` ([`sim::blast`]), the load generator of throughput runs |
 //! | [`demo`] | `klagg demo`: the simulator and the engine together, checked at the end |
 //! | [`oracle`] | the independent kline builder every end-to-end check trusts |
 //! | [`check_store`] | `klagg check-store`: a run's stored klines against the oracle |

@@ -15,6 +15,7 @@ use klagg::interval::Interval;
 use klagg::latency::{self, RUN_FORM, RunSpec};
 use klagg::live::{self, RunOptions};
 use klagg::replay::{self, ReplayOptions};
+use klagg::sim::blast::BlastOptions;
 use klagg::sim::{self, Faults, SimOptions, SourceOptions};
 
 /// Exact, live Binance klines for every symbol and interval, from aggTrade streams.
@@ -41,6 +42,10 @@ enum Command {
     /// Run a Binance-compatible market-data exchange on loopback (WebSocket streams and REST),
     /// with a synthetic market or replayed files, and faults on demand.
     Sim(Box<SimArgs>),
+    /// A load generator for throughput runs: Binance USD-M's combined streams and
+    /// exchangeInfo on loopback, one thread per connection writing pre-encoded aggTrade frames
+    /// as fast as the reader takes them; records what it sent for `check-store`.
+    Blast(BlastArgs),
     /// Join the stamp files of measured runs (a simulator's and an engine's each) into latency
     /// percentiles, a CSV and an SVG plot, or with --throughput into msgs/s; ends with one
     /// `RESULT engine=...` line per run (see scripts/latency.sh, scripts/throughput.sh).
@@ -96,7 +101,8 @@ struct CheckHostArgs {
 
 #[derive(Debug, Args)]
 struct CheckStoreArgs {
-    /// Directory of the simulator's recorded SYMBOL-aggTrades.csv files.
+    /// Directory of the simulator's recorded SYMBOL-aggTrades.csv files, or of a `klagg blast`
+    /// record.
     #[arg(long, value_name = "DIR")]
     trades: PathBuf,
     /// The run's kline database.
@@ -174,6 +180,40 @@ struct ReplayArgs {
     /// Input files, read in this order as one stream of trades.
     #[arg(value_name = "INPUT")]
     inputs: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct BlastArgs {
+    /// Address to listen on; port 0 picks a free port (printed at start).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    addr: SocketAddr,
+    /// Number of symbols (S0000USDT, S0001USDT, ...).
+    #[arg(long, default_value_t = 100)]
+    symbols: usize,
+    /// Random seed of prices, quantities and sides.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Stop once this many trades have been sent, over all connections.
+    #[arg(long, value_name = "N")]
+    count: Option<u64>,
+    /// Stop after this long [default: until Ctrl-C or --count].
+    #[arg(long, value_parser = parse_duration)]
+    duration: Option<Duration>,
+    /// Record what was sent into this directory, for `klagg check-store --trades DIR`.
+    #[arg(long, value_name = "DIR")]
+    record: Option<PathBuf>,
+    /// Pin the writer threads to these cores, round robin, e.g. 0 [default: not pinned].
+    #[arg(long, value_delimiter = ',')]
+    cores: Vec<usize>,
+    /// Bytes of frames per write (about).
+    #[arg(long, default_value_t = 256 * 1024, value_name = "BYTES")]
+    write_bytes: usize,
+    /// Read every stream in this process and throw the frames away: the generator alone.
+    #[arg(long)]
+    discard: bool,
+    /// With --discard: the core of the reader threads.
+    #[arg(long, value_name = "CORE")]
+    discard_core: Option<usize>,
 }
 
 #[derive(Debug, Args)]
@@ -290,6 +330,7 @@ fn main() -> ExitCode {
             .map_err(Into::into),
         Command::Replay(args) => run_replay(args),
         Command::Sim(args) => run_sim(*args),
+        Command::Blast(args) => run_blast(args),
         Command::LatencyReport(args) => run_latency_report(&args),
         Command::CheckStore(args) => run_check_store(&args),
         Command::Gateway(args) => run_bus_gateway(&args),
@@ -471,6 +512,25 @@ fn run_sim(args: SimArgs) -> Result<(), Box<dyn std::error::Error>> {
         sample_every: args.sample_every,
     };
     let report = sim::run(&options, &stop)?;
+    println!("{report}");
+    Ok(())
+}
+
+fn run_blast(args: BlastArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let stop = stop_on_ctrl_c()?;
+    let options = BlastOptions {
+        addr: args.addr,
+        symbols: args.symbols,
+        seed: args.seed,
+        count: args.count,
+        duration: args.duration,
+        record: args.record,
+        cores: args.cores,
+        write_bytes: args.write_bytes,
+        discard: args.discard,
+        discard_core: args.discard_core,
+    };
+    let report = sim::blast::run(&options, &stop)?;
     println!("{report}");
     Ok(())
 }

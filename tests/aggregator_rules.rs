@@ -311,3 +311,42 @@ fn only_a_period_of_the_slot_can_be_restored() {
     let k = s.open_kline(0, 0).unwrap();
     assert_eq!((k.open, k.close, k.count), (9 * ONE, 9 * ONE, 2));
 }
+
+#[test]
+fn a_batch_is_applied_as_its_trades_one_by_one() {
+    // Several symbols (one out of range), new seconds, a duplicate, a gap, a late trade, an
+    // invalid one: every path a trade can take, in one batch longer than the prefetch distance.
+    let mut trades = Vec::new();
+    let mut ids = [0i64; 3];
+    for i in 0..40i64 {
+        let symbol = (i * 7 % 3) as usize;
+        ids[symbol] += if i == 17 { 3 } else { 1 };
+        let time = T0 + i * 350 - if i == 25 { 5_000 } else { 0 };
+        trades.push(trade(
+            symbol as u32,
+            ids[symbol],
+            time,
+            (100 + i % 9) * ONE,
+            ONE,
+        ));
+    }
+    trades.insert(12, trades[10]);
+    trades.insert(20, trade(9, 1, T0, ONE, ONE));
+    trades.insert(30, trade(1, 1_000, T0 + 9_000, -ONE, ONE));
+    let mut one_by_one = shard("1s,1m,5m", 3);
+    let mut batched = shard("1s,1m,5m", 3);
+    let (mut c1, rx1) = consumer(&mut one_by_one);
+    let (mut c2, rx2) = consumer(&mut batched);
+    for t in &trades {
+        one_by_one.process_trade(t);
+    }
+    batched.process_trades(&trades);
+    assert_eq!(one_by_one.stats(), batched.stats());
+    let (a, b) = (
+        pull(&mut one_by_one, &mut c1, &rx1),
+        pull(&mut batched, &mut c2, &rx2),
+    );
+    assert_eq!(a.closed, b.closed);
+    assert_eq!(a.open, b.open);
+    assert!(a.closed.len() > 10 && one_by_one.stats().duplicates == 1);
+}

@@ -206,15 +206,22 @@ fn recycled_buffers_are_reused() {
     s.process_trade(&trade(0, 1, T0, ONE, ONE));
     s.process_trade(&trade(0, 2, T0 + SEC, ONE, ONE));
     let delta = pull(&mut s, &mut c, &rx);
-    let (closed_ptr, open_ptr) = (delta.closed.as_ptr(), delta.open.as_ptr());
+    let open_ptr = delta.open.as_ptr();
+    let mut closed_ptrs = vec![delta.closed.as_ptr()];
     c.recycle(delta);
-    s.process_trade(&trade(0, 3, T0 + 2 * SEC, ONE, ONE));
-    let delta = pull(&mut s, &mut c, &rx);
-    assert_eq!(delta.closed.len(), 1);
-    assert_eq!(
-        (delta.closed.as_ptr(), delta.open.as_ptr()),
-        (closed_ptr, open_ptr)
-    );
+    // The only consumer's closed klines change hands with the log's buffer: the replies
+    // alternate between two buffers, and no pull allocates a third.
+    for i in 2..7 {
+        s.process_trade(&trade(0, i + 1, T0 + i * SEC, ONE, ONE));
+        let delta = pull(&mut s, &mut c, &rx);
+        assert_eq!(closed_opens(&delta), vec![T0 + (i - 1) * SEC]);
+        assert_eq!(delta.open.as_ptr(), open_ptr);
+        closed_ptrs.push(delta.closed.as_ptr());
+        c.recycle(delta);
+    }
+    for (i, ptr) in closed_ptrs.iter().enumerate().skip(2) {
+        assert_eq!(*ptr, closed_ptrs[i - 2], "pull {i}");
+    }
 }
 
 #[test]

@@ -63,6 +63,26 @@ start_sim() {
     exit 1
 }
 
+# start_blast NAME ARGS...: starts `klagg blast` (the load generator), logging to
+# $OUT/NAME-sim.log; sets SIM_PID and SIM_ADDR once it listens, like start_sim.
+start_blast() {
+    local name=$1
+    shift
+    : >"$OUT/$name-sim.log"
+    "$BIN" blast --addr 127.0.0.1:0 "$@" >>"$OUT/$name-sim.log" 2>&1 &
+    SIM_PID=$!
+    SIM_ADDR=""
+    for _ in $(seq 1 100); do
+        SIM_ADDR=$(sed -n 's/^klagg blast listening on \(.*\)$/\1/p' "$OUT/$name-sim.log")
+        [ -n "$SIM_ADDR" ] && return 0
+        kill -0 "$SIM_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "the generator did not start; its log ($OUT/$name-sim.log):" >&2
+    cat "$OUT/$name-sim.log" >&2
+    exit 1
+}
+
 # wait_sim: waits for the simulator to finish (duration or count reached).
 wait_sim() {
     if ! wait "$SIM_PID"; then

@@ -58,6 +58,29 @@ impl ClosedLog {
         }
     }
 
+    /// Moves every record held into `out` (empty) and forgets them, handing the storage over
+    /// instead of copying it: `out`'s buffer becomes the log's. For a consumer that is owed
+    /// every record held, the only one, whose reply then carries them without a copy.
+    pub(crate) fn take_all(&mut self, out: &mut Vec<KlineRecord>) {
+        debug_assert!(out.is_empty());
+        let spare = VecDeque::from(std::mem::take(out));
+        let records = std::mem::replace(&mut self.records, spare);
+        self.first_seq += records.len() as u64;
+        // O(1) unless the oldest records were dropped: the buffer then starts mid-way and its
+        // records are moved to its start, in place.
+        *out = Vec::from(records);
+    }
+
+    /// Takes back the records [`ClosedLog::take_all`] moved into `records` (whose reply could
+    /// not be delivered), before anything else was pushed; `records` is left empty.
+    pub(crate) fn put_back(&mut self, records: &mut Vec<KlineRecord>) {
+        debug_assert!(self.records.is_empty());
+        let returned = VecDeque::from(std::mem::take(records));
+        self.first_seq -= returned.len() as u64;
+        let spare = std::mem::replace(&mut self.records, returned);
+        *records = Vec::from(spare);
+    }
+
     /// Forgets every record before `seq`: all consumers have received them.
     pub(crate) fn release_before(&mut self, seq: u64) {
         let n = seq
@@ -98,6 +121,29 @@ mod tests {
         assert_eq!(symbols(&log, 2), vec![2, 3, 4]);
         assert_eq!(symbols(&log, 4), vec![4]);
         assert_eq!(symbols(&log, 5), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn take_all_hands_the_records_over_and_put_back_restores_them() {
+        let mut log = ClosedLog::new(3);
+        for s in 0..5 {
+            log.push(record(s));
+        }
+        let mut out = Vec::with_capacity(8);
+        log.take_all(&mut out);
+        assert_eq!(
+            out.iter().map(|r| r.symbol).collect::<Vec<_>>(),
+            vec![2, 3, 4]
+        );
+        assert_eq!((log.first_seq(), log.end_seq()), (5, 5));
+        log.put_back(&mut out);
+        assert!(out.is_empty());
+        assert_eq!(symbols(&log, 2), vec![2, 3, 4]);
+        log.take_all(&mut out);
+        out.clear();
+        log.push(record(9));
+        assert_eq!((log.first_seq(), log.end_seq()), (5, 6));
+        assert_eq!(symbols(&log, 5), vec![9]);
     }
 
     #[test]

@@ -144,7 +144,14 @@ impl DeltaLog {
         }
         delta.clear();
         delta.missed_closed = state.missed;
-        self.closed.copy_from(state.cursor, &mut delta.closed);
+        // The only consumer is owed every record held: its reply takes the log's buffer (and
+        // the log the reply's) instead of a copy of every closed kline.
+        let handed_over = self.consumers.len() == 1 && state.cursor == self.closed.first_seq();
+        if handed_over {
+            self.closed.take_all(&mut delta.closed);
+        } else {
+            self.closed.copy_from(state.cursor, &mut delta.closed);
+        }
         open.collect_changed(state.delivered_epoch, &mut delta.open);
         let delivered_to = (self.closed.end_seq(), open.epoch());
         // Whatever changes from here on is news to this consumer, delivered or not.
@@ -164,8 +171,13 @@ impl DeltaLog {
             }
             Err(undelivered) => {
                 stats.replies_undelivered += 1;
+                let mut delta = undelivered.into_inner();
+                if handed_over {
+                    // Still owed: nothing was pushed since they were taken.
+                    self.closed.put_back(&mut delta.closed);
+                }
                 if self.spare_deltas.len() < MAX_SPARE_DELTAS {
-                    self.spare_deltas.push(undelivered.into_inner());
+                    self.spare_deltas.push(delta);
                 }
             }
         }

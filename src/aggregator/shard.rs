@@ -39,6 +39,10 @@ macro_rules! parts {
     };
 }
 
+/// How many trades ahead [`Shard::process_trades`] prefetches: about as many as the CPU works
+/// on at once, so the lines arrive neither late nor evicted again.
+const PREFETCH_AHEAD: usize = 8;
+
 /// What [`Shard::process_trade`] did with a trade.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TradeOutcome {
@@ -108,6 +112,18 @@ impl Shard {
             return TradeOutcome::Applied;
         }
         self.process_slow(trade)
+    }
+
+    /// Applies a batch of trades in order, as [`Shard::process_trade`] does one by one, while
+    /// the symbol state of the trade 8 places on is brought into the cache:
+    /// its leaf is then there when its turn comes, instead of a cache miss per trade.
+    pub fn process_trades(&mut self, trades: &[AggTradePayload]) {
+        for (at, trade) in trades.iter().enumerate() {
+            if let Some(ahead) = trades.get(at + PREFETCH_AHEAD) {
+                self.book.prefetch(ahead.symbol);
+            }
+            self.process_trade(trade);
+        }
     }
 
     /// A trade the fast path did not take: dropped if invalid or a duplicate (or kept as a

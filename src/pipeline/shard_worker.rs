@@ -126,9 +126,8 @@ impl ShardWorker {
             }
             match &mut self.probe {
                 None => {
-                    for trade in first.iter().chain(second) {
-                        self.shard.process_trade(trade);
-                    }
+                    self.shard.process_trades(first);
+                    self.shard.process_trades(second);
                 }
                 Some(probe) => {
                     let (shard, shards) = self.position;

@@ -5,6 +5,7 @@
 //! when they are due and publishes them through the [`server`], which speaks Binance's
 //! WebSocket streams and REST endpoints on one port and injects the faults it is asked to.
 
+pub mod blast;
 pub mod market;
 mod run;
 pub mod server;
