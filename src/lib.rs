@@ -48,6 +48,7 @@ pub mod kline;
 pub mod latency;
 pub mod live;
 pub mod metrics;
+pub mod nats;
 pub mod oracle;
 pub mod percent;
 pub mod pipeline;

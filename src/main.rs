@@ -54,10 +54,35 @@ enum Command {
     /// simulator recorded (`klagg sim --record DIR`); ends with `klines=N mismatches=N
     /// lost_trades=N` (see scripts/soak.sh). Exits non-zero on any mismatch.
     CheckStore(CheckStoreArgs),
+    /// Serve the gateway's Binance-compatible streams and REST klines from NATS (what `klagg
+    /// run` publishes with `[nats]`), with no exchange connection (see docs/nats.md).
+    Gateway(GatewayArgs),
     /// Report what on this host hurts the latency of the cores the config pins threads to
     /// (isolation, SMT siblings, frequency governor, IRQs, transparent huge pages), each with
     /// its fix. Exits 0 when clean, 2 with findings (0 with --warn-only), 1 on errors.
     CheckHost(CheckHostArgs),
+}
+
+#[derive(Debug, Args)]
+struct GatewayArgs {
+    /// The NATS server, e.g. nats://127.0.0.1:4222.
+    #[arg(long, value_name = "URL")]
+    nats: String,
+    /// Where to serve.
+    #[arg(long, default_value = "127.0.0.1:8090")]
+    bind: std::net::SocketAddr,
+    /// The market whose klines are served: usdm or spot.
+    #[arg(long, default_value = "usdm")]
+    market: klagg::config::Market,
+    /// Intervals served, e.g. 1m,1h, or all.
+    #[arg(long, default_value = "all")]
+    intervals: String,
+    /// The publishers' `[nats] subject_prefix`.
+    #[arg(long, default_value = "klagg")]
+    prefix: String,
+    /// Closed klines kept per symbol and interval for REST.
+    #[arg(long, default_value_t = 1_500)]
+    history_per_slot: usize,
 }
 
 #[derive(Debug, Args)]
@@ -308,6 +333,7 @@ fn main() -> ExitCode {
         Command::Blast(args) => run_blast(args),
         Command::LatencyReport(args) => run_latency_report(&args),
         Command::CheckStore(args) => run_check_store(&args),
+        Command::Gateway(args) => run_bus_gateway(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -364,6 +390,27 @@ fn run_live(args: &RunArgs) -> Result<(), Box<dyn std::error::Error>> {
     };
     let status = live::run(&options, &stop)?;
     println!("stopped: {}", status.line());
+    Ok(())
+}
+
+fn run_bus_gateway(args: &GatewayArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let stop = stop_on_ctrl_c()?;
+    let intervals = if args.intervals == "all" {
+        klagg::interval::Interval::standard().to_vec()
+    } else {
+        klagg::interval::Interval::parse_list(&args.intervals)?
+    };
+    let options = klagg::nats::bus_gateway::BusGatewayOptions {
+        bus: klagg::nats::bus::BusConfig {
+            url: args.nats.clone(),
+            prefix: args.prefix.clone(),
+            market: args.market,
+            intervals,
+        },
+        bind: args.bind,
+        history_per_slot: args.history_per_slot,
+    };
+    klagg::nats::bus_gateway::serve_from_bus(&options, &stop)?;
     Ok(())
 }
 

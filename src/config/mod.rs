@@ -22,6 +22,7 @@ mod exchange;
 mod gateway;
 mod intervals;
 mod latency;
+mod nats;
 mod partition;
 mod plan;
 mod plan_display;
@@ -40,6 +41,7 @@ pub use cores::{CORE_ID_LIMIT, available_cores, format_cores, isolated_cores};
 pub use cpu_affinity::CpuAffinity;
 pub use cpu_list::parse_cpu_list;
 pub use error::ConfigError;
+pub use nats::{NatsConfig, NatsSettings};
 pub use partition::{MAX_PARTITIONS, Partition, fnv1a_64, partition_of};
 pub use plan::{
     ConnectionPlan, MINI_TICKER_STREAM, Plan, ShardPlan, max_connections, trade_stream,

@@ -110,6 +110,7 @@ impl Config {
         let threads = threads(&self.threads, available_cores)?;
         let connection = connection(&self.connection)?;
         let gateway = gateway(&self.gateway)?;
+        let nats = super::nats::nats(&self.nats)?;
         let latency_sampling = latency(&self.latency)?;
         let backfill_weight_per_minute = backfill(&self.backfill)?;
         let tail_check_every = tail_check_every(&self.backfill)?;
@@ -144,6 +145,7 @@ impl Config {
             intervals,
             database: (!klines.database.trim().is_empty()).then(|| klines.database.trim().into()),
             gateway,
+            nats,
             latency_sampling,
             backfill_weight_per_minute,
             tail_check_every,

@@ -30,6 +30,8 @@ pub struct Config {
     pub latency: LatencyConfig,
     /// `[backfill]`: filling gaps in agg ids from REST.
     pub backfill: BackfillConfig,
+    /// `[nats]`: publishing klines to NATS and JetStream.
+    pub nats: super::nats::NatsConfig,
     /// Where the text came from (a file name), so validation errors can name it; not a key.
     #[serde(skip)]
     pub origin: Option<String>,

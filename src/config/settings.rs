@@ -147,6 +147,8 @@ pub struct Settings {
     pub connection: ConnectionSettings,
     /// Where klines are served; `None` serves nothing.
     pub gateway: Option<GatewaySettings>,
+    /// Where klines are published on NATS; `None` when `[nats] servers` is empty.
+    pub nats: Option<super::nats::NatsSettings>,
     /// Which trades are stamped for the latency histograms; `None` stamps none.
     pub latency_sampling: Option<crate::latency::Sampling>,
     /// REST request weight per minute the gap backfill may spend; `None`: no backfill (gaps

@@ -1,5 +1,5 @@
-//! The consumer threads `klagg run` starts besides its status line: the SQLite sink and the
-//! kline gateway, each a delta consumer of its own.
+//! The consumer threads `klagg run` starts besides its status line: the SQLite sink, the kline
+//! gateway and the NATS publisher, each a delta consumer of its own.
 
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -10,6 +10,7 @@ use crate::config::Settings;
 use crate::gateway::rest_api::RestApi;
 use crate::gateway::{Catalog, Gateway, GatewayConfig, GatewayHandle, LiveSymbols, MetricsFn};
 use crate::latency::Latencies;
+use crate::nats::{NatsHandle, NatsStats, PublisherConfig, spawn_publisher};
 use crate::pipeline::{Engine, EngineBuilder, EngineConsumer, Stage};
 use crate::store::{SinkHandle, SinkOptions, SinkStats, spawn_sink};
 
@@ -18,7 +19,9 @@ use super::symbols::{Described, default_decimals};
 
 /// How many consumers the settings ask for besides the status line's.
 pub fn wanted(settings: &Settings) -> usize {
-    usize::from(settings.database.is_some()) + usize::from(settings.gateway.is_some())
+    usize::from(settings.database.is_some())
+        + usize::from(settings.gateway.is_some())
+        + usize::from(settings.nats.is_some())
 }
 
 /// The running consumer threads.
@@ -27,6 +30,8 @@ pub struct Consumers {
     pub sink: Option<SinkHandle>,
     /// The gateway, when klines are served.
     pub gateway: Option<GatewayHandle>,
+    /// The NATS publisher, when `[nats]` names servers.
+    pub nats: Option<NatsHandle>,
 }
 
 /// Starts the sink and the gateway the settings ask for, from `consumers` (as many as
@@ -66,6 +71,28 @@ pub fn start(
         }
         None => None,
     };
+    let nats = match &settings.nats {
+        Some(nats) => {
+            let consumer = consumers.pop().expect("a consumer for the NATS publisher");
+            let decimals = described.decimals.clone();
+            let fallback = default_decimals(settings.market);
+            let config = PublisherConfig {
+                settings: nats.clone(),
+                market: settings.market,
+                intervals: settings.intervals.clone(),
+                names: Arc::clone(names),
+                decimals: Arc::new(move |name: &str| {
+                    decimals.get(name).copied().unwrap_or(fallback)
+                }),
+            };
+            let handle =
+                spawn_publisher(consumer, config, Arc::clone(stop)).map_err(RunError::Gateway)?;
+            log::info!("publishing klines to NATS at {}", nats.servers.join(","));
+            Some(handle)
+        }
+        None => None,
+    };
+    let nats_stats = nats.as_ref().map(|n| Arc::clone(&n.stats));
     let gateway = match (&settings.gateway, gateway_consumer) {
         (Some(g), Some(consumer)) => {
             // The gateway follows the names the symbol manager adds, so a symbol listed while
@@ -92,6 +119,7 @@ pub fn start(
                     builder.engine(),
                     sink.as_ref().map(|s| Arc::clone(&s.stats)),
                     observed,
+                    nats_stats,
                 )),
                 core: settings.consumer_cores.first().copied(),
                 database: settings.database.clone(),
@@ -124,7 +152,11 @@ pub fn start(
         }
         _ => None,
     };
-    Ok(Consumers { sink, gateway })
+    Ok(Consumers {
+        sink,
+        gateway,
+        nats,
+    })
 }
 
 /// What `/metrics` shows besides the engine's and the sink's counters, when there is one.
@@ -138,7 +170,12 @@ pub struct Observed {
 
 /// `/metrics`: the engine's counters as the threads last published them, the sink's, the
 /// backfill's, and the latency histograms.
-fn metrics(engine: &Engine, sink: Option<Arc<SinkStats>>, observed: Observed) -> MetricsFn {
+fn metrics(
+    engine: &Engine,
+    sink: Option<Arc<SinkStats>>,
+    observed: Observed,
+    nats: Option<Arc<NatsStats>>,
+) -> MetricsFn {
     let Observed {
         latencies,
         backfill,
@@ -154,6 +191,9 @@ fn metrics(engine: &Engine, sink: Option<Arc<SinkStats>>, observed: Observed) ->
         }
         if let Some(backfill) = &backfill {
             crate::metrics::render_backfill(&mut out, backfill);
+        }
+        if let Some(nats) = &nats {
+            nats.render(&mut out);
         }
         if let Some(latencies) = &latencies {
             let latencies = latencies.lock().unwrap_or_else(PoisonError::into_inner);

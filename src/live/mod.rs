@@ -176,6 +176,9 @@ pub fn run(options: &RunOptions, stop: &AtomicBool) -> Result<Status, RunError> 
     {
         log::error!("the gateway thread panicked");
     }
+    if let Some(nats) = threads.nats {
+        nats.join();
+    }
     if let Some(sink) = threads.sink {
         let stored = sink.join();
         if let Some(e) = &stored.error {
