@@ -24,8 +24,9 @@
 #
 # Cores (env): the simulator on SIM_CORES=0, every engine on the same one core ENGINE_CORE=1
 # (klagg: io, shard and gateway all there, so they run in one thread). PARK_US=200 bounds a
-# parked klagg's sleep (its wakers end sleeps at once). REDUNDANCY=2 adds klagg-redundant:
-# parked, two connections per stream merged by agg id.
+# parked klagg's sleep (its wakers end sleeps at once); PARK_IDLE=backoff makes klagg-park spin
+# SPIN_US (100) after its last work before it sleeps (default PARK_IDLE=park). REDUNDANCY=2
+# adds klagg-redundant: parked, two connections per stream merged by agg id.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,7 +35,7 @@ SYMBOLS=100
 RATE=20000
 RUNS=3
 OUT=target/latency
-usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --duration) DURATION=$2; shift 2 ;;
