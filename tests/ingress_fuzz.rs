@@ -280,6 +280,29 @@ const TOKENS: [&str; 16] = [
     "null,",
 ];
 
+/// One random edit of a frame: where, a byte, which kind (replace, remove, insert the byte, or
+/// insert a token) and the token.
+type Edit = (prop::sample::Index, u8, u8, &'static str);
+
+/// `frame` with `edits` applied in turn.
+fn edited(frame: String, edits: Vec<Edit>) -> Vec<u8> {
+    let mut bytes = frame.into_bytes();
+    for (at, byte, kind, token) in edits {
+        let i = at.index(bytes.len() + 1);
+        match kind {
+            0 if i < bytes.len() => bytes[i] = byte,
+            1 if i < bytes.len() => {
+                bytes.remove(i);
+            }
+            2 => bytes.insert(i, byte),
+            _ => {
+                bytes.splice(i..i, token.bytes());
+            }
+        }
+    }
+    bytes
+}
+
 proptest! {
     // PROPTEST_CASES raises the count for a longer hunt (`cargo test --release`).
     #![proptest_config(ProptestConfig::with_cases(
@@ -321,16 +344,7 @@ proptest! {
             1..3,
         ),
     ) {
-        let mut bytes = frame.into_bytes();
-        for (at, byte, kind, token) in edits {
-            let i = at.index(bytes.len() + 1);
-            match kind {
-                0 if i < bytes.len() => bytes[i] = byte,
-                1 if i < bytes.len() => { bytes.remove(i); }
-                2 => bytes.insert(i, byte),
-                _ => { bytes.splice(i..i, token.bytes()); }
-            }
-        }
+        let bytes = edited(frame, edits);
         check_agreement(&bytes, &mut parser());
     }
 
@@ -342,16 +356,7 @@ proptest! {
             1..4,
         ),
     ) {
-        let mut bytes = frame.into_bytes();
-        for (at, byte, kind, token) in edits {
-            let i = at.index(bytes.len() + 1);
-            match kind {
-                0 if i < bytes.len() => bytes[i] = byte,
-                1 if i < bytes.len() => { bytes.remove(i); }
-                2 => bytes.insert(i, byte),
-                _ => { bytes.splice(i..i, token.bytes()); }
-            }
-        }
+        let bytes = edited(frame, edits);
         check_agreement(&bytes, &mut parser());
     }
 

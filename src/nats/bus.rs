@@ -18,6 +18,7 @@ use crossbeam_channel::{Receiver, TryRecvError};
 use futures_util::StreamExt;
 
 use super::event::{KlineEvent, parse_kline_event};
+use super::runtime_thread::spawn_on_runtime;
 use super::streams::{closed_stream, latest_stream};
 use crate::aggregator::{
     ConsumerId, Delta, DeltaConsumer, KlineRecord, PullRequest, ShardRequest, Snapshot,
@@ -76,22 +77,15 @@ pub fn start_bus_feed(config: BusConfig, stop: Arc<AtomicBool>) -> Result<BusFee
         open: HashMap::new(),
         held: None,
     };
-    let thread = std::thread::Builder::new()
-        .name("klagg-bus".to_owned())
-        .spawn(move || {
-            let runtime = match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(runtime) => runtime,
-                Err(e) => {
-                    let _ = ready_tx.send(Err(format!("no runtime: {e}")));
-                    return;
-                }
-            };
-            runtime.block_on(state.run(requests, stop, ready_tx));
-        })
-        .map_err(|e| format!("starting the bus thread: {e}"))?;
+    let no_runtime = ready_tx.clone();
+    let thread = spawn_on_runtime(
+        "klagg-bus",
+        move || state.run(requests, stop, ready_tx),
+        move |why| {
+            let _ = no_runtime.send(Err(why));
+        },
+    )
+    .map_err(|e| format!("starting the bus thread: {e}"))?;
     ready
         .recv()
         .map_err(|_| "the bus thread ended".to_owned())??;

@@ -8,6 +8,7 @@
 //!   [`wake`]: how a shard wakes it; [`stats`]: its counters.
 //! * [`event`]: Binance's kline event read back into a kline; [`bus`]: a stand-in engine fed
 //!   from the bus, for the gateway.
+//! * `runtime_thread`: the thread each of them runs its tokio runtime on, and nowhere else.
 //!
 //! docs/nats.md describes the subjects, streams and operations.
 
@@ -16,6 +17,7 @@ pub mod bus_gateway;
 pub mod event;
 pub mod msg_id;
 pub mod publisher;
+mod runtime_thread;
 pub mod stats;
 pub mod streams;
 pub mod subject;

@@ -24,6 +24,7 @@ use async_nats::{HeaderMap, ServerAddr, Subject};
 use bytes::Bytes;
 
 use super::msg_id::{content_hash, write_msg_id};
+use super::runtime_thread::spawn_on_runtime;
 use super::stats::NatsStats;
 use super::streams::ensure_streams;
 use super::subject::{Family, subject};
@@ -97,25 +98,15 @@ pub fn spawn_publisher(
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("nats.servers: {e}")))?;
     let stats = Arc::new(NatsStats::default());
     let thread_stats = Arc::clone(&stats);
-    let thread = std::thread::Builder::new()
-        .name("klagg-nats".to_owned())
-        .spawn(move || {
-            let runtime = match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(runtime) => runtime,
-                Err(e) => {
-                    log::error!("NATS publisher: no runtime: {e}");
-                    return;
-                }
-            };
-            runtime.block_on(async move {
-                if let Err(e) = run(consumer, config, servers, thread_stats, stop).await {
-                    log::error!("NATS publisher stopped: {e}");
-                }
-            });
-        })?;
+    let thread = spawn_on_runtime(
+        "klagg-nats",
+        move || async move {
+            if let Err(e) = run(consumer, config, servers, thread_stats, stop).await {
+                log::error!("NATS publisher stopped: {e}");
+            }
+        },
+        |why| log::error!("NATS publisher: {why}"),
+    )?;
     Ok(NatsHandle { stats, thread })
 }
 
