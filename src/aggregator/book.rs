@@ -104,31 +104,6 @@ impl KlineBook {
         self.now_ms
     }
 
-    /// Asks the CPU to bring `symbol`'s leaf, flags and leaf node into the cache, for a trade
-    /// of it a few trades from now: the two lines every trade writes, the line a second's
-    /// close reads first. Out-of-range symbols are ignored.
-    #[inline(always)]
-    pub(crate) fn prefetch(&self, symbol: u32) {
-        #[cfg(target_arch = "x86_64")]
-        if let Some(head) = self.heads.get(symbol as usize) {
-            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-            let leaf = std::ptr::from_ref(&head.leaf).cast::<i8>();
-            let state = std::ptr::from_ref(&head.state).cast::<i8>();
-            let root = std::ptr::from_ref(&head.root).cast::<i8>();
-            // SAFETY: a prefetch is a hint: it reads nothing the program sees, cannot fault and
-            // changes no memory; the addresses are inside `head`, a live element of `heads`.
-            // `sse`, which it needs, is part of every x86_64 target.
-            unsafe {
-                _mm_prefetch::<_MM_HINT_T0>(leaf);
-                _mm_prefetch::<_MM_HINT_T0>(leaf.wrapping_add(64));
-                _mm_prefetch::<_MM_HINT_T0>(state);
-                _mm_prefetch::<_MM_HINT_T0>(root);
-            }
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = symbol;
-    }
-
     /// Applies `trade` if the leaf of its symbol is open for it: the next agg id, in the
     /// leaf's second, of a symbol in step and not held. Returns false (having changed
     /// nothing) for every other trade, invalid ones included.

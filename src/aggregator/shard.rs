@@ -39,10 +39,6 @@ macro_rules! parts {
     };
 }
 
-/// How many trades ahead [`Shard::process_trades`] prefetches: about as many as the CPU works
-/// on at once, so the lines arrive neither late nor evicted again.
-const PREFETCH_AHEAD: usize = 8;
-
 /// What [`Shard::process_trade`] did with a trade.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TradeOutcome {
@@ -114,14 +110,10 @@ impl Shard {
         self.process_slow(trade)
     }
 
-    /// Applies a batch of trades in order, as [`Shard::process_trade`] does one by one, while
-    /// the symbol state of the trade 8 places on is brought into the cache:
-    /// its leaf is then there when its turn comes, instead of a cache miss per trade.
+    /// Applies a batch of trades in order, as [`Shard::process_trade`] does one by one: the
+    /// shard thread's entry for a ring's batch.
     pub fn process_trades(&mut self, trades: &[AggTradePayload]) {
-        for (at, trade) in trades.iter().enumerate() {
-            if let Some(ahead) = trades.get(at + PREFETCH_AHEAD) {
-                self.book.prefetch(ahead.symbol);
-            }
+        for trade in trades {
             self.process_trade(trade);
         }
     }
