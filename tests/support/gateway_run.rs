@@ -269,19 +269,7 @@ impl Run {
 
     /// What the engine's kline encodes to as a kline event, parsed, stamped `event_ms`.
     pub fn expected_event(&self, record: &KlineRecord, event_ms: i64, closed: bool) -> Value {
-        let mut out = Vec::new();
-        let interval = Interval::parse_list(INTERVALS).unwrap()[record.interval as usize];
-        let symbol = record.symbol as usize;
-        write_kline_event(
-            &mut out,
-            event_ms,
-            &self.names[symbol],
-            interval,
-            &record.kline,
-            closed,
-            self.decimals[symbol],
-        );
-        serde_json::from_slice(&out).unwrap()
+        self.encoded(write_kline_event, record, event_ms, closed)
     }
 
     /// What the engine's kline encodes to as a continuous-kline event (its symbol is the pair),
@@ -292,10 +280,21 @@ impl Run {
         event_ms: i64,
         closed: bool,
     ) -> Value {
+        self.encoded(write_continuous_kline_event, record, event_ms, closed)
+    }
+
+    /// `record` written by `write` (one of the egress event writers), parsed.
+    fn encoded(
+        &self,
+        write: fn(&mut Vec<u8>, i64, &str, Interval, &Kline, bool, Decimals),
+        record: &KlineRecord,
+        event_ms: i64,
+        closed: bool,
+    ) -> Value {
         let mut out = Vec::new();
         let interval = Interval::parse_list(INTERVALS).unwrap()[record.interval as usize];
         let symbol = record.symbol as usize;
-        write_continuous_kline_event(
+        write(
             &mut out,
             event_ms,
             &self.names[symbol],
