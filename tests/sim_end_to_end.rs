@@ -216,6 +216,22 @@ impl Run {
         }
     }
 
+    /// Lets the market run until the shards have made `count` warm starts, or `limit` passed.
+    fn run_until_warm_starts(&mut self, count: u64, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        while self
+            .engine
+            .shard_stats()
+            .iter()
+            .map(|s| s.warm_starts)
+            .sum::<u64>()
+            < count
+            && Instant::now() < deadline
+        {
+            self.run_for(Duration::from_millis(50));
+        }
+    }
+
     fn pull(&mut self, consumer: usize) {
         if let Ok(delta) = self.consumers[consumer].pull(Duration::from_millis(200)) {
             self.closed[consumer].extend_from_slice(&delta.closed);
@@ -567,18 +583,7 @@ fn spot_warm_start_and_gap_fill_leave_every_kline_exact() {
     let mut run = Run::start_with(5, 2_000, server, options, 1, Recovery::WarmStart);
     assert_eq!(run.sim.market(), Market::Spot);
     assert!(run.sim.stream_url().ends_with("/stream"));
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while run
-        .engine
-        .shard_stats()
-        .iter()
-        .map(|s| s.warm_starts)
-        .sum::<u64>()
-        < 5
-        && Instant::now() < deadline
-    {
-        run.run_for(Duration::from_millis(50));
-    }
+    run.run_until_warm_starts(5, Duration::from_secs(20));
     run.run_for(Duration::from_secs(3));
     let out = run.finish();
     assert_eq!(
@@ -611,18 +616,7 @@ fn an_engine_started_mid_period_warms_every_open_kline_exactly() {
         1,
         Recovery::WarmStart,
     );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while run
-        .engine
-        .shard_stats()
-        .iter()
-        .map(|s| s.warm_starts)
-        .sum::<u64>()
-        < 5
-        && Instant::now() < deadline
-    {
-        run.run_for(Duration::from_millis(50));
-    }
+    run.run_until_warm_starts(5, Duration::from_secs(20));
     run.run_for(Duration::from_secs(2));
     let out = run.finish();
     assert_eq!(
