@@ -8,6 +8,10 @@
 //! 720 ms, so most trades also close a `1s` kline). With a consumer, it pulls every 50,000
 //! trades, so the closed-kline log and delivery are measured too. Throughput is reported in
 //! elements = trades × intervals: its inverse is the cost of one kline update.
+//!
+//! `pull/after_burst_16_intervals` is what a live consumer waits for: a millisecond's burst
+//! of 20 trades over 100 symbols, then a pull of every open kline that changed (all 16
+//! intervals of each symbol that traded), as `scripts/latency.sh` drives the engine.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -181,7 +185,86 @@ fn trade_aggregation_1m(c: &mut Criterion, trades: &[AggTradePayload]) {
     group.finish();
 }
 
+/// Trades of one millisecond: `BURST` trades of random symbols, each its symbol's next agg id.
+struct Bursts {
+    state: u64,
+    time_ms: i64,
+    agg_ids: Vec<i64>,
+    prices: Vec<i64>,
+    trades: Vec<AggTradePayload>,
+}
+
+const BURST: usize = 20;
+const LIVE_SYMBOLS: u32 = 100;
+
+impl Bursts {
+    fn new() -> Bursts {
+        Bursts {
+            state: 0x2545_F491_4F6C_DD1D,
+            time_ms: START_MS,
+            agg_ids: vec![1_000; LIVE_SYMBOLS as usize],
+            prices: vec![5_000_000_000_000; LIVE_SYMBOLS as usize],
+            trades: Vec::with_capacity(BURST),
+        }
+    }
+
+    fn next(&mut self) -> &[AggTradePayload] {
+        self.time_ms += 1;
+        self.trades.clear();
+        for _ in 0..BURST {
+            self.state ^= self.state << 13;
+            self.state ^= self.state >> 7;
+            self.state ^= self.state << 17;
+            let r = self.state;
+            let s = (r % u64::from(LIVE_SYMBOLS)) as usize;
+            self.agg_ids[s] += 1;
+            self.prices[s] += ((r >> 8) % 2_001) as i64 * 1_000_000 - 1_000_000_000;
+            self.trades.push(AggTradePayload {
+                symbol: s as u32,
+                is_buyer_maker: (r >> 40) & 1 == 1,
+                price: self.prices[s],
+                quantity: ((r >> 20) % 1_000_000 + 1) as i64 * 1_000,
+                agg_id: self.agg_ids[s],
+                first_trade_id: self.agg_ids[s] * 3,
+                last_trade_id: self.agg_ids[s] * 3 + 1,
+                trade_time_ms: self.time_ms,
+                event_time_ms: self.time_ms + 1,
+            });
+        }
+        &self.trades
+    }
+}
+
+/// One burst and the pull after it, on a shard that has traded for a while.
+fn pull_after_burst(c: &mut Criterion) {
+    let mut shard = Shard::new(ShardConfig::new(Interval::standard().to_vec(), LIVE_SYMBOLS))
+        .expect("shard");
+    let (tx, requests) = bounded(4);
+    let mut consumer = DeltaConsumer::new(shard.register_consumer(), tx);
+    let mut bursts = Bursts::new();
+    let mut pull = |shard: &mut Shard, bursts: &mut Bursts| {
+        shard.process_trades(bursts.next());
+        consumer.request().expect("request");
+        shard.serve_requests(&requests);
+        let delta = consumer.receive(Duration::ZERO).expect("delta");
+        let records = delta.open.len() + delta.closed.len();
+        consumer.recycle(delta);
+        records
+    };
+    // Ten minutes of trading first, so every interval has an open kline and folded seconds.
+    for _ in 0..600_000 {
+        pull(&mut shard, &mut bursts);
+    }
+    let mut group = c.benchmark_group("pull");
+    group.sample_size(20).measurement_time(Duration::from_secs(6));
+    group.bench_function("after_burst_16_intervals", |b| {
+        b.iter(|| black_box(pull(&mut shard, &mut bursts)));
+    });
+    group.finish();
+}
+
 fn benches(c: &mut Criterion) {
+    pull_after_burst(c);
     let busy = generate_trades(BUSY_SPAN_MS);
     let quiet = generate_trades(QUIET_SPAN_MS);
     klagg_shard(c, &busy, &quiet);

@@ -9,6 +9,11 @@
 //!
 //! `cargo run --release --example nats_latency -- NATS_SERVER_BINARY [PHASES] [SECONDS]`
 //! (scripts/nats_latency.sh provisions the pinned nats-server and runs it).
+//!
+//! With `ENGINE_CORE=N` the engine's io and shard stages run in one thread pinned to core N
+//! (spinning when `ENGINE_IDLE=spin`, the default then; else parked), as a deployment gives
+//! the engine its own cores; start the process on the other cores (`taskset`) so the
+//! simulator, nats-server, the publisher and the subscriber stay off the engine's core.
 
 use std::collections::HashMap;
 use std::process::{Command, Stdio};
@@ -130,7 +135,33 @@ fn subscriber(
     })
 }
 
-fn phase(url: &str, publish: bool, seconds: u64) {
+/// Where the engine runs: its core, if pinned, and how it idles.
+#[derive(Clone, Copy)]
+struct Placement {
+    core: Option<usize>,
+    idle: IdleStrategy,
+}
+
+impl Placement {
+    /// From `ENGINE_CORE` and `ENGINE_IDLE` (`spin` or `park`).
+    fn from_env() -> Placement {
+        let core = std::env::var("ENGINE_CORE").ok().map(|c| {
+            c.parse()
+                .unwrap_or_else(|_| panic!("ENGINE_CORE: expected a core number, got '{c}'"))
+        });
+        let park = IdleStrategy::Park(Duration::from_micros(20));
+        let idle = match std::env::var("ENGINE_IDLE").as_deref() {
+            Ok("spin") => IdleStrategy::Spin,
+            Ok("park") => park,
+            Ok(other) => panic!("ENGINE_IDLE: expected spin or park, got '{other}'"),
+            Err(_) if core.is_some() => IdleStrategy::Spin,
+            Err(_) => park,
+        };
+        Placement { core, idle }
+    }
+}
+
+fn phase(url: &str, publish: bool, seconds: u64, placement: Placement) {
     let mut market = SyntheticConfig::new(SYMBOLS, RATE, 13, now_ms());
     market.quiet_fraction = 0.0;
     let specs = SyntheticMarket::new(market.clone()).symbols().to_vec();
@@ -139,9 +170,15 @@ fn phase(url: &str, publish: bool, seconds: u64) {
     let spec = EngineSpec {
         shard: ShardConfig::new(intervals.clone(), specs.len() as u32),
         max_symbols: specs.len() as u32,
-        shard_cores: vec![None],
-        connections: klagg::demo::sim_connections(&sim, 1_024),
-        idle: IdleStrategy::Park(Duration::from_micros(20)),
+        shard_cores: vec![placement.core],
+        connections: klagg::demo::sim_connections(&sim, 1_024)
+            .into_iter()
+            .map(|c| klagg::pipeline::ConnectionSpec {
+                core: placement.core,
+                ..c
+            })
+            .collect(),
+        idle: placement.idle,
         ring_capacity: 1 << 16,
         connection: ConnectionOptions::default(),
         consumers: if publish { 2 } else { 1 },
@@ -250,9 +287,16 @@ fn main() {
         .expect("nats-server");
     std::thread::sleep(Duration::from_millis(500));
     let url = format!("nats://127.0.0.1:{port}");
-    println!("{SYMBOLS} symbols, {RATE} trades/s, intervals 1s,1m,1h, {seconds} s a phase");
+    let placement = Placement::from_env();
+    println!(
+        "{SYMBOLS} symbols, {RATE} trades/s, intervals 1s,1m,1h, {seconds} s a phase; engine {}, {:?}",
+        placement
+            .core
+            .map_or("unpinned".to_owned(), |c| format!("on core {c}")),
+        placement.idle
+    );
     for i in 0..phases {
-        phase(&url, i % 2 == 1, seconds);
+        phase(&url, i % 2 == 1, seconds, placement);
     }
     let _ = server.kill();
     let _ = server.wait();

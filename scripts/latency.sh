@@ -8,6 +8,7 @@
 # trade id) after each run.
 #
 #   scripts/latency.sh [--duration 20] [--symbols 100] [--rate 20000] [--runs 3] [--out DIR]
+#                      [--engines floor,klagg-spin,klagg-park,baseline]
 #
 # The engines run --runs times each, alternating (floor, klagg-spin, klagg-park, baseline,
 # floor, ...), so the host's moods fall on all of them; the report gives, per engine, the
@@ -35,7 +36,8 @@ SYMBOLS=100
 RATE=20000
 RUNS=3
 OUT=target/latency
-usage() { sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; }
+ENGINES=(floor klagg-spin klagg-park baseline)
+usage() { sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --duration) DURATION=$2; shift 2 ;;
@@ -43,8 +45,9 @@ while [ $# -gt 0 ]; do
         --rate) RATE=$2; shift 2 ;;
         --runs) RUNS=$2; shift 2 ;;
         --out) OUT=$2; shift 2 ;;
+        --engines) IFS=, read -r -a ENGINES <<<"$2"; shift 2 ;;
         -h|--help) usage; exit 0 ;;
-        *) echo "unknown argument: $1 (expected --duration, --symbols, --rate, --runs or --out)" >&2; exit 2 ;;
+        *) echo "unknown argument: $1 (expected --duration, --symbols, --rate, --runs, --out or --engines)" >&2; exit 2 ;;
     esac
 done
 for n in "$DURATION" "$SYMBOLS" "$RATE" "$RUNS"; do
@@ -62,7 +65,12 @@ WANTED_REDUNDANCY=$REDUNDANCY
 
 build_release floor
 SIM_ARGS=(--symbols "$SYMBOLS" --rate "$RATE" --duration "${DURATION}s")
-ENGINES=(floor klagg-spin klagg-park baseline)
+for engine in "${ENGINES[@]}"; do
+    case "$engine" in
+        floor|klagg-spin|klagg-park|baseline) ;;
+        *) echo "--engines: unknown engine '$engine' (expected floor, klagg-spin, klagg-park or baseline)" >&2; exit 2 ;;
+    esac
+done
 [ "$WANTED_REDUNDANCY" -gt 1 ] && ENGINES+=(klagg-redundant)
 : >"$OUT/results.txt"
 : >"$OUT/csw.txt"
