@@ -1,0 +1,207 @@
+//! Every symbol's open klines without its current second, kept as records ready for a pull.
+//!
+//! An open kline is its symbol's leaf (the current second) merged with everything else it
+//! holds: its folded piece, its parents' and the pending seconds. That rest changes only off
+//! the fast path (a second closes, a period ends, a late trade, a repair), at most about once a
+//! second per symbol, while a pull after a burst reads every interval of every symbol that
+//! traded. So the rest is composed once, when a pull first needs it after such a change, into
+//! one slot per interval; a pull then finishes each record with one merge of the leaf, held in
+//! registers, and writes it out in interval order.
+
+use super::fold_tree::MAX_NODES;
+use super::node::Node;
+use super::part::Part;
+use super::protocol::KlineRecord;
+use super::symbol_klines::SymbolView;
+use crate::kline::Kline;
+
+/// One interval of one symbol: its open kline without the leaf's trades.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OpenSlot {
+    /// The record, with the leaf's trades left out. Its price and id fields are those of the
+    /// trades it holds, or the neutral values of [`Part::EMPTY`] (high `MIN`, low `MAX`) when
+    /// it holds none, so that merging a leaf into it needs no branch.
+    record: KlineRecord,
+    /// Agg id (or stand-in) of the trade that set `record.kline.open`; `MAX` when empty.
+    first_mark: i64,
+    /// Agg id (or stand-in) of the trade that set `record.kline.close`; `MIN` when empty.
+    last_mark: i64,
+    /// Price of the kline while it has no trade.
+    carry: i64,
+    /// Epoch of the interval's last change other than a trade.
+    stamp: u64,
+    /// True when the node has an open period.
+    active: bool,
+    /// True when the leaf's trades are trades of this kline (every node on the way up to the
+    /// leaf includes its parent).
+    with_leaf: bool,
+}
+
+impl OpenSlot {
+    const NEW: OpenSlot = OpenSlot {
+        record: KlineRecord {
+            symbol: 0,
+            interval: 0,
+            correction: false,
+            kline: Node::NEW.last_traded,
+        },
+        first_mark: i64::MAX,
+        last_mark: i64::MIN,
+        carry: 0,
+        stamp: 0,
+        active: false,
+        with_leaf: false,
+    };
+
+    /// The slot of a node whose open kline, the leaf left out, is `base`.
+    fn of(symbol: u32, interval: u16, node: &Node, base: &Part, with_leaf: bool) -> OpenSlot {
+        OpenSlot {
+            record: KlineRecord {
+                symbol,
+                interval,
+                correction: false,
+                kline: Kline {
+                    open_time: node.open_time,
+                    close_time: node.close_time,
+                    open: base.open,
+                    high: base.high,
+                    low: base.low,
+                    close: base.close,
+                    volume: base.sums.volume,
+                    quote_volume: base.sums.quote_volume,
+                    taker_buy_volume: base.sums.taker_buy_volume,
+                    taker_buy_quote_volume: base.sums.taker_buy_quote_volume,
+                    count: base.sums.count,
+                    first_trade_id: base.first_trade_id,
+                    last_trade_id: base.last_trade_id,
+                },
+            },
+            first_mark: base.first_mark,
+            last_mark: base.last_mark,
+            carry: node.carry,
+            stamp: node.stamp,
+            active: node.is_active(),
+            with_leaf,
+        }
+    }
+
+    /// The record when the leaf adds nothing to it.
+    #[inline]
+    fn without_leaf(&self) -> KlineRecord {
+        let mut record = self.record;
+        if record.kline.count == 0 {
+            let k = &record.kline;
+            record.kline = Kline::empty(k.open_time, k.close_time, self.carry);
+        }
+        record
+    }
+
+    /// The record with `leaf`'s trades (a non-empty piece) merged in: what [`Part::merge`]
+    /// does, without branches, since the slot's empty state is the merge's neutral one.
+    #[inline(always)]
+    fn with(&self, leaf: &Part) -> KlineRecord {
+        let mut record = self.record;
+        let k = &mut record.kline;
+        if leaf.first_mark < self.first_mark {
+            k.open = leaf.open;
+            k.first_trade_id = leaf.first_trade_id;
+        }
+        if leaf.last_mark > self.last_mark {
+            k.close = leaf.close;
+            k.last_trade_id = leaf.last_trade_id;
+        }
+        k.high = k.high.max(leaf.high);
+        k.low = k.low.min(leaf.low);
+        k.volume += leaf.sums.volume;
+        k.quote_volume += leaf.sums.quote_volume;
+        k.taker_buy_volume += leaf.sums.taker_buy_volume;
+        k.taker_buy_quote_volume += leaf.sums.taker_buy_quote_volume;
+        k.count += leaf.sums.count;
+        record
+    }
+}
+
+/// The slots of every symbol, `symbol * intervals + interval`.
+#[derive(Debug)]
+pub(crate) struct OpenCache {
+    slots: Vec<OpenSlot>,
+    intervals: usize,
+    /// Per symbol, true when every slot is active and takes the leaf (the usual state).
+    whole: Vec<bool>,
+}
+
+impl OpenCache {
+    /// Slots for `n_symbols` symbols of `intervals` intervals each.
+    pub(crate) fn new(n_symbols: usize, intervals: usize) -> OpenCache {
+        OpenCache {
+            slots: vec![OpenSlot::NEW; n_symbols * intervals],
+            intervals,
+            whole: vec![false; n_symbols],
+        }
+    }
+
+    /// Composes `symbol`'s slots from its pieces (the leaf left out).
+    pub(crate) fn refresh(&mut self, symbol: usize, s: &SymbolView) {
+        let mut bases = [Part::EMPTY; MAX_NODES];
+        let mut with_leaf = [false; MAX_NODES];
+        with_leaf[0] = true;
+        for node in 1..s.tree.len() {
+            let n = s.node(node);
+            let mut base = n.folded;
+            if n.includes_parent {
+                match s.tree.parent(node).unwrap_or(0) {
+                    0 => base.merge(&s.head.pending),
+                    parent => base.merge(&bases[parent]),
+                }
+                with_leaf[node] = with_leaf[s.tree.parent(node).unwrap_or(0)];
+            }
+            bases[node] = base;
+        }
+        let slots = &mut self.slots[symbol * self.intervals..(symbol + 1) * self.intervals];
+        let mut whole = true;
+        for (interval, slot) in slots.iter_mut().enumerate() {
+            let node = s.tree.node_of(interval);
+            let n = s.node(node);
+            *slot = OpenSlot::of(
+                symbol as u32,
+                interval as u16,
+                n,
+                &bases[node],
+                with_leaf[node],
+            );
+            whole &= slot.active && slot.with_leaf;
+        }
+        self.whole[symbol] = whole;
+    }
+
+    /// Appends `symbol`'s open klines changed after `since` (its slots fresh), in interval
+    /// order; `leaf` is the symbol's current second and `traded` whether a trade changed it
+    /// after `since` (a trade changes every open kline of its symbol).
+    #[inline]
+    pub(crate) fn collect(
+        &self,
+        symbol: usize,
+        leaf: &Part,
+        traded: bool,
+        since: u64,
+        out: &mut Vec<KlineRecord>,
+    ) {
+        let slots = &self.slots[symbol * self.intervals..(symbol + 1) * self.intervals];
+        let leaf_counts = !leaf.is_empty();
+        if traded && leaf_counts && self.whole[symbol] {
+            // The usual pull: every interval, each its slot and the leaf. A sized iterator,
+            // so the records are written in place.
+            out.extend(slots.iter().map(|slot| slot.with(leaf)));
+            return;
+        }
+        for slot in slots {
+            if slot.active && (traded || slot.stamp > since) {
+                out.push(if slot.with_leaf && leaf_counts {
+                    slot.with(leaf)
+                } else {
+                    slot.without_leaf()
+                });
+            }
+        }
+    }
+}
