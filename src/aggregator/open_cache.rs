@@ -15,17 +15,23 @@ use super::protocol::KlineRecord;
 use super::symbol_klines::SymbolView;
 use crate::kline::Kline;
 
-/// One interval of one symbol: its open kline without the leaf's trades.
+/// One interval of one symbol: its open kline without the leaf's trades, what a pull reads.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct OpenSlot {
-    /// The record, with the leaf's trades left out. Its price and id fields are those of the
-    /// trades it holds, or the neutral values of [`Part::EMPTY`] (high `MIN`, low `MAX`) when
-    /// it holds none, so that merging a leaf into it needs no branch.
-    record: KlineRecord,
-    /// Agg id (or stand-in) of the trade that set `record.kline.open`; `MAX` when empty.
+    /// The kline, the leaf's trades left out. Its price and id fields are those of the trades
+    /// it holds, or the neutral values of [`Part::EMPTY`] (high `MIN`, low `MAX`) when it holds
+    /// none, so that merging a leaf into it needs no branch.
+    kline: Kline,
+    /// Agg id (or stand-in) of the trade that set `kline.open`; `MAX` when empty.
     first_mark: i64,
-    /// Agg id (or stand-in) of the trade that set `record.kline.close`; `MIN` when empty.
+    /// Agg id (or stand-in) of the trade that set `kline.close`; `MIN` when empty.
     last_mark: i64,
+}
+
+/// What else a pull may need of one interval of one symbol, apart from the slots so that the
+/// usual pull reads only the slots.
+#[derive(Debug, Clone, Copy)]
+struct SlotState {
     /// Price of the kline while it has no trade.
     carry: i64,
     /// Epoch of the interval's last change other than a trade.
@@ -39,69 +45,51 @@ pub(crate) struct OpenSlot {
 
 impl OpenSlot {
     const NEW: OpenSlot = OpenSlot {
-        record: KlineRecord {
-            symbol: 0,
-            interval: 0,
-            correction: false,
-            kline: Node::NEW.last_traded,
-        },
+        kline: Node::NEW.last_traded,
         first_mark: i64::MAX,
         last_mark: i64::MIN,
-        carry: 0,
-        stamp: 0,
-        active: false,
-        with_leaf: false,
     };
 
     /// The slot of a node whose open kline, the leaf left out, is `base`.
-    fn of(symbol: u32, interval: u16, node: &Node, base: &Part, with_leaf: bool) -> OpenSlot {
+    fn of(node: &Node, base: &Part) -> OpenSlot {
         OpenSlot {
-            record: KlineRecord {
-                symbol,
-                interval,
-                correction: false,
-                kline: Kline {
-                    open_time: node.open_time,
-                    close_time: node.close_time,
-                    open: base.open,
-                    high: base.high,
-                    low: base.low,
-                    close: base.close,
-                    volume: base.sums.volume,
-                    quote_volume: base.sums.quote_volume,
-                    taker_buy_volume: base.sums.taker_buy_volume,
-                    taker_buy_quote_volume: base.sums.taker_buy_quote_volume,
-                    count: base.sums.count,
-                    first_trade_id: base.first_trade_id,
-                    last_trade_id: base.last_trade_id,
-                },
+            kline: Kline {
+                open_time: node.open_time,
+                close_time: node.close_time,
+                open: base.open,
+                high: base.high,
+                low: base.low,
+                close: base.close,
+                volume: base.sums.volume,
+                quote_volume: base.sums.quote_volume,
+                taker_buy_volume: base.sums.taker_buy_volume,
+                taker_buy_quote_volume: base.sums.taker_buy_quote_volume,
+                count: base.sums.count,
+                first_trade_id: base.first_trade_id,
+                last_trade_id: base.last_trade_id,
             },
             first_mark: base.first_mark,
             last_mark: base.last_mark,
-            carry: node.carry,
-            stamp: node.stamp,
-            active: node.is_active(),
-            with_leaf,
         }
     }
 
-    /// The record when the leaf adds nothing to it.
+    /// The kline when the leaf adds nothing to it.
     #[inline]
-    fn without_leaf(&self) -> KlineRecord {
-        let mut record = self.record;
-        if record.kline.count == 0 {
-            let k = &record.kline;
-            record.kline = Kline::empty(k.open_time, k.close_time, self.carry);
+    fn without_leaf(&self, carry: i64) -> Kline {
+        let k = &self.kline;
+        if k.count == 0 {
+            Kline::empty(k.open_time, k.close_time, carry)
+        } else {
+            *k
         }
-        record
     }
 
-    /// The record with `leaf`'s trades (a non-empty piece) merged in: what [`Part::merge`]
-    /// does, without branches, since the slot's empty state is the merge's neutral one.
+    /// The kline with `leaf`'s trades (a non-empty piece) merged in: what [`Part::merge`]
+    /// does, without its branches on emptiness, since an empty slot holds the merge's
+    /// neutral values.
     #[inline(always)]
-    fn with(&self, leaf: &Part) -> KlineRecord {
-        let mut record = self.record;
-        let k = &mut record.kline;
+    fn with(&self, leaf: &Part) -> Kline {
+        let mut k = self.kline;
         if leaf.first_mark < self.first_mark {
             k.open = leaf.open;
             k.first_trade_id = leaf.first_trade_id;
@@ -117,7 +105,7 @@ impl OpenSlot {
         k.taker_buy_volume += leaf.sums.taker_buy_volume;
         k.taker_buy_quote_volume += leaf.sums.taker_buy_quote_volume;
         k.count += leaf.sums.count;
-        record
+        k
     }
 }
 
@@ -125,6 +113,7 @@ impl OpenSlot {
 #[derive(Debug)]
 pub(crate) struct OpenCache {
     slots: Vec<OpenSlot>,
+    states: Vec<SlotState>,
     intervals: usize,
     /// Per symbol, true when every slot is active and takes the leaf (the usual state).
     whole: Vec<bool>,
@@ -133,8 +122,15 @@ pub(crate) struct OpenCache {
 impl OpenCache {
     /// Slots for `n_symbols` symbols of `intervals` intervals each.
     pub(crate) fn new(n_symbols: usize, intervals: usize) -> OpenCache {
+        let state = SlotState {
+            carry: 0,
+            stamp: 0,
+            active: false,
+            with_leaf: false,
+        };
         OpenCache {
             slots: vec![OpenSlot::NEW; n_symbols * intervals],
+            states: vec![state; n_symbols * intervals],
             intervals,
             whole: vec![false; n_symbols],
         }
@@ -149,27 +145,32 @@ impl OpenCache {
             let n = s.node(node);
             let mut base = n.folded;
             if n.includes_parent {
-                match s.tree.parent(node).unwrap_or(0) {
+                let parent = s.tree.parent(node).unwrap_or(0);
+                match parent {
                     0 => base.merge(&s.head.pending),
-                    parent => base.merge(&bases[parent]),
+                    _ => base.merge(&bases[parent]),
                 }
-                with_leaf[node] = with_leaf[s.tree.parent(node).unwrap_or(0)];
+                with_leaf[node] = with_leaf[parent];
             }
             bases[node] = base;
         }
-        let slots = &mut self.slots[symbol * self.intervals..(symbol + 1) * self.intervals];
+        let range = symbol * self.intervals..(symbol + 1) * self.intervals;
         let mut whole = true;
-        for (interval, slot) in slots.iter_mut().enumerate() {
+        for (interval, (slot, state)) in self.slots[range.clone()]
+            .iter_mut()
+            .zip(&mut self.states[range])
+            .enumerate()
+        {
             let node = s.tree.node_of(interval);
             let n = s.node(node);
-            *slot = OpenSlot::of(
-                symbol as u32,
-                interval as u16,
-                n,
-                &bases[node],
-                with_leaf[node],
-            );
-            whole &= slot.active && slot.with_leaf;
+            *slot = OpenSlot::of(n, &bases[node]);
+            *state = SlotState {
+                carry: n.carry,
+                stamp: n.stamp,
+                active: n.is_active(),
+                with_leaf: with_leaf[node],
+            };
+            whole &= state.active && state.with_leaf;
         }
         self.whole[symbol] = whole;
     }
@@ -186,21 +187,34 @@ impl OpenCache {
         since: u64,
         out: &mut Vec<KlineRecord>,
     ) {
-        let slots = &self.slots[symbol * self.intervals..(symbol + 1) * self.intervals];
+        let range = symbol * self.intervals..(symbol + 1) * self.intervals;
+        let slots = &self.slots[range.clone()];
+        let record = |interval: usize, kline: Kline| KlineRecord {
+            symbol: symbol as u32,
+            interval: interval as u16,
+            correction: false,
+            kline,
+        };
         let leaf_counts = !leaf.is_empty();
         if traded && leaf_counts && self.whole[symbol] {
             // The usual pull: every interval, each its slot and the leaf. A sized iterator,
             // so the records are written in place.
-            out.extend(slots.iter().map(|slot| slot.with(leaf)));
+            out.extend(
+                slots
+                    .iter()
+                    .enumerate()
+                    .map(|(interval, slot)| record(interval, slot.with(leaf))),
+            );
             return;
         }
-        for slot in slots {
-            if slot.active && (traded || slot.stamp > since) {
-                out.push(if slot.with_leaf && leaf_counts {
+        for (interval, (slot, state)) in slots.iter().zip(&self.states[range]).enumerate() {
+            if state.active && (traded || state.stamp > since) {
+                let kline = if state.with_leaf && leaf_counts {
                     slot.with(leaf)
                 } else {
-                    slot.without_leaf()
-                });
+                    slot.without_leaf(state.carry)
+                };
+                out.push(record(interval, kline));
             }
         }
     }
