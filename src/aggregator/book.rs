@@ -12,14 +12,14 @@ use super::due_queue::DueQueue;
 use super::effects::{Effects, due_time};
 use super::fold_tree::{FoldTree, MAX_NODES};
 use super::node::{INACTIVE, Node};
-use super::open_cache::OpenCache;
+use super::open_cache::{Keep, OpenCache};
 use super::protocol::KlineRecord;
 use super::rebuild::set_klines;
 use super::restore::RestoreError;
 use super::rollover::{advance_each, advance_to};
 use super::slow_path;
 use super::stats::ShardStats;
-use super::symbol_klines::{SymbolHead, SymbolKlines, SymbolView};
+use super::symbol_klines::{CacheState, SymbolHead, SymbolKlines, SymbolView};
 use crate::interval::Interval;
 use crate::kline::Kline;
 use crate::trade::AggTradePayload;
@@ -420,7 +420,7 @@ fn klines_of<'a>(
     symbol: usize,
 ) -> SymbolKlines<'a> {
     let n = tree.len() - 1;
-    heads[symbol].state.cached = false;
+    heads[symbol].state.cache = CacheState::Stale;
     SymbolKlines {
         symbol: symbol as u32,
         head: &mut heads[symbol],
@@ -457,13 +457,22 @@ impl OpenKlines for KlineBook {
             }
             // A trade changes every open kline of its symbol.
             let traded = head.leaf.stamp > since;
-            if !head.state.cached {
-                let s = view_of(&self.heads, &self.coarse, &self.tree, symbol);
-                self.cache.refresh(symbol, &s);
-                self.heads[symbol].state.cached = true;
-            }
+            let keep = match head.state.cache {
+                CacheState::Fresh => Keep::Cached,
+                stale => {
+                    // Kept only for a symbol pulled twice between changes: see `open_cache`.
+                    let (keep, next) = match stale {
+                        CacheState::Stale => (Keep::ThisPull, CacheState::PulledOnce),
+                        _ => (Keep::Cached, CacheState::Fresh),
+                    };
+                    let s = view_of(&self.heads, &self.coarse, &self.tree, symbol);
+                    self.cache.compose(symbol, &s, keep);
+                    self.heads[symbol].state.cache = next;
+                    keep
+                }
+            };
             let leaf = self.heads[symbol].leaf.part();
-            self.cache.collect(symbol, &leaf, traded, since, out);
+            self.cache.collect(symbol, keep, &leaf, traded, since, out);
         }
     }
 

@@ -7,6 +7,12 @@
 //! traded. So the rest is composed once, when a pull first needs it after such a change, into
 //! one slot per interval; a pull then finishes each record with one merge of the leaf, held in
 //! registers, and writes it out in interval order.
+//!
+//! Keeping the slots pays only when a symbol is pulled again before it changes: with rare
+//! pulls (every symbol closed seconds since the last one) writing them to a row of its own,
+//! out of cache by the next pull, cost more than it saved. So the first pull after a change
+//! composes the symbol into one shared row, warm in the cache, and only a second pull before
+//! the next change keeps the symbol's slots ([`Keep`]).
 
 use super::fold_tree::MAX_NODES;
 use super::node::Node;
@@ -109,13 +115,23 @@ impl OpenSlot {
     }
 }
 
-/// The slots of every symbol, `symbol * intervals + interval`.
+/// Whose slots a pull composes: a symbol's own, kept for the pulls after it, or one row
+/// reused by every symbol composed for this pull only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Keep {
+    /// The symbol's own row.
+    Cached,
+    /// The shared row, for a symbol that will likely change again before its next pull.
+    ThisPull,
+}
+
+/// The slots of every symbol, `symbol * intervals + interval`, and after them one shared row.
 #[derive(Debug)]
 pub(crate) struct OpenCache {
     slots: Vec<OpenSlot>,
     states: Vec<SlotState>,
     intervals: usize,
-    /// Per symbol, true when every slot is active and takes the leaf (the usual state).
+    /// Per row, true when every slot is active and takes the leaf (the usual state).
     whole: Vec<bool>,
 }
 
@@ -128,16 +144,27 @@ impl OpenCache {
             active: false,
             with_leaf: false,
         };
+        let rows = n_symbols + 1;
         OpenCache {
-            slots: vec![OpenSlot::NEW; n_symbols * intervals],
-            states: vec![state; n_symbols * intervals],
+            slots: vec![OpenSlot::NEW; rows * intervals],
+            states: vec![state; rows * intervals],
             intervals,
-            whole: vec![false; n_symbols],
+            whole: vec![false; rows],
         }
     }
 
-    /// Composes `symbol`'s slots from its pieces (the leaf left out).
-    pub(crate) fn refresh(&mut self, symbol: usize, s: &SymbolView) {
+    /// The row of `symbol`'s slots kept as `keep` says.
+    #[inline]
+    fn row(&self, symbol: usize, keep: Keep) -> usize {
+        match keep {
+            Keep::Cached => symbol,
+            Keep::ThisPull => self.whole.len() - 1,
+        }
+    }
+
+    /// Composes `symbol`'s slots from its pieces (the leaf left out) into the row `keep`
+    /// says.
+    pub(crate) fn compose(&mut self, symbol: usize, s: &SymbolView, keep: Keep) {
         let mut bases = [Part::EMPTY; MAX_NODES];
         let mut with_leaf = [false; MAX_NODES];
         with_leaf[0] = true;
@@ -154,7 +181,8 @@ impl OpenCache {
             }
             bases[node] = base;
         }
-        let range = symbol * self.intervals..(symbol + 1) * self.intervals;
+        let row = self.row(symbol, keep);
+        let range = row * self.intervals..(row + 1) * self.intervals;
         let mut whole = true;
         for (interval, (slot, state)) in self.slots[range.clone()]
             .iter_mut()
@@ -172,22 +200,25 @@ impl OpenCache {
             };
             whole &= state.active && state.with_leaf;
         }
-        self.whole[symbol] = whole;
+        self.whole[row] = whole;
     }
 
-    /// Appends `symbol`'s open klines changed after `since` (its slots fresh), in interval
-    /// order; `leaf` is the symbol's current second and `traded` whether a trade changed it
-    /// after `since` (a trade changes every open kline of its symbol).
+    /// Appends `symbol`'s open klines changed after `since`, in interval order, from the row
+    /// `keep` says (composed from the symbol as it is); `leaf` is the symbol's current second
+    /// and `traded` whether a trade changed it after `since` (a trade changes every open
+    /// kline of its symbol).
     #[inline]
     pub(crate) fn collect(
         &self,
         symbol: usize,
+        keep: Keep,
         leaf: &Part,
         traded: bool,
         since: u64,
         out: &mut Vec<KlineRecord>,
     ) {
-        let range = symbol * self.intervals..(symbol + 1) * self.intervals;
+        let row = self.row(symbol, keep);
+        let range = row * self.intervals..(row + 1) * self.intervals;
         let slots = &self.slots[range.clone()];
         let record = |interval: usize, kline: Kline| KlineRecord {
             symbol: symbol as u32,
@@ -196,7 +227,7 @@ impl OpenCache {
             kline,
         };
         let leaf_counts = !leaf.is_empty();
-        if traded && leaf_counts && self.whole[symbol] {
+        if traded && leaf_counts && self.whole[row] {
             // The usual pull: every interval, each its slot and the leaf. A sized iterator,
             // so the records are written in place.
             out.extend(

@@ -30,9 +30,20 @@ pub(crate) struct SymbolState {
     /// True when every node is active and includes its parent: a trade of the leaf's second is
     /// then a trade of every open kline, and the leaf alone needs it.
     pub(crate) coherent: bool,
-    /// True while the book's open-kline cache holds the symbol's pieces as they are: every
-    /// change other than a trade of the leaf clears it.
-    pub(crate) cached: bool,
+    /// Where the book's open-kline cache stands for the symbol: every change other than a
+    /// trade of the leaf makes it [`CacheState::Stale`].
+    pub(crate) cache: CacheState,
+}
+
+/// How the book's open-kline cache holds a symbol's pieces (its open klines without the leaf).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CacheState {
+    /// Changed since they were last composed, and not pulled since.
+    Stale,
+    /// Changed, and pulled once since (composed for that pull only).
+    PulledOnce,
+    /// The cache holds them as they are.
+    Fresh,
 }
 
 impl SymbolState {
@@ -46,7 +57,7 @@ impl SymbolState {
         gap_pending: false,
         held: false,
         coherent: false,
-        cached: false,
+        cache: CacheState::Stale,
     };
 }
 
