@@ -237,8 +237,11 @@ impl Bursts {
 
 /// One burst and the pull after it, on a shard that has traded for a while.
 fn pull_after_burst(c: &mut Criterion) {
-    let mut shard = Shard::new(ShardConfig::new(Interval::standard().to_vec(), LIVE_SYMBOLS))
-        .expect("shard");
+    let mut shard = Shard::new(ShardConfig::new(
+        Interval::standard().to_vec(),
+        LIVE_SYMBOLS,
+    ))
+    .expect("shard");
     let (tx, requests) = bounded(4);
     let mut consumer = DeltaConsumer::new(shard.register_consumer(), tx);
     let mut bursts = Bursts::new();
@@ -256,7 +259,9 @@ fn pull_after_burst(c: &mut Criterion) {
         pull(&mut shard, &mut bursts);
     }
     let mut group = c.benchmark_group("pull");
-    group.sample_size(20).measurement_time(Duration::from_secs(6));
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(6));
     group.bench_function("after_burst_16_intervals", |b| {
         b.iter(|| black_box(pull(&mut shard, &mut bursts)));
     });
