@@ -317,75 +317,14 @@ fn rest_rows_equal_official_usdm_klines() {
 /// re-encoded with the decimals the frame shows, equal the captured frame byte for byte.
 #[test]
 fn real_usdm_kline_frames_are_reproduced_byte_for_byte() {
-    let Some(dir) = real_data::data_dir("real_usdm_kline_frames_are_reproduced_byte_for_byte")
-    else {
+    let Some((frames, closed)) = reproduce_kline_frames(
+        "real_usdm_kline_frames_are_reproduced_byte_for_byte",
+        "ws-captures/BINANCE_FUTURES.ws",
+        |open, volume| Decimals::new(frac_digits(open), frac_digits(volume)),
+    ) else {
         return;
     };
-    let path = dir.join("ws-captures/BINANCE_FUTURES.ws");
-    let Ok(capture) = fs::read_to_string(&path) else {
-        eprintln!("skipped: {} is not readable", path.display());
-        return;
-    };
-    let (mut frames, mut closed) = (0, 0);
-    // Each line is `<unix seconds>: <frame>`; the first is the URL.
-    for frame in capture
-        .lines()
-        .filter_map(|line| line.split_once(": "))
-        .map(|(_, f)| f)
-    {
-        let json: Value = serde_json::from_str(frame).unwrap();
-        let stream = json["stream"].as_str().unwrap();
-        if !stream.ends_with("@kline_1m") {
-            continue;
-        }
-        let data = &json["data"];
-        let k = &data["k"];
-        let int = |f: &str| k[f].as_i64().unwrap();
-        let dec = |f: &str| k[f].as_str().unwrap();
-        let kline = Kline {
-            open_time: int("t"),
-            close_time: int("T"),
-            open: e8(dec("o")),
-            high: e8(dec("h")),
-            low: e8(dec("l")),
-            close: e8(dec("c")),
-            volume: i128::from(e8(dec("v"))),
-            quote_volume: scaled(dec("q"), 16),
-            taker_buy_volume: i128::from(e8(dec("V"))),
-            taker_buy_quote_volume: scaled(dec("Q"), 16),
-            count: int("n"),
-            first_trade_id: int("f"),
-            last_trade_id: int("L"),
-        };
-        let decimals = Decimals::new(frac_digits(dec("o")), frac_digits(dec("v")));
-        let symbol = data["s"].as_str().unwrap();
-        let is_closed = k["x"].as_bool().unwrap();
-        let mut payload = Vec::new();
-        let event_time = data["E"].as_i64().unwrap();
-        let i = interval(dec("i"));
-        write_kline_event(
-            &mut payload,
-            event_time,
-            symbol,
-            i,
-            &kline,
-            is_closed,
-            decimals,
-        );
-        let mut name = Vec::new();
-        write_stream_name(&mut name, symbol, i, StreamKind::Kline);
-        assert_eq!(name, stream.as_bytes());
-        let mut out = Vec::new();
-        write_combined(&mut out, stream, &payload);
-        assert_eq!(text(out), frame);
-        frames += 1;
-        closed += usize::from(is_closed);
-    }
-    assert!(
-        frames >= 10,
-        "only {frames} kline frames in {}",
-        path.display()
-    );
+    assert!(frames >= 10, "only {frames} kline frames in the capture");
     assert!(closed > 0, "no closed kline among the frames");
 }
 
@@ -393,14 +332,31 @@ fn real_usdm_kline_frames_are_reproduced_byte_for_byte() {
 /// re-encoded with spot's decimals (8 for every number), equal the captured frame byte for byte.
 #[test]
 fn real_spot_kline_frames_are_reproduced_byte_for_byte() {
-    let Some(dir) = real_data::data_dir("real_spot_kline_frames_are_reproduced_byte_for_byte")
-    else {
+    let Some((frames, _)) = reproduce_kline_frames(
+        "real_spot_kline_frames_are_reproduced_byte_for_byte",
+        "ws-captures/BINANCE.ws",
+        |_, _| Decimals::SPOT,
+    ) else {
         return;
     };
-    let path = dir.join("ws-captures/BINANCE.ws");
+    // The spot capture holds two kline frames, both open.
+    assert!(frames >= 2, "only {frames} kline frames in the capture");
+}
+
+/// Re-encodes every `@kline_1m` frame of the capture at `capture` (below the real data
+/// directory) with the decimals `decimals_of(open, volume)` gives from the frame's own
+/// numbers and asserts each equals the captured frame; returns how many frames were compared
+/// and how many of them closed their kline, or `None` (skipped) without the data.
+fn reproduce_kline_frames(
+    test: &str,
+    capture: &str,
+    decimals_of: impl Fn(&str, &str) -> Decimals,
+) -> Option<(usize, usize)> {
+    let dir = real_data::data_dir(test)?;
+    let path = dir.join(capture);
     let Ok(capture) = fs::read_to_string(&path) else {
         eprintln!("skipped: {} is not readable", path.display());
-        return;
+        return None;
     };
     let (mut frames, mut closed) = (0, 0);
     // Each line is `<unix seconds>: <frame>`; the first is the URL.
@@ -433,7 +389,7 @@ fn real_spot_kline_frames_are_reproduced_byte_for_byte() {
             first_trade_id: int("f"),
             last_trade_id: int("L"),
         };
-        let decimals = Decimals::SPOT;
+        let decimals = decimals_of(dec("o"), dec("v"));
         let symbol = data["s"].as_str().unwrap();
         let is_closed = k["x"].as_bool().unwrap();
         let mut payload = Vec::new();
@@ -457,13 +413,7 @@ fn real_spot_kline_frames_are_reproduced_byte_for_byte() {
         frames += 1;
         closed += usize::from(is_closed);
     }
-    // The spot capture holds two kline frames, both open.
-    assert!(
-        frames >= 2,
-        "only {frames} kline frames in {}",
-        path.display()
-    );
-    let _ = closed;
+    Some((frames, closed))
 }
 
 fn streams(names: &[&str]) -> Vec<KlineStream> {

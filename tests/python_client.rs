@@ -7,14 +7,17 @@
 //! Python 3 is required; `websocket-client` comes from the test virtualenv under `target/` that
 //! `support/python_env.rs` makes from the pinned `tests/python/requirements.txt`.
 
+#[path = "support/bounded_run.rs"]
+mod bounded_run;
 #[path = "support/gateway_run.rs"]
 mod gateway_run;
 #[path = "support/python_env.rs"]
 mod python_env;
 
-use std::io::Read;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
+
+use bounded_run::{Finished, run_bounded};
 
 use gateway_run::{Run, Upto};
 use klagg::gateway::GatewayConfig;
@@ -33,40 +36,12 @@ fn script() -> String {
 }
 
 /// Runs the client with `args`, bounded by [`CLIENT_TIMEOUT`]: its exit status, stdout, stderr.
-fn run_client(args: &[String]) -> (std::process::ExitStatus, String, String) {
-    let mut child = Command::new(python_env::python())
-        .arg(script())
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the Python client starts");
-    // Read both pipes while it runs, so a full pipe never stalls it.
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stdout.read_to_string(&mut text);
-        text
-    });
-    let err = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        text
-    });
-    let deadline = Instant::now() + CLIENT_TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for the Python client") {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the Python client did not finish within {CLIENT_TIMEOUT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    (status, out.join().unwrap(), err.join().unwrap())
+fn run_client(args: &[String]) -> Finished {
+    let mut command = Command::new(python_env::python());
+    command.arg(script()).args(args);
+    run_bounded(&mut command, CLIENT_TIMEOUT, "the Python client").unwrap_or_else(|stderr| {
+        panic!("the Python client did not finish within {CLIENT_TIMEOUT:?}:\n{stderr}")
+    })
 }
 
 #[test]
@@ -89,7 +64,11 @@ fn python_websocket_client_receives_the_engines_klines() {
         "--seconds".to_owned(),
         CLIENT_SECONDS.to_string(),
     ];
-    let (status, stdout, stderr) = run_client(&args);
+    let Finished {
+        status,
+        stdout,
+        stderr,
+    } = run_client(&args);
     assert!(
         status.success(),
         "the Python client failed ({status}):\n{stderr}"

@@ -18,17 +18,19 @@
 //! (`support/python_env.rs`; without PyPI, see there). A script runs for a few seconds, bounded
 //! by a timeout.
 
+#[path = "support/bounded_run.rs"]
+mod bounded_run;
 #[path = "support/gateway_run.rs"]
 mod gateway_run;
 #[path = "support/python_env.rs"]
 mod python_env;
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
+use bounded_run::run_bounded;
 use gateway_run::{Run, Upto};
 use klagg::aggregator::KlineRecord;
 use klagg::config::Market;
@@ -86,44 +88,18 @@ fn run_library(env: PythonEnv, script: &str, market: Market) -> (Run, Seen) {
 /// Runs a script, bounded by [`SCRIPT_TIMEOUT`]; its stdout, or a panic with its stderr.
 fn run_script(python: &PathBuf, script: &str, args: &[String]) -> String {
     let path = format!("{}/tests/python/{script}", env!("CARGO_MANIFEST_DIR"));
-    let mut child = Command::new(python)
-        .arg(&path)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{script} does not start: {e}"));
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    // Both pipes are read while it runs, so a full pipe never stalls it.
-    let out = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stdout.read_to_string(&mut text);
-        text
+    let mut command = Command::new(python);
+    command.arg(&path).args(args);
+    let run = run_bounded(&mut command, SCRIPT_TIMEOUT, script).unwrap_or_else(|stderr| {
+        panic!("{script} did not finish within {SCRIPT_TIMEOUT:?}:\n{stderr}")
     });
-    let err = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        text
-    });
-    let deadline = Instant::now() + SCRIPT_TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for the script") {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "{script} did not finish within {SCRIPT_TIMEOUT:?}:\n{}",
-                err.join().unwrap()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let (stdout, stderr) = (out.join().unwrap(), err.join().unwrap());
-    assert!(status.success(), "{script} failed ({status}):\n{stderr}");
-    stdout
+    assert!(
+        run.status.success(),
+        "{script} failed ({}):\n{}",
+        run.status,
+        run.stderr
+    );
+    run.stdout
 }
 
 /// What the checks found, to assert each library saw enough.

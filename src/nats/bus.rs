@@ -14,6 +14,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use async_nats::jetstream;
+use async_nats::jetstream::consumer::{DeliverPolicy, pull};
 use crossbeam_channel::{Receiver, TryRecvError};
 use futures_util::StreamExt;
 
@@ -30,6 +31,9 @@ use crate::pipeline::EngineConsumer;
 
 /// How often pull requests are looked at when no message arrives.
 const TICK: Duration = Duration::from_millis(5);
+
+/// How long reading a stream's history waits for its next message before it gives up on it.
+const READ_STALL: Duration = Duration::from_secs(10);
 
 /// What the bus feed reads and follows.
 #[derive(Debug, Clone)]
@@ -162,28 +166,61 @@ impl Feed {
         }
     }
 
-    /// Every message of `stream` under this market, oldest first; a missing stream is empty.
+    /// Every message of `stream` under this prefix, oldest first, through one ordered consumer
+    /// (the server streams them; no request per message); a missing stream is empty.
     async fn read_stream(&mut self, js: &jetstream::Context, name: &str) {
         let Ok(mut stream) = js.get_stream(name).await else {
             log::warn!("bus: no stream {name}");
             return;
         };
-        let Ok(info) = stream.info().await else {
+        // What is stored now is the history; what is published later arrives live.
+        let last = match stream.info().await {
+            Ok(info) if info.state.messages > 0 => info.state.last_sequence,
+            _ => return,
+        };
+        let config = pull::OrderedConfig {
+            deliver_policy: DeliverPolicy::All,
+            ..Default::default()
+        };
+        let messages = match stream.create_consumer(config).await {
+            Ok(consumer) => consumer.messages().await,
+            Err(e) => {
+                log::warn!("bus: cannot read {name}: {e}");
+                return;
+            }
+        };
+        let Ok(mut messages) = messages else {
+            log::warn!("bus: cannot read {name}");
             return;
         };
-        let (first, last) = (info.state.first_sequence, info.state.last_sequence);
-        if info.state.messages == 0 {
-            return;
-        }
         let wanted = format!("{}.", self.config.prefix);
-        for seq in first..=last {
-            // Sequences removed by limits (the latest stream keeps one per subject) are gaps.
-            if let Ok(message) = stream.get_raw_message(seq).await
-                && message.subject.as_str().starts_with(&wanted)
-            {
+        let mut read = 0u64;
+        loop {
+            let message = match tokio::time::timeout(READ_STALL, messages.next()).await {
+                Ok(Some(Ok(message))) => message,
+                Ok(Some(Err(e))) => {
+                    log::warn!("bus: reading {name} stopped after {read} messages: {e}");
+                    return;
+                }
+                Ok(None) | Err(_) => {
+                    log::warn!("bus: reading {name} stalled after {read} messages");
+                    return;
+                }
+            };
+            read += 1;
+            if message.subject.as_str().starts_with(&wanted) {
                 self.take(&message.payload);
             }
+            // Done at the last message stored when the reading began (or a later one, if limits
+            // removed it meanwhile), or when nothing is left to deliver.
+            if message
+                .info()
+                .is_ok_and(|info| info.stream_sequence >= last || info.pending == 0)
+            {
+                break;
+            }
         }
+        log::info!("bus: read {read} messages of {name}");
     }
 
     /// One kline event from the bus.
