@@ -4,9 +4,9 @@
 //! holds: its folded piece, its parents' and the pending seconds. That rest changes only off
 //! the fast path (a second closes, a period ends, a late trade, a repair), at most about once a
 //! second per symbol, while a pull after a burst reads every interval of every symbol that
-//! traded. So the rest is composed once, when a pull first needs it after such a change, into
-//! one slot per interval; a pull then finishes each record with one merge of the leaf, held in
-//! registers, and writes it out in interval order.
+//! traded. So the rest is composed once per change into one slot per interval; a pull then
+//! finishes each record with one merge of the leaf, held in registers, and writes it out in
+//! interval order.
 //!
 //! Keeping the slots pays only when a symbol is pulled again before it changes: with rare
 //! pulls (every symbol closed seconds since the last one) writing them to a row of its own,
@@ -23,7 +23,7 @@ use crate::kline::Kline;
 
 /// One interval of one symbol: its open kline without the leaf's trades, what a pull reads.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct OpenSlot {
+struct OpenSlot {
     /// The kline, the leaf's trades left out. Its price and id fields are those of the trades
     /// it holds, or the neutral values of [`Part::EMPTY`] (high `MIN`, low `MAX`) when it holds
     /// none, so that merging a leaf into it needs no branch.
@@ -50,6 +50,7 @@ struct SlotState {
 }
 
 impl OpenSlot {
+    /// The slot of a node that never opened a period.
     const NEW: OpenSlot = OpenSlot {
         kline: Node::NEW.last_traded,
         first_mark: i64::MAX,
