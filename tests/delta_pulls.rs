@@ -405,3 +405,35 @@ fn a_consumer_that_stopped_pulling_still_gets_every_change_when_it_comes_back() 
         .collect();
     assert_eq!(last_ids, expected);
 }
+
+#[test]
+fn pulls_between_changes_get_every_open_kline_as_the_shard_composes_it() {
+    // Open klines are kept composed between a symbol's changes: pulls after each trade, within
+    // seconds, across seconds and a minute, and after late trades, must match the shard's own
+    // composition of each open kline, for every interval of the symbol that traded.
+    let mut s = Shard::new(ShardConfig::new(Interval::standard().to_vec(), 2)).expect("shard");
+    let (mut c, rx) = consumer(&mut s);
+    let intervals = s.intervals().len();
+    let start = T0 + 59 * SEC;
+    let mut agg_ids = [0i64; 2];
+    for step in 0..120i64 {
+        let symbol = (step % 3 == 0) as u32;
+        agg_ids[symbol as usize] += 1;
+        // Four trades a second, every seventh 700 ms in the past (a late one).
+        let late = step % 7 == 6;
+        let time = start + step * 250 - if late { 700 } else { 0 };
+        let price = ONE * 100 + (step * 37 % 11) * ONE / 10;
+        s.process_trade(&trade(symbol, agg_ids[symbol as usize], time, price, ONE));
+        for _ in 0..1 + (step % 2) {
+            let delta = pull(&mut s, &mut c, &rx);
+            for record in &delta.open {
+                let expected = s.open_kline(record.symbol, usize::from(record.interval));
+                assert_eq!(Some(record.kline), expected, "step {step}: {record:?}");
+            }
+            if delta.open.iter().any(|r| r.symbol == symbol) {
+                let of_symbol = delta.open.iter().filter(|r| r.symbol == symbol).count();
+                assert_eq!(of_symbol, intervals, "step {step}: every interval");
+            }
+        }
+    }
+}

@@ -12,14 +12,14 @@ use super::due_queue::DueQueue;
 use super::effects::{Effects, due_time};
 use super::fold_tree::{FoldTree, MAX_NODES};
 use super::node::{INACTIVE, Node};
-use super::part::Part;
+use super::open_cache::{Keep, OpenCache};
 use super::protocol::KlineRecord;
 use super::rebuild::set_klines;
 use super::restore::RestoreError;
 use super::rollover::{advance_each, advance_to};
 use super::slow_path;
 use super::stats::ShardStats;
-use super::symbol_klines::{SymbolHead, SymbolKlines, SymbolView};
+use super::symbol_klines::{CacheState, SymbolHead, SymbolKlines, SymbolView};
 use crate::interval::Interval;
 use crate::kline::Kline;
 use crate::trade::AggTradePayload;
@@ -46,8 +46,8 @@ pub(crate) struct KlineBook {
     /// True while a symbol is rebuilt by a replay: what it closes are corrections.
     rebuilding: bool,
     due: DueQueue,
-    /// Open klines of one symbol, composed for a pull.
-    scratch: Box<[Part; MAX_NODES]>,
+    /// Every symbol's open klines without its leaf, ready for pulls.
+    cache: OpenCache,
     /// The symbols changed, by the epoch they changed in (a symbol once per epoch from each of
     /// the fast and the slow paths), so a pull looks at them and not at every symbol.
     changes: Vec<(u64, u32)>,
@@ -69,6 +69,7 @@ impl KlineBook {
     /// A book of `n_symbols` symbols over `intervals`, closing periods `grace_ms` after they end.
     pub(crate) fn new(intervals: Vec<Interval>, n_symbols: usize, grace_ms: i64) -> KlineBook {
         let tree = FoldTree::new(&intervals);
+        let cache = OpenCache::new(n_symbols, intervals.len());
         KlineBook {
             coarse: vec![Node::NEW; n_symbols * (tree.len() - 1)],
             tree,
@@ -80,7 +81,7 @@ impl KlineBook {
             last_change: 0,
             rebuilding: false,
             due: DueQueue::new(n_symbols),
-            scratch: Box::new([Part::EMPTY; MAX_NODES]),
+            cache,
             changes: Vec::with_capacity(n_symbols),
             changes_from: 1,
             gathered: Vec::with_capacity(n_symbols),
@@ -410,7 +411,8 @@ impl KlineBook {
     }
 }
 
-/// One symbol's klines, borrowed out of the book's arrays.
+/// One symbol's klines, borrowed out of the book's arrays to be changed: the open-kline
+/// cache no longer holds them.
 fn klines_of<'a>(
     heads: &'a mut [SymbolHead],
     coarse: &'a mut [Node],
@@ -418,6 +420,7 @@ fn klines_of<'a>(
     symbol: usize,
 ) -> SymbolKlines<'a> {
     let n = tree.len() - 1;
+    heads[symbol].state.cache = CacheState::Stale;
     SymbolKlines {
         symbol: symbol as u32,
         head: &mut heads[symbol],
@@ -454,20 +457,22 @@ impl OpenKlines for KlineBook {
             }
             // A trade changes every open kline of its symbol.
             let traded = head.leaf.stamp > since;
-            let s = view_of(&self.heads, &self.coarse, &self.tree, symbol);
-            s.compose_all(&mut self.scratch);
-            for interval in 0..self.intervals.len() {
-                let node = self.tree.node_of(interval);
-                let n = s.node(node);
-                if n.is_active() && (traded || n.stamp > since) {
-                    out.push(KlineRecord {
-                        symbol: symbol as u32,
-                        interval: interval as u16,
-                        correction: false,
-                        kline: self.scratch[node].kline(n.open_time, n.close_time, n.carry),
-                    });
+            let keep = match head.state.cache {
+                CacheState::Fresh => Keep::Cached,
+                stale => {
+                    // Kept only for a symbol pulled twice between changes: see `open_cache`.
+                    let (keep, next) = match stale {
+                        CacheState::Stale => (Keep::ThisPull, CacheState::PulledOnce),
+                        _ => (Keep::Cached, CacheState::Fresh),
+                    };
+                    let s = view_of(&self.heads, &self.coarse, &self.tree, symbol);
+                    self.cache.compose(symbol, &s, keep);
+                    self.heads[symbol].state.cache = next;
+                    keep
                 }
-            }
+            };
+            let leaf = self.heads[symbol].leaf.part();
+            self.cache.collect(symbol, keep, &leaf, traded, since, out);
         }
     }
 

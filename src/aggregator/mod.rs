@@ -9,7 +9,8 @@
 //! Inside, in the order a trade meets them: `shard` routes; `leaf` is a symbol's current
 //! second, all a usual trade writes; `slow_path` handles every other trade, with `rollover`
 //! (closing periods and folding them into coarser ones along `fold_tree`) and `late_trade`;
-//! `node` and `part` hold the coarse pieces and `symbol_klines` composes them; `book` keeps all
+//! `node` and `part` hold the coarse pieces and `symbol_klines` composes them;
+//! `open_cache` keeps them composed for pulls; `book` keeps all
 //! symbols, the clock and `due_queue`; `delta_log` answers consumers; `holds` and
 //! `held_symbol` repair symbols through `rebuild` and replays.
 
@@ -26,6 +27,7 @@ mod holds;
 mod late_trade;
 mod leaf;
 mod node;
+mod open_cache;
 mod part;
 mod protocol;
 mod rebuild;

@@ -2,7 +2,7 @@
 //! flags, and what can be read from them (the open kline of any interval, composed from its
 //! pieces).
 
-use super::fold_tree::{FoldTree, MAX_NODES};
+use super::fold_tree::FoldTree;
 use super::leaf::{GATE_CLOSED, Leaf, NOT_SEALED};
 use super::node::Node;
 use super::part::Part;
@@ -30,6 +30,20 @@ pub(crate) struct SymbolState {
     /// True when every node is active and includes its parent: a trade of the leaf's second is
     /// then a trade of every open kline, and the leaf alone needs it.
     pub(crate) coherent: bool,
+    /// Where the book's open-kline cache stands for the symbol: every change other than a
+    /// trade of the leaf makes it [`CacheState::Stale`].
+    pub(crate) cache: CacheState,
+}
+
+/// How the book's open-kline cache holds a symbol's pieces (its open klines without the leaf).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CacheState {
+    /// Changed since they were last composed, and not pulled since.
+    Stale,
+    /// Changed, and pulled once since (composed for that pull only).
+    PulledOnce,
+    /// The cache holds them as they are.
+    Fresh,
 }
 
 impl SymbolState {
@@ -43,6 +57,7 @@ impl SymbolState {
         gap_pending: false,
         held: false,
         coherent: false,
+        cache: CacheState::Stale,
     };
 }
 
@@ -148,24 +163,6 @@ impl SymbolView<'_> {
         let n = self.node(node);
         self.composed(node)
             .kline(n.open_time, n.close_time, n.carry)
-    }
-
-    /// The open kline of every node, fine to coarse, each built on its parent's: `out[node]`.
-    pub(crate) fn compose_all(&self, out: &mut [Part; MAX_NODES]) {
-        out[0] = self.head.leaf.part();
-        let mut under_children = self.head.pending;
-        under_children.merge(&out[0]);
-        for node in 1..self.tree.len() {
-            let n = &self.coarse[node - 1];
-            let mut part = n.folded;
-            if n.includes_parent {
-                match self.tree.parent(node).unwrap_or(0) {
-                    0 => part.merge(&under_children),
-                    parent => part.merge(&out[parent]),
-                }
-            }
-            out[node] = part;
-        }
     }
 
     /// The kline of `node` holding the symbol's last trade: the open one if it has trades,
