@@ -298,8 +298,10 @@ mod tests {
             event_ms: now_ms - 50,
             ..Stamp::new(Stage::FrameRead, 0, 1, monotonic_ns())
         });
-        // The wall clock may be slewed against the monotonic one by a few ms (NTP).
+        // The wall clock may be slewed or stepped against the monotonic one by NTP (a loaded
+        // VM has shown 12 ms): the bounds only tell a wall-clock comparison (about 50 ms)
+        // from a comparison with the monotonic clock (years off).
         let ms = l.summary(Span::ExchangeToFrame).p50 / 1_000_000;
-        assert!((40..200).contains(&ms), "{ms} ms");
+        assert!((20..500).contains(&ms), "{ms} ms");
     }
 }
