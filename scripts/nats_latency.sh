@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The NATS publisher's rate and added latency, and the engine's own latency with the publisher
-# off and on in alternating phases of one run (docs/nats.md). Usage: scripts/nats_latency.sh
-# [PHASES] [SECONDS] (off, on, on, off, ...). NATS_SERVER=/path/to/nats-server skips provisioning the pinned one.
+# off and on in alternating phases of one run (off, on, on, off, ...; docs/nats.md). Usage:
+# scripts/nats_latency.sh [PHASES] [SECONDS]. NATS_SERVER=/path/to/nats-server skips
+# provisioning the pinned one.
 #
 # On a host with two or more cores the engine (its io and shard stages, one thread) is pinned
 # to ENGINE_CORE (default: the last core) and spins (ENGINE_IDLE=spin|park), and everything
