@@ -10,6 +10,10 @@
 //! `cargo run --release --example nats_latency -- NATS_SERVER_BINARY [PHASES] [SECONDS]`
 //! (scripts/nats_latency.sh provisions the pinned nats-server and runs it).
 //!
+//! `NATS_LATENCY_SUBSCRIBER=off` leaves the NATS subscriber out (no added latency is measured
+//! then): it parses every event beside the simulator, and on a 2-core host that load moves the
+//! simulator's timing, which the engine's on/off comparison would otherwise count.
+//!
 //! With `ENGINE_CORE=N` the engine's io and shard stages run in one thread pinned to core N
 //! (spinning when `ENGINE_IDLE=spin`, the default then; else parked), as a deployment gives
 //! the engine its own cores; start the process on the other cores (`taskset`) so the
@@ -214,7 +218,8 @@ fn phase(url: &str, publish: bool, seconds: u64, placement: Placement) {
         };
         spawn_publisher(consumers.pop().unwrap(), config, Arc::clone(&stop)).unwrap()
     });
-    let subscriber = publish.then(|| subscriber(url.to_owned(), Arc::clone(&stop)));
+    let subscribe = std::env::var("NATS_LATENCY_SUBSCRIBER").as_deref() != Ok("off");
+    let subscriber = (publish && subscribe).then(|| subscriber(url.to_owned(), Arc::clone(&stop)));
     sim.wait_for_clients(1, Duration::from_secs(10));
     // Let the publisher connect and make its streams before trades flow.
     std::thread::sleep(Duration::from_millis(500));
@@ -239,22 +244,27 @@ fn phase(url: &str, publish: bool, seconds: u64, placement: Placement) {
         engine_latency.p50 as f64 / 1e3,
         engine_latency.p99 as f64 / 1e3
     );
-    if let (Some(publisher), Some(subscriber)) = (publisher, subscriber) {
+    if let Some(publisher) = publisher {
         let stats = Arc::clone(&publisher.stats);
         publisher.join();
+        let open = stats.open_published.load(Ordering::Relaxed);
+        let closed = stats.closed_acked.load(Ordering::Relaxed);
+        line.push_str(&format!(
+            "; published {:.0} events/s + {:.0} closed/s",
+            open as f64 / elapsed,
+            closed as f64 / elapsed,
+        ));
+    }
+    if let Some(subscriber) = subscriber {
         let (received, count) = subscriber.join().unwrap();
         let mut added: Vec<u64> = received
             .iter()
             .filter_map(|(key, at)| seen.get(key).map(|from| at.saturating_sub(*from)))
             .collect();
         added.sort_unstable();
-        let open = stats.open_published.load(Ordering::Relaxed);
-        let closed = stats.closed_acked.load(Ordering::Relaxed);
         line.push_str(&format!(
-            "; published {:.0} events/s + {:.0} closed/s (received {count}); added latency \
-             consumer -> NATS subscriber p50 {:.1} µs p99 {:.1} µs over {} matched",
-            open as f64 / elapsed,
-            closed as f64 / elapsed,
+            " (received {count}); added latency consumer -> NATS subscriber p50 {:.1} µs p99 \
+             {:.1} µs over {} matched",
             percentile(&added, 0.5) as f64 / 1e3,
             percentile(&added, 0.99) as f64 / 1e3,
             added.len()
