@@ -51,16 +51,7 @@ start_sim() {
     : >"$OUT/$name-sim.log"
     "$BIN" sim --addr 127.0.0.1:0 --cores "$SIM_CORES" "$@" >>"$OUT/$name-sim.log" 2>&1 &
     SIM_PID=$!
-    SIM_ADDR=""
-    for _ in $(seq 1 100); do
-        SIM_ADDR=$(sed -n 's/^klagg sim listening on \(.*\)$/\1/p' "$OUT/$name-sim.log")
-        [ -n "$SIM_ADDR" ] && return 0
-        kill -0 "$SIM_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    echo "the simulator did not start; its log ($OUT/$name-sim.log):" >&2
-    cat "$OUT/$name-sim.log" >&2
-    exit 1
+    await_listening sim simulator "$name"
 }
 
 # start_blast NAME ARGS...: starts `klagg blast` (the load generator), logging to
@@ -71,15 +62,23 @@ start_blast() {
     : >"$OUT/$name-sim.log"
     "$BIN" blast --addr 127.0.0.1:0 "$@" >>"$OUT/$name-sim.log" 2>&1 &
     SIM_PID=$!
+    await_listening blast generator "$name"
+}
+
+# await_listening COMMAND WHAT NAME: waits (10 s at most) until `klagg COMMAND`, started as
+# SIM_PID and logging to $OUT/NAME-sim.log, says where it listens and sets SIM_ADDR; exits
+# with its log if it ends or does not say so in time.
+await_listening() {
+    local command=$1 what=$2 log="$OUT/$3-sim.log"
     SIM_ADDR=""
     for _ in $(seq 1 100); do
-        SIM_ADDR=$(sed -n 's/^klagg blast listening on \(.*\)$/\1/p' "$OUT/$name-sim.log")
+        SIM_ADDR=$(sed -n "s/^klagg $command listening on \(.*\)$/\1/p" "$log")
         [ -n "$SIM_ADDR" ] && return 0
         kill -0 "$SIM_PID" 2>/dev/null || break
         sleep 0.1
     done
-    echo "the generator did not start; its log ($OUT/$name-sim.log):" >&2
-    cat "$OUT/$name-sim.log" >&2
+    echo "the $what did not start; its log ($log):" >&2
+    cat "$log" >&2
     exit 1
 }
 
