@@ -107,9 +107,11 @@ impl KlineBook {
 
     /// Applies `trade` if the leaf of its symbol is open for it: the next agg id, in the
     /// leaf's second, of a symbol in step and not held. Returns false (having changed
-    /// nothing) for every other trade, invalid ones included.
+    /// nothing) for every other trade, invalid ones included. The caller moves the clock on to
+    /// the trade's time ([`KlineBook::advance_clock`]) and counts it before anything reads
+    /// either: a batch does so once for a run of such trades rather than per trade.
     #[inline(always)]
-    pub(crate) fn apply_fast(&mut self, trade: &AggTradePayload, stats: &mut ShardStats) -> bool {
+    pub(crate) fn apply_fast(&mut self, trade: &AggTradePayload) -> bool {
         let Some(head) = self.heads.get_mut(trade.symbol as usize) else {
             return false;
         };
@@ -123,8 +125,6 @@ impl KlineBook {
             self.last_change = self.epoch;
         }
         leaf.add(trade, self.epoch);
-        self.now_ms = self.now_ms.max(trade.trade_time_ms);
-        stats.trades += 1;
         true
     }
 

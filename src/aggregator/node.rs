@@ -13,8 +13,9 @@ pub(crate) const INACTIVE: i64 = i64::MIN;
 
 /// The cold state of one (symbol, interval). What composing its open kline reads (times,
 /// carry, whether it includes its parent, the folded piece) comes first and together, so a
-/// pull walks a few consecutive cache lines per node; what only a close or a correction needs
-/// (the last closed period and kline) comes last.
+/// pull walks a few consecutive cache lines per node; the last closed period's times and price
+/// share the first line, so that closing a second (whose node has no folded piece) writes that
+/// line and the last closed kline only.
 #[derive(Debug, Clone, Copy)]
 #[repr(C)]
 pub(crate) struct Node {
@@ -26,6 +27,10 @@ pub(crate) struct Node {
     pub(crate) carry: i64,
     /// Epoch of the last change other than a trade (a rollover, a correction, a rebuild).
     pub(crate) stamp: u64,
+    /// The last closed period's times and, when empty, its price.
+    pub(crate) closed_open: i64,
+    pub(crate) closed_close: i64,
+    pub(crate) closed_price: i64,
     /// True while the open kline includes the parent's open kline: the parent's period lies
     /// inside this one and its trades are this kline's trades too. A closed parent period is
     /// then folded into `folded`.
@@ -33,12 +38,9 @@ pub(crate) struct Node {
     /// Whether the last closed period had trades (then it is `last_traded`; else it was
     /// empty at `closed_price`).
     pub(crate) closed_traded: bool,
-    /// Trades of the open period that do not reach it through the parent.
+    /// Trades of the open period that do not reach it through the parent (always none for the
+    /// leaf's node: its trades are in the leaf).
     pub(crate) folded: Part,
-    /// The last closed period's times and, when empty, its price.
-    pub(crate) closed_open: i64,
-    pub(crate) closed_close: i64,
-    pub(crate) closed_price: i64,
     /// The last closed kline that had trades (corrections included).
     pub(crate) last_traded: Kline,
 }
@@ -108,15 +110,33 @@ impl Node {
         }
     }
 
-    /// Opens the period `open_time..=close_time` without trades, at `carry` (the trades of
-    /// the leaf's own node are in the leaf: its `folded` stays empty anyway).
+    /// Opens the period `open_time..=close_time` without trades, at `carry`.
     pub(crate) fn open(&mut self, open_time: i64, close_time: i64, carry: i64, epoch: u64) {
+        self.open_second(open_time, close_time, carry, epoch);
+        if !self.folded.is_empty() {
+            self.folded = Part::EMPTY;
+        }
+    }
+
+    /// [`Node::open`] for the leaf's node, whose folded piece is always empty (its trades are
+    /// in the leaf): only the first cache line is written.
+    #[inline]
+    pub(crate) fn open_second(&mut self, open_time: i64, close_time: i64, carry: i64, epoch: u64) {
+        debug_assert!(self.folded.is_empty());
         self.open_time = open_time;
         self.close_time = close_time;
         self.carry = carry;
         self.stamp = epoch;
-        if !self.folded.is_empty() {
-            self.folded = Part::EMPTY;
-        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn closing_a_second_writes_the_first_line_and_the_last_kline() {
+        assert!(std::mem::offset_of!(Node, closed_traded) < 64);
+        assert_eq!(std::mem::offset_of!(Node, folded), 64);
     }
 }

@@ -84,7 +84,7 @@ pub(crate) fn close_leaf(s: &mut SymbolKlines, time: i64, held_empty: bool, fx: 
     let root = &mut s.head.root;
     if time < next + SECOND_MS {
         root.set_last_closed(&kline);
-        root.open(next, next + SECOND_MS - 1, price, fx.epoch);
+        root.open_second(next, next + SECOND_MS - 1, price, fx.epoch);
     } else {
         let open = time - time.rem_euclid(SECOND_MS);
         if output.is_some() && !held_empty {
@@ -102,7 +102,7 @@ pub(crate) fn close_leaf(s: &mut SymbolKlines, time: i64, held_empty: bool, fx: 
             root.last_traded = kline;
         }
         root.set_last_closed(&Kline::empty(open - SECOND_MS, open - 1, price));
-        root.open(open, open + SECOND_MS - 1, price, fx.epoch);
+        root.open_second(open, open + SECOND_MS - 1, price, fx.epoch);
     }
     s.head.state.stamp = fx.epoch;
     s.head.leaf.clear(price);

@@ -104,7 +104,9 @@ impl Shard {
     /// the slow path.
     #[inline]
     pub fn process_trade(&mut self, trade: &AggTradePayload) -> TradeOutcome {
-        if self.book.apply_fast(trade, &mut self.stats) {
+        if self.book.apply_fast(trade) {
+            self.book.advance_clock(trade.trade_time_ms);
+            self.stats.trades += 1;
             return TradeOutcome::Applied;
         }
         self.process_slow(trade)
@@ -113,9 +115,21 @@ impl Shard {
     /// Applies a batch of trades in order, as [`Shard::process_trade`] does one by one: the
     /// shard thread's entry for a ring's batch.
     pub fn process_trades(&mut self, trades: &[AggTradePayload]) {
+        // The clock and the trade counter move once per run of fast-path trades: nothing
+        // reads them before the next slow-path trade or the end of the batch.
+        let mut newest = i64::MIN;
+        let mut fast = 0u64;
         for trade in trades {
-            self.process_trade(trade);
+            if self.book.apply_fast(trade) {
+                newest = newest.max(trade.trade_time_ms);
+                fast += 1;
+            } else {
+                self.book.advance_clock(newest);
+                self.process_slow(trade);
+            }
         }
+        self.book.advance_clock(newest);
+        self.stats.trades += fast;
     }
 
     /// A trade the fast path did not take: dropped if invalid or a duplicate (or kept as a
