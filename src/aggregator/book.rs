@@ -11,6 +11,7 @@ use super::delta_log::{DeltaLog, OpenKlines};
 use super::due_queue::DueQueue;
 use super::effects::{Effects, due_time};
 use super::fold_tree::{FoldTree, MAX_NODES};
+use super::leaf::NO_AGG_ID;
 use super::node::{INACTIVE, Node};
 use super::open_cache::{Keep, OpenCache};
 use super::protocol::KlineRecord;
@@ -125,6 +126,34 @@ impl KlineBook {
             self.last_change = self.epoch;
         }
         leaf.add(trade, self.epoch);
+        true
+    }
+
+    /// Applies `trade` if it is the next agg id of a symbol whose leaf is open to trades, in a
+    /// later second than the leaf's but before any coarse period of the symbol ends: the
+    /// trade the fast path leaves most often (a symbol's first trade of a second). The leaf's
+    /// second closes and the trade opens its own. Returns false, having changed nothing, for
+    /// every other trade. The caller counts the trade.
+    pub(crate) fn apply_next_second(
+        &mut self,
+        trade: &AggTradePayload,
+        log: &mut DeltaLog,
+        stats: &mut ShardStats,
+    ) -> bool {
+        let Some(head) = self.heads.get(trade.symbol as usize) else {
+            return false;
+        };
+        let last = head.leaf.last_agg_id;
+        let follows = (trade.agg_id == last.wrapping_add(1)) & (last != NO_AGG_ID);
+        if !(follows & trade.is_valid()) || !slow_path::rolls(head, trade) {
+            return false;
+        }
+        let symbol = trade.symbol as usize;
+        self.now_ms = self.now_ms.max(trade.trade_time_ms);
+        let mut fx = self.effects(log, stats);
+        let mut s = klines_of(&mut self.heads, &mut self.coarse, &self.tree, symbol);
+        slow_path::roll(&mut s, trade, &mut fx);
+        self.changed(symbol);
         true
     }
 

@@ -112,7 +112,10 @@ impl Node {
 
     /// Opens the period `open_time..=close_time` without trades, at `carry`.
     pub(crate) fn open(&mut self, open_time: i64, close_time: i64, carry: i64, epoch: u64) {
-        self.open_second(open_time, close_time, carry, epoch);
+        self.open_time = open_time;
+        self.close_time = close_time;
+        self.carry = carry;
+        self.stamp = epoch;
         if !self.folded.is_empty() {
             self.folded = Part::EMPTY;
         }

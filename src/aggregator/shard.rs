@@ -109,6 +109,13 @@ impl Shard {
             self.stats.trades += 1;
             return TradeOutcome::Applied;
         }
+        if self
+            .book
+            .apply_next_second(trade, &mut self.log, &mut self.stats)
+        {
+            self.stats.trades += 1;
+            return TradeOutcome::Applied;
+        }
         self.process_slow(trade)
     }
 
@@ -118,18 +125,25 @@ impl Shard {
         // The clock and the trade counter move once per run of fast-path trades: nothing
         // reads them before the next slow-path trade or the end of the batch.
         let mut newest = i64::MIN;
-        let mut fast = 0u64;
+        let mut applied = 0u64;
         for trade in trades {
             if self.book.apply_fast(trade) {
                 newest = newest.max(trade.trade_time_ms);
-                fast += 1;
+                applied += 1;
             } else {
                 self.book.advance_clock(newest);
-                self.process_slow(trade);
+                if self
+                    .book
+                    .apply_next_second(trade, &mut self.log, &mut self.stats)
+                {
+                    applied += 1;
+                } else {
+                    self.process_slow(trade);
+                }
             }
         }
         self.book.advance_clock(newest);
-        self.stats.trades += fast;
+        self.stats.trades += applied;
     }
 
     /// A trade the fast path did not take: dropped if invalid or a duplicate (or kept as a

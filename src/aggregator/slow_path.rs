@@ -8,7 +8,7 @@ use super::effects::Effects;
 use super::late_trade::correct_or_drop;
 use super::leaf::{GATE_CLOSED, NOT_SEALED};
 use super::rollover::{advance_to, close_leaf};
-use super::symbol_klines::SymbolKlines;
+use super::symbol_klines::{SymbolHead, SymbolKlines};
 use crate::trade::AggTradePayload;
 
 /// Applies a trade that follows the symbol's last one in agg-id order. Returns true when the
@@ -16,14 +16,8 @@ use crate::trade::AggTradePayload;
 /// gate open and the symbol due no earlier): nothing else needs looking at.
 pub(crate) fn apply(s: &mut SymbolKlines, trade: &AggTradePayload, fx: &mut Effects) -> bool {
     let time = trade.trade_time_ms;
-    let head = &*s.head;
-    if head.leaf.gate != GATE_CLOSED
-        && time > head.root.close_time
-        && time <= head.state.coarse_close
-    {
-        close_leaf(s, time, false, fx);
-        s.head.leaf.add(trade, fx.epoch);
-        s.head.leaf.gate = s.head.root.open_time;
+    if rolls(s.head, trade) {
+        roll(s, trade, fx);
         return true;
     }
     if !s.head.state.coherent {
@@ -38,6 +32,24 @@ pub(crate) fn apply(s: &mut SymbolKlines, trade: &AggTradePayload, fx: &mut Effe
     }
     place(s, trade, fx);
     false
+}
+
+/// True when `trade` (following the symbol's last one) falls in a later second than the open
+/// leaf's but before any coarse period of the symbol ends, and the leaf is open to trades:
+/// [`roll`] then applies it.
+#[inline]
+pub(crate) fn rolls(head: &SymbolHead, trade: &AggTradePayload) -> bool {
+    let time = trade.trade_time_ms;
+    head.leaf.gate != GATE_CLOSED && time > head.root.close_time && time <= head.state.coarse_close
+}
+
+/// Applies a trade [`rolls`] accepts: the leaf's second (and the empty ones after it) closes
+/// and the trade opens its own; nothing else needs looking at.
+#[inline]
+pub(crate) fn roll(s: &mut SymbolKlines, trade: &AggTradePayload, fx: &mut Effects) {
+    close_leaf(s, trade.trade_time_ms, false, fx);
+    s.head.leaf.add(trade, fx.epoch);
+    s.head.leaf.gate = s.head.root.open_time;
 }
 
 /// Opens the period holding `time` for every node that never had one, as a symbol's first
