@@ -4,7 +4,8 @@
 mod common;
 
 use common::{ONE, T0, consumer, pull, shard, trade};
-use klagg::aggregator::{Gap, TradeOutcome};
+use klagg::aggregator::{Gap, Shard, ShardConfig, TradeOutcome};
+use klagg::interval::Interval;
 use klagg::kline::Kline;
 
 const MIN: i64 = 60_000;
@@ -349,4 +350,61 @@ fn a_batch_is_applied_as_its_trades_one_by_one() {
     assert_eq!(a.closed, b.closed);
     assert_eq!(a.open, b.open);
     assert!(a.closed.len() > 10 && one_by_one.stats().duplicates == 1);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// A batch moves the clock once per run of fast-path trades: a late trade after such a run
+    /// must still see the clock of the trades before it (its correction window depends on it),
+    /// wherever the batches are cut.
+    #[test]
+    fn batches_cut_anywhere_keep_the_clock_of_one_by_one(
+        steps in proptest::collection::vec((0u32..2, 0i64..150, 0i64..4, 0i64..6_000), 1..300),
+        cuts in proptest::collection::vec(1usize..40, 1..20),
+    ) {
+        let mut ids = [0i64; 2];
+        let mut clock = T0;
+        let trades: Vec<_> = steps
+            .iter()
+            .enumerate()
+            .map(|(i, &(symbol, advance, late_kind, late_ms))| {
+                clock += advance;
+                ids[symbol as usize] += 1;
+                // One trade in four is late by up to 6 s: some correct a closed kline, some
+                // come too late and are dropped, depending on the clock (the minute closed
+                // last takes corrections until 2.5 s after its end).
+                let time = clock - if late_kind == 0 { late_ms } else { 0 };
+                trade(symbol, ids[symbol as usize], time, (100 + i as i64 % 7) * ONE, ONE)
+            })
+            .collect();
+        // A grace off whole seconds, so that a correction window can end inside a second.
+        let config = || ShardConfig {
+            close_grace_ms: 1_250,
+            ..ShardConfig::new(Interval::parse_list("1s,1m").expect("intervals"), 2)
+        };
+        let mut one_by_one = Shard::new(config()).expect("shard");
+        let mut batched = Shard::new(config()).expect("shard");
+        let (mut c1, rx1) = consumer(&mut one_by_one);
+        let (mut c2, rx2) = consumer(&mut batched);
+        for t in &trades {
+            one_by_one.process_trade(t);
+        }
+        let mut rest = &trades[..];
+        for &cut in cuts.iter().cycle() {
+            if rest.is_empty() {
+                break;
+            }
+            let (batch, after) = rest.split_at(cut.min(rest.len()));
+            batched.process_trades(batch);
+            rest = after;
+        }
+        proptest::prop_assert_eq!(one_by_one.stats(), batched.stats());
+        let (a, b) = (
+            pull(&mut one_by_one, &mut c1, &rx1),
+            pull(&mut batched, &mut c2, &rx2),
+        );
+        proptest::prop_assert_eq!(a.closed, b.closed);
+        proptest::prop_assert_eq!(a.open, b.open);
+    }
 }
