@@ -7,9 +7,11 @@
 //! - the holds ([`super::holds`]) keep symbols whose history is being repaired (gaps, tail
 //!   claims, warm starts).
 //!
-//! A trade takes one of two ways. Most go to [`KlineBook::apply_fast`], which writes only the
-//! symbol's current second. The rest (a duplicate, a gap, a new second, a late trade, a held
-//! symbol) go through [`Shard::process_slow`], which sorts them out in that order.
+//! A trade takes one of three ways. Most go to [`KlineBook::apply_fast`], which writes only the
+//! symbol's current second. A symbol's first trade of a later second, when no coarser period
+//! ends before it, goes to [`KlineBook::apply_next_second`], which closes the second before.
+//! The rest (a duplicate, a gap, a late trade, a held symbol, a coarse period's end) go through
+//! [`Shard::process_slow`], which sorts them out in that order.
 
 use crossbeam_channel::Receiver;
 
