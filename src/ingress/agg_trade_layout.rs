@@ -26,233 +26,188 @@
 //! [`crate::decimal::parse_fixed`] gives too.
 
 use super::fast_parse::FastTrade;
-use super::structural::classify;
-use super::swar::{eight_digits, leading_digits, word_at};
+use super::swar::{eight_digits, leading_digits, string_specials, word_at};
 use crate::decimal::{ONE, POW10};
 
 /// The trade of a frame in Binance's own layout, or `None` for any other frame.
 #[inline(always)]
 pub(super) fn scan(frame: &[u8]) -> Option<FastTrade<'_>> {
-    let structure = classify(frame)?;
-    let mut colons = [0u32; 32];
-    let count = structure.colon_offsets(&mut colons);
-    let combined = frame.starts_with(STREAM);
-    // `colons[e]` is the colon after `"e"`: the data object's first.
-    let (data, e) = if combined {
-        // `{"stream":"<name>","data":{`, the colon after "data" being the second.
-        let data = colons[1] as usize + 1;
-        let name_end = data.checked_sub(DATA.len())?;
-        if name_end < STREAM.len() || frame.get(name_end..data)? != DATA {
-            return None;
-        }
-        (data, 2)
+    let mut r = Reader { b: frame, i: 0 };
+    let combined = r.eat(br#"{"stream":""#);
+    if combined {
+        r.plain_tail()?;
+        r.expect(br#","data":{"#)?;
     } else {
-        (0, 0)
-    };
-    if frame.get(data..data + EVENT.len())? != EVENT || count != e + 11 {
-        return None;
+        r.expect(b"{")?;
     }
-    // The colons after "E" (whose colon ends `EVENT`).
-    let p: [usize; 10] = std::array::from_fn(|k| {
-        if k == 0 {
-            data + EVENT.len() - 1
-        } else {
-            colons[e + 1 + k] as usize
-        }
-    });
-    let mut f = Fields { b: frame, ok: true };
-    let spot = frame.get(p[1] - 2) == Some(&b's');
-    let trade = if spot {
-        let event_time_ms = f.id(p[0] + 1, p[1] - 4);
-        f.key(p[1] - 4, br#","s":""#);
-        let symbol = f.symbol(p[1] + 2, p[2] - 5);
-        f.key(p[2] - 5, br#"","a":"#);
-        let agg_id = f.id(p[2] + 1, p[3] - 4);
-        f.key(p[3] - 4, br#","p":""#);
-        let price = f.decimal(p[3] + 2, p[4] - 5);
-        f.key(p[4] - 5, br#"","q":""#);
-        let quantity = f.decimal(p[4] + 2, p[5] - 5);
-        f.key(p[5] - 5, br#"","f":"#);
-        let first_trade_id = f.id(p[5] + 1, p[6] - 4);
-        f.key(p[6] - 4, br#","l":"#);
-        let last_trade_id = f.id(p[6] + 1, p[7] - 4);
-        f.key(p[7] - 4, br#","T":"#);
-        let trade_time_ms = f.id(p[7] + 1, p[8] - 4);
-        f.key(p[8] - 4, br#","m":"#);
-        let is_buyer_maker = f.bool(p[8] + 1, p[9] - 4);
-        f.key(p[9] - 4, br#","M":"#);
-        f.last_bool(p[9] + 1, combined);
-        f.ok &= structure.quotes == quotes(combined, SPOT_QUOTES);
-        FastTrade {
-            symbol: symbol?,
-            price: price?,
-            quantity: quantity?,
-            agg_id: agg_id?,
-            first_trade_id: first_trade_id?,
-            last_trade_id: last_trade_id?,
-            trade_time_ms: trade_time_ms?,
-            event_time_ms: event_time_ms?,
-            is_buyer_maker: is_buyer_maker?,
-        }
+    r.expect(br#""e":"aggTrade","E":"#)?;
+    let event_time_ms = r.id()?;
+    let (agg_id, symbol);
+    if r.eat(br#","a":"#) {
+        agg_id = r.id()?;
+        r.expect(br#","s":""#)?;
+        symbol = r.symbol()?;
     } else {
-        let event_time_ms = f.id(p[0] + 1, p[1] - 4);
-        f.key(p[1] - 4, br#","a":"#);
-        let agg_id = f.id(p[1] + 1, p[2] - 4);
-        f.key(p[2] - 4, br#","s":""#);
-        let symbol = f.symbol(p[2] + 2, p[3] - 5);
-        f.key(p[3] - 5, br#"","p":""#);
-        let price = f.decimal(p[3] + 2, p[4] - 5);
-        f.key(p[4] - 5, br#"","q":""#);
-        let quantity = f.decimal(p[4] + 2, p[5] - 6);
-        f.key(p[5] - 6, br#"","nq":""#);
-        f.ok &= p[6] - 5 >= p[5] + 2; // "nq" may be empty, never negative
-        f.key(p[6] - 5, br#"","f":"#);
-        let first_trade_id = f.id(p[6] + 1, p[7] - 4);
-        f.key(p[7] - 4, br#","l":"#);
-        let last_trade_id = f.id(p[7] + 1, p[8] - 4);
-        f.key(p[8] - 4, br#","T":"#);
-        let trade_time_ms = f.id(p[8] + 1, p[9] - 4);
-        f.key(p[9] - 4, br#","m":"#);
-        let is_buyer_maker = f.last_bool(p[9] + 1, combined);
-        f.ok &= structure.quotes == quotes(combined, USDM_QUOTES);
-        FastTrade {
-            symbol: symbol?,
-            price: price?,
-            quantity: quantity?,
-            agg_id: agg_id?,
-            first_trade_id: first_trade_id?,
-            last_trade_id: last_trade_id?,
-            trade_time_ms: trade_time_ms?,
-            event_time_ms: event_time_ms?,
-            is_buyer_maker: is_buyer_maker?,
-        }
-    };
-    (f.ok && structure.plain).then_some(trade)
-}
-
-/// How a combined frame starts: `{"stream":"`, then the stream name.
-const STREAM: &[u8; 11] = br#"{"stream":""#;
-/// What follows a combined frame's stream name: the data object's key.
-const DATA: &[u8; 9] = br#"","data":"#;
-/// How the event object starts, through the colon after `"E"`.
-const EVENT: &[u8; 20] = br#"{"e":"aggTrade","E":"#;
-/// The `"` of USD-M's keys after `"E"` and of their string values (`s`, `p`, `q`, `nq`): two
-/// per key, two per string.
-const USDM_QUOTES: u32 = 2 * 9 + 2 * 4;
-/// The same for spot (`s`, `p`, `q` are strings; `M` instead of `nq`).
-const SPOT_QUOTES: u32 = 2 * 9 + 2 * 3;
-
-/// Every `"` of a frame of the layout: those of [`EVENT`] and of the keys and strings after
-/// it (`after`), and those of the envelope around a combined frame's event.
-const fn quotes(combined: bool, after: u32) -> u32 {
-    let envelope = if combined {
-        count_quotes(STREAM) + count_quotes(DATA)
-    } else {
-        0
-    };
-    count_quotes(EVENT) + after + envelope
-}
-
-/// How many bytes of `text` are `"`.
-const fn count_quotes(text: &[u8]) -> u32 {
-    let mut n = 0;
-    let mut i = 0;
-    while i < text.len() {
-        n += (text[i] == b'"') as u32;
-        i += 1;
+        r.expect(br#","s":""#)?;
+        symbol = r.symbol()?;
+        r.expect(br#","a":"#)?;
+        agg_id = r.id()?;
     }
-    n
+    r.expect(br#","p":""#)?;
+    let price = r.decimal()?;
+    r.expect(br#","q":""#)?;
+    let quantity = r.decimal()?;
+    if r.eat(br#","nq":""#) {
+        r.plain_tail()?;
+    }
+    r.expect(br#","f":"#)?;
+    let first_trade_id = r.id()?;
+    r.expect(br#","l":"#)?;
+    let last_trade_id = r.id()?;
+    r.expect(br#","T":"#)?;
+    let trade_time_ms = r.id()?;
+    r.expect(br#","m":"#)?;
+    let is_buyer_maker = r.bool()?;
+    if r.eat(br#","M":"#) {
+        r.bool()?;
+    }
+    r.expect(b"}")?;
+    if combined {
+        r.expect(b"}")?;
+    }
+    (r.i == frame.len()).then_some(FastTrade {
+        symbol,
+        price,
+        quantity,
+        agg_id,
+        first_trade_id,
+        last_trade_id,
+        trade_time_ms,
+        event_time_ms,
+        is_buyer_maker,
+    })
 }
 
-/// Reads values whose bounds are known; a value that does not match its grammar clears `ok`
-/// or answers `None`, and either makes the frame "not the layout".
-struct Fields<'a> {
+/// A position in the frame; every read answers `None` for "not the layout".
+struct Reader<'a> {
     b: &'a [u8],
-    ok: bool,
+    i: usize,
 }
 
-impl<'a> Fields<'a> {
-    /// Checks that `lit` (2 to 8 bytes) is at `at`.
+impl<'a> Reader<'a> {
+    /// Consumes `lit` if the frame continues with it (a compare of constant length, which the
+    /// compiler turns into a few word compares).
     #[inline(always)]
-    fn key<const N: usize>(&mut self, at: usize, lit: &[u8; N]) {
-        let mut want = [0u8; 8];
-        want[..N].copy_from_slice(lit);
-        let want = u64::from_le_bytes(want);
-        let mask = u64::MAX >> (8 * (8 - N));
-        self.ok &= word_at(self.b, at).is_some_and(|w| w & mask == want);
+    fn eat<const N: usize>(&mut self, lit: &[u8; N]) -> bool {
+        // `i <= b.len()`, so the sum cannot overflow.
+        let hit = self.b.get(self.i..self.i + N).is_some_and(|s| s == lit);
+        if hit {
+            self.i += N;
+        }
+        hit
+    }
+
+    #[inline(always)]
+    fn expect<const N: usize>(&mut self, lit: &[u8; N]) -> Option<()> {
+        self.eat(lit).then_some(())
+    }
+
+    /// The next 16 bytes as two words, if there are 16 left. Every value of the layout is
+    /// followed by more than that before the frame ends, so near the end means "not the layout".
+    #[inline(always)]
+    fn words(&self) -> Option<(u64, u64)> {
+        Some((word_at(self.b, self.i)?, word_at(self.b, self.i + 8)?))
+    }
+
+    /// The offset of the first byte in the 16 from here that a plain string cannot hold, if
+    /// that byte is the closing `"`.
+    #[inline(always)]
+    fn closing_quote(&self, w1: u64, w2: u64) -> Option<usize> {
+        let specials = u128::from(string_specials(w1)) | u128::from(string_specials(w2)) << 64;
+        let n = (specials.trailing_zeros() / 8) as usize;
+        (n < 16 && self.b.get(self.i + n) == Some(&b'"')).then_some(n)
+    }
+
+    /// A plain ASCII string of 1 to 15 bytes, after its opening `"`, through its closing one.
+    #[inline(always)]
+    fn symbol(&mut self) -> Option<&'a [u8]> {
+        let (w1, w2) = self.words()?;
+        let n = self.closing_quote(w1, w2)?;
+        let symbol = self.b.get(self.i..self.i + n).filter(|s| !s.is_empty())?;
+        self.i += n + 1;
+        Some(symbol)
+    }
+
+    /// Skips the rest of a plain ASCII string of any length, through its closing `"`.
+    #[inline(always)]
+    fn plain_tail(&mut self) -> Option<()> {
+        loop {
+            let (w1, w2) = self.words()?;
+            if string_specials(w1) | string_specials(w2) != 0 {
+                self.i += self.closing_quote(w1, w2)? + 1;
+                return Some(());
+            }
+            self.i += 16;
+        }
     }
 
     /// A non-negative integer as JSON writes it (no leading zero) of 1 to 15 digits, which
-    /// serde_json reads as the same `i64`, filling `start..end`.
+    /// serde_json reads as the same `i64`.
     #[inline(always)]
-    fn id(&mut self, start: usize, end: usize) -> Option<i64> {
-        let n = end.checked_sub(start)?;
-        let (w1, w2) = (word_at(self.b, start)?, word_at(self.b, start + 8)?);
-        if n == 0 || n > 15 || w1 as u8 == b'0' || digit_run(w1, w2) != n {
+    fn id(&mut self) -> Option<i64> {
+        let (w1, w2) = self.words()?;
+        let n = digit_run(w1, w2);
+        if n == 0 || n == 16 || w1 as u8 == b'0' {
             return None;
         }
+        self.i += n;
         // Below 10^15: the cast is exact.
         Some(digits_value(w1, w2, n) as i64)
     }
 
-    /// An exact decimal `[0-9]{1,10}(\.[0-9]{1,8})?` filling `start..end`, in units of 1e-8.
-    /// At most 10 integer digits keep the value below 10^18 units.
+    /// An exact decimal `[0-9]{1,10}(\.[0-9]{1,8})?` after its opening `"`, through its closing
+    /// one, in units of 1e-8. At most 10 integer digits keep the value below 10^18 units.
     #[inline(always)]
-    fn decimal(&mut self, start: usize, end: usize) -> Option<i64> {
-        let n = end.checked_sub(start)?;
-        let (w1, w2) = (word_at(self.b, start)?, word_at(self.b, start + 8)?);
+    fn decimal(&mut self) -> Option<i64> {
+        let (w1, w2) = self.words()?;
         let d = digit_run(w1, w2);
         if d == 0 || d > 10 {
             return None;
         }
         let units = digits_value(w1, w2, d) * ONE as u64;
-        if d == n {
-            return Some(units as i64);
-        }
-        // A fraction of 1 to 8 digits after the point fills the rest; longer fractions (whose
-        // extra digits must be zeros) are left to the general path.
-        let f = n - d - 1;
-        let w = word_at(self.b, start + d + 1)?;
-        if self.b.get(start + d) != Some(&b'.') || f == 0 || f > 8 || leading_digits(w) < f {
-            return None;
-        }
-        // The digits in the low bytes, zero bytes above: read as trailing zeros, so `.12` is
-        // 12,000,000 units.
-        let fraction = eight_digits(w & (u64::MAX >> (8 * (8 - f))));
-        Some((units + fraction) as i64)
-    }
-
-    /// A symbol of at least one byte filling `start..end` (that its bytes are plain ASCII is
-    /// checked for the whole frame at once).
-    #[inline(always)]
-    fn symbol(&mut self, start: usize, end: usize) -> Option<&'a [u8]> {
-        self.b.get(start..end).filter(|s| !s.is_empty())
-    }
-
-    /// `true` or `false` filling `start..end`.
-    #[inline(always)]
-    fn bool(&mut self, start: usize, end: usize) -> Option<bool> {
-        match self.b.get(start..end)? {
-            b"true" => Some(true),
-            b"false" => Some(false),
+        let after = self.i + d;
+        match self.b.get(after)? {
+            b'"' => {
+                self.i = after + 1;
+                Some(units as i64)
+            }
+            b'.' => {
+                let w = word_at(self.b, after + 1)?;
+                let f = leading_digits(w);
+                // Up to 8 fractional digits, then the quote; longer fractions (whose extra
+                // digits must be zeros) are left to the general path.
+                if f == 0 || self.b.get(after + 1 + f) != Some(&b'"') {
+                    return None;
+                }
+                // The digits in the low bytes, zero bytes above: read as trailing zeros, so
+                // `.12` is 12,000,000 units.
+                let fraction = eight_digits(w & (u64::MAX >> (8 * (8 - f))));
+                self.i = after + 2 + f;
+                Some((units + fraction) as i64)
+            }
             _ => None,
         }
     }
 
-    /// `true` or `false` at `start`, then the end of the event object (and of the envelope of
-    /// a combined frame), then the end of the frame.
+    /// `true` or `false`.
     #[inline(always)]
-    fn last_bool(&mut self, start: usize, combined: bool) -> Option<bool> {
-        let rest = self.b.get(start..)?;
-        let rest = if combined {
-            rest.strip_suffix(b"}")?
+    fn bool(&mut self) -> Option<bool> {
+        if self.eat(b"true") {
+            Some(true)
+        } else if self.eat(b"false") {
+            Some(false)
         } else {
-            rest
-        };
-        match rest {
-            b"true}" => Some(true),
-            b"false}" => Some(false),
-            _ => None,
+            None
         }
     }
 }

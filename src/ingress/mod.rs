@@ -8,7 +8,6 @@ pub mod fast_parse;
 mod json_cursor;
 pub mod mini_ticker;
 pub mod parser;
-mod structural;
 mod swar;
 pub mod symbols;
 pub mod wire;
