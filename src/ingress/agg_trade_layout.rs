@@ -18,7 +18,7 @@
 //! and `nq`, which usually end in their first step.
 //!
 //! Anything else (another order, whitespace, another field, an escape or non-ASCII byte, a
-//! number written another way, a symbol over 15 bytes) answers `None`, and the general scanner
+//! number written another way, a symbol over 16 bytes) answers `None`, and the general scanner
 //! of [`super::fast_parse`] reads the frame instead. What this reads it reads exactly as
 //! serde_json would: every byte of the frame is accounted for, strings are plain printable
 //! ASCII (borrowed unchanged by serde), integers are plain `[1-9][0-9]{0,15}` (an `i64` for
@@ -119,16 +119,17 @@ impl<'a> Reader<'a> {
         Some((word_at(self.b, self.i)?, word_at(self.b, self.i + 8)?))
     }
 
-    /// The offset of the first byte in the 16 from here that a plain string cannot hold, if
-    /// that byte is the closing `"`.
+    /// The offset of the first byte in the 16 from here that a plain string cannot hold (16
+    /// if there is none), if that byte is the closing `"`.
     #[inline(always)]
     fn closing_quote(&self, w1: u64, w2: u64) -> Option<usize> {
         let specials = u128::from(string_specials(w1)) | u128::from(string_specials(w2)) << 64;
         let n = (specials.trailing_zeros() / 8) as usize;
-        (n < 16 && self.b.get(self.i + n) == Some(&b'"')).then_some(n)
+        (self.b.get(self.i + n) == Some(&b'"')).then_some(n)
     }
 
-    /// A plain ASCII string of 1 to 15 bytes, after its opening `"`, through its closing one.
+    /// A plain ASCII string of 1 to 16 bytes (the longest the symbol table packs), after its
+    /// opening `"`, through its closing one.
     #[inline(always)]
     fn symbol(&mut self) -> Option<&'a [u8]> {
         let (w1, w2) = self.words()?;
@@ -160,9 +161,26 @@ impl<'a> Reader<'a> {
         if n == 0 || n == 16 || w1 as u8 == b'0' {
             return None;
         }
-        self.i += n;
+        let end = self.i + n;
+        self.i = end;
         // Below 10^15: the cast is exact.
-        Some(digits_value(w1, w2, n) as i64)
+        Some(self.digits_before(end, n, w1, w2) as i64)
+    }
+
+    /// The value of the `n` (1 to 15) digits that end at `end`, also given as the first bytes
+    /// of `w1` then `w2`: with SSE2 on x86_64 from the 16 bytes that end there (every value of
+    /// the layout starts past its 16th byte), with words elsewhere.
+    #[inline(always)]
+    fn digits_before(&self, end: usize, n: usize, w1: u64, w2: u64) -> u64 {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(Ok(block)) = self
+            .b
+            .get(end.wrapping_sub(16)..end)
+            .map(<&[u8; 16]>::try_from)
+        {
+            return super::digits_simd::last_digits_value(block, n);
+        }
+        digits_value(w1, w2, n)
     }
 
     /// An exact decimal `[0-9]{1,10}(\.[0-9]{1,8})?` after its opening `"`, through its closing
@@ -174,12 +192,13 @@ impl<'a> Reader<'a> {
         if d == 0 || d > 10 {
             return None;
         }
-        let units = digits_value(w1, w2, d) * ONE as u64;
         let after = self.i + d;
-        match self.b.get(after)? {
+        // The fraction's digits in the low bytes, zero bytes above: read as trailing zeros, so
+        // `.12` is 12,000,000 units. No fraction reads as zero.
+        let fraction = match self.b.get(after)? {
             b'"' => {
                 self.i = after + 1;
-                Some(units as i64)
+                0
             }
             b'.' => {
                 let w = word_at(self.b, after + 1)?;
@@ -189,14 +208,18 @@ impl<'a> Reader<'a> {
                 if f == 0 || self.b.get(after + 1 + f) != Some(&b'"') {
                     return None;
                 }
-                // The digits in the low bytes, zero bytes above: read as trailing zeros, so
-                // `.12` is 12,000,000 units.
-                let fraction = eight_digits(w & (u64::MAX >> (8 * (8 - f))));
                 self.i = after + 2 + f;
-                Some((units + fraction) as i64)
+                w & (u64::MAX >> (8 * (8 - f)))
             }
-            _ => None,
-        }
+            _ => return None,
+        };
+        // Up to 8 integer digits (any price below 10^8) and the fraction convert together.
+        let units = if d <= 8 {
+            eight_digit_pair(w1 << (8 * (8 - d)), fraction)
+        } else {
+            digits_value(w1, w2, d) * ONE as u64 + eight_digits(fraction)
+        };
+        Some(units as i64)
     }
 
     /// `true` or `false`.
@@ -217,6 +240,20 @@ impl<'a> Reader<'a> {
 fn digit_run(w1: u64, w2: u64) -> usize {
     let n = leading_digits(w1);
     if n < 8 { n } else { 8 + leading_digits(w2) }
+}
+
+/// `high * 10^8 + low` for two words of 8 digits or zero bytes (read as zeros): SSE2 on
+/// x86_64, word arithmetic elsewhere.
+#[inline(always)]
+fn eight_digit_pair(high: u64, low: u64) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        super::digits_simd::eight_digit_pair(high, low)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        eight_digits(high) * ONE as u64 + eight_digits(low)
+    }
 }
 
 /// The value of the first `n` (1 to 15) digits of `w1` then `w2`.
@@ -257,6 +294,14 @@ mod tests {
         );
         let combined = format!(r#"{{"stream":"1000shibusdt@aggTrade","data":{USDM}}}"#);
         assert_eq!(read(&combined), Some(t));
+        for name in ["B", "1000SHIBUSDTUSD", "1000SHIBUSDTUSDT"] {
+            let frame = USDM.replace("BTCUSDT", name);
+            assert_eq!(
+                read(&frame).map(|t| t.symbol),
+                Some(name.as_bytes()),
+                "{name}"
+            );
+        }
         let s = read(SPOT).expect("spot layout");
         assert_eq!((s.symbol, s.agg_id), (&b"NKNUSDT"[..], 15683430));
         assert_eq!((s.price, s.quantity), (35_280_000, 5_800_000_000));
@@ -320,6 +365,7 @@ mod tests {
     fn anything_off_the_layout_is_left_to_the_general_scanner() {
         for (from, to) in [
             (r#""s":"BTCUSDT""#, r#""s":"BTCUSDTBTCUSDTBTC""#), // 17 bytes
+            (r#""s":"BTCUSDT""#, r#""s":"1000BTCUSDTBTCUS\"""#), // an escape after 16
             (r#""s":"BTCUSDT""#, r#""s":"""#),
             (r#""s":"BTCUSDT""#, r#""s":"BTC\u0055SDT""#),
             (r#""s":"BTCUSDT""#, r#""s":"币安人生USDT""#),

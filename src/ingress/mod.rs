@@ -3,6 +3,8 @@
 mod agg_trade_layout;
 pub mod bad_input;
 pub mod connection;
+#[cfg(target_arch = "x86_64")]
+mod digits_simd;
 pub mod exchange_info;
 pub mod fast_parse;
 mod json_cursor;
