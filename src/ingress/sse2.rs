@@ -1,13 +1,56 @@
-//! The value of up to 16 ASCII digits with SSE2 (part of every x86_64 CPU): a handful of vector
-//! instructions and one scalar multiply, where the word-at-a-time conversion of
-//! [`super::swar::eight_digits`] needs three multiplies per eight digits. The aggTrade reader's
-//! conversions are throughput bound, and the scalar multiplier is the port they queue for.
+//! The positional aggTrade reader's byte work in SSE2 (part of every x86_64 CPU), 16 bytes per
+//! instruction: how many digits start here, where a plain string ends, and the value of up to
+//! 16 digits with a handful of vector instructions and one scalar multiply (the word-at-a-time
+//! conversion of [`super::swar::eight_digits`] needs three per eight digits). The reader is
+//! throughput bound, so fewer instructions per field is what makes it faster.
 
 use core::arch::x86_64::{
-    __m128i, _mm_and_si128, _mm_cvtsi128_si64, _mm_loadu_si128, _mm_madd_epi16, _mm_mullo_epi16,
+    __m128i, _mm_and_si128, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_cvtsi128_si64, _mm_loadu_si128,
+    _mm_madd_epi16, _mm_max_epu8, _mm_movemask_epi8, _mm_mullo_epi16, _mm_or_si128,
     _mm_packs_epi32, _mm_set_epi64x, _mm_set1_epi8, _mm_set1_epi16, _mm_set1_epi32, _mm_srli_epi16,
     _mm_sub_epi8,
 };
+
+/// The 16 bytes of `b` from `at`, if there are that many.
+#[inline(always)]
+fn block_at(b: &[u8], at: usize) -> Option<&[u8; 16]> {
+    b.get(at..at.checked_add(16)?)?.try_into().ok()
+}
+
+/// How many of the 16 bytes of `b` from `at` are ASCII digits before the first that is not
+/// (0 to 16), if there are 16 bytes.
+#[inline(always)]
+pub(super) fn digit_run_at(b: &[u8], at: usize) -> Option<usize> {
+    let block = block_at(b, at)?;
+    // SAFETY: SSE2 is part of the x86_64 baseline; the load reads the 16 bytes of `block`, at
+    // any alignment. The rest works on registers.
+    let digits = unsafe {
+        let v = _mm_loadu_si128(block.as_ptr().cast::<__m128i>());
+        // A digit is at most 9 above `0` (unsigned, so bytes below `0` wrap high).
+        let d = _mm_sub_epi8(v, _mm_set1_epi8(b'0' as i8));
+        let nine = _mm_set1_epi8(9);
+        _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(d, nine), nine)) as u32
+    };
+    // Bit 16 stops the count when all 16 are digits.
+    Some((!digits | 1 << 16).trailing_zeros() as usize)
+}
+
+/// The offset of the first of the 16 bytes of `b` from `at` that a plain string cannot hold
+/// (`"`, `\`, a control byte or non-ASCII), 16 if none, if there are 16 bytes.
+#[inline(always)]
+pub(super) fn string_end_at(b: &[u8], at: usize) -> Option<usize> {
+    let block = block_at(b, at)?;
+    // SAFETY: as in `digit_run_at`.
+    let specials = unsafe {
+        let v = _mm_loadu_si128(block.as_ptr().cast::<__m128i>());
+        let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+        let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+        // Signed: below 0x20 are the control bytes and, as negatives, the non-ASCII ones.
+        let low = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
+        _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), low)) as u32
+    };
+    Some((specials | 1 << 16).trailing_zeros() as usize)
+}
 
 /// Sixteen zero bytes then sixteen 0xFF: the 16 bytes from offset `n` keep the last `n` lanes.
 static LAST_LANES: [u8; 32] = {
@@ -108,6 +151,41 @@ mod tests {
             9_999_999_999_999_999
         );
         assert_eq!(last_digits_value(b"xxxxxxxxxxxxxxxx", 17), 0);
+    }
+
+    #[test]
+    fn digit_runs_and_string_ends_match_bytewise_definitions() {
+        let alphabet = b"0123456789/:\"\\\x00\x1f \x7f\x80\xffaZ.,";
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..50_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 40) as usize;
+            let bytes: Vec<u8> = (0..len)
+                .map(|i| {
+                    let r = x.rotate_left(5 * i as u32);
+                    // Long runs of digits or of plain letters, now and then anything.
+                    match r % 8 {
+                        0 => alphabet[(r >> 8) as usize % alphabet.len()],
+                        1..4 => b'0' + (r >> 16) as u8 % 10,
+                        _ => b'a' + (r >> 16) as u8 % 26,
+                    }
+                })
+                .collect();
+            for at in 0..len + 2 {
+                let block = bytes.get(at..at + 16);
+                let digits = block.map(|s| s.iter().take_while(|b| b.is_ascii_digit()).count());
+                assert_eq!(digit_run_at(&bytes, at), digits, "{bytes:?} {at}");
+                let end = block.map(|s| {
+                    s.iter()
+                        .position(|&b| b == b'"' || b == b'\\' || !(0x20..0x80).contains(&b))
+                        .unwrap_or(16)
+                });
+                assert_eq!(string_end_at(&bytes, at), end, "{bytes:?} {at}");
+            }
+        }
+        assert_eq!(digit_run_at(&[b'1'; 16], usize::MAX), None);
     }
 
     #[test]
