@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use klagg::aggregator::{GapFillConfig, KlineRecord, ShardConfig, ShardStats};
 use klagg::backfill::{self, BackfillConfig};
 use klagg::config::Market;
-use klagg::gateway::{Catalog, Gateway, GatewayConfig};
+use klagg::gateway::{Catalog, Gateway, GatewayConfig, SPINNING_SOCKET_POLL};
 use klagg::idle::IdleStrategy;
 use klagg::ingress::connection::ConnectionOptions;
 use klagg::interval::Interval;
@@ -278,6 +278,18 @@ fn shared_core_connections_reconnect_rotate_and_lose_nothing() {
 
 #[test]
 fn the_gateway_shares_the_core_of_the_connections_and_the_shard() {
+    gateway_on_the_shared_core(IdleStrategy::Park(Duration::from_millis(1)), Duration::ZERO);
+}
+
+#[test]
+fn a_spinning_gateway_polls_its_sockets_less_often_and_still_serves_its_clients() {
+    gateway_on_the_shared_core(IdleStrategy::Spin, SPINNING_SOCKET_POLL);
+}
+
+/// Connections, a shard and the gateway (polling its clients' sockets every
+/// `socket_poll_every`) on one core idling as `idle`: a WebSocket client of the gateway gets
+/// kline events, and the core has one thread.
+fn gateway_on_the_shared_core(idle: IdleStrategy, socket_poll_every: Duration) {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let market = SyntheticConfig::new(2, 500, 3, now_ms());
     let specs = SyntheticMarket::new(market.clone()).symbols().to_vec();
@@ -292,7 +304,7 @@ fn the_gateway_shares_the_core_of_the_connections_and_the_shard() {
         max_symbols: specs.len() as u32,
         shard_cores: vec![core],
         connections,
-        idle: IdleStrategy::Park(Duration::from_millis(1)),
+        idle,
         ring_capacity: 4096,
         connection: ConnectionOptions::default(),
         consumers: 1,
@@ -316,6 +328,7 @@ fn the_gateway_shares_the_core_of_the_connections_and_the_shard() {
     };
     let config = GatewayConfig {
         push_interval: Duration::ZERO,
+        socket_poll_every,
         ..GatewayConfig::default()
     };
     let gateway_stop = Arc::clone(&stop);

@@ -43,7 +43,16 @@ pub struct GatewayConfig {
     /// Assets and steps of the symbols the exchange described, for `exchangeInfo`; symbols
     /// without one (or all, when `None`) get theirs derived from the name.
     pub listing: Option<ListingFn>,
+    /// As a stage of a spinning thread: how often the clients' sockets are polled. Answers from
+    /// the shards are taken at every step; polling the sockets is a system call, which a
+    /// spinning thread would otherwise make at every turn, between a burst's trades and their
+    /// delivery. Zero (the default) polls at every step.
+    pub socket_poll_every: Duration,
 }
+
+/// `socket_poll_every` for a gateway stepped by a spinning thread: a client's request waits at
+/// most this much longer, a burst's delivery no longer waits behind a system call.
+pub const SPINNING_SOCKET_POLL: Duration = Duration::from_micros(50);
 
 impl Default for GatewayConfig {
     fn default() -> GatewayConfig {
@@ -59,6 +68,7 @@ impl Default for GatewayConfig {
             database: None,
             market: Market::Usdm,
             listing: None,
+            socket_poll_every: Duration::ZERO,
         }
     }
 }
@@ -77,6 +87,7 @@ impl fmt::Debug for GatewayConfig {
             .field("database", &self.database)
             .field("market", &self.market)
             .field("listing", &self.listing.is_some())
+            .field("socket_poll_every", &self.socket_poll_every)
             .finish()
     }
 }

@@ -88,10 +88,16 @@ impl EventLoop {
     /// Polls up to `wait`, serves every ready client and the listener, and pushes every answer
     /// that has come; true if anything was served or pushed.
     pub(super) fn turn(&mut self, wait: Duration) -> bool {
+        let served = self.serve_sockets(wait);
+        self.collect_pulls() || served
+    }
+
+    /// Polls up to `wait` and serves every ready client and the listener; true if any was.
+    pub(super) fn serve_sockets(&mut self, wait: Duration) -> bool {
         let mut events = std::mem::replace(&mut self.events, Events::with_capacity(0));
-        let worked = self.serve_events(&mut events, wait);
+        let served = self.serve_events(&mut events, wait);
         self.events = events;
-        self.collect_pulls() || worked
+        served
     }
 
     fn serve_events(&mut self, events: &mut Events, wait: Duration) -> bool {

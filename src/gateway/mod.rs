@@ -56,7 +56,9 @@ use std::time::{Duration, Instant};
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 
-pub use config::{Catalog, DecimalsFn, GatewayConfig, LiveSymbols, MetricsFn};
+pub use config::{
+    Catalog, DecimalsFn, GatewayConfig, LiveSymbols, MetricsFn, SPINNING_SOCKET_POLL,
+};
 pub use listing::{Listing, ListingFn};
 pub use stage::GatewayStage;
 pub use stats::GatewayStats;

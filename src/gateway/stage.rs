@@ -24,6 +24,8 @@ pub struct GatewayStage {
     phase: Phase,
     /// Set once finished, for [`super::GatewayHandle::join`].
     done: Arc<AtomicBool>,
+    /// When the clients' sockets are polled next (see `GatewayConfig::socket_poll_every`).
+    next_socket_poll: Instant,
 }
 
 /// Longest a serving gateway goes unstepped without news: how soon it sees its stop flag.
@@ -35,6 +37,7 @@ impl GatewayStage {
             event_loop,
             phase: Phase::Serving,
             done,
+            next_socket_poll: Instant::now(),
         }
     }
 
@@ -55,7 +58,13 @@ impl GatewayStage {
             }
             Phase::Serving => {
                 self.event_loop.pull_if_due(now);
-                self.event_loop.turn(Duration::ZERO)
+                // Answers first: a delivery never waits for the sockets' poll.
+                let pushed = self.event_loop.collect_pulls();
+                let served = now >= self.next_socket_poll && {
+                    self.next_socket_poll = now + self.event_loop.config.socket_poll_every;
+                    self.event_loop.serve_sockets(Duration::ZERO)
+                };
+                pushed || served
             }
             Phase::Finishing(deadline) => {
                 if self.event_loop.final_pull_done(now, deadline) {

@@ -3,12 +3,16 @@
 
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
 
 use crate::aggregator::ShardStats;
 use crate::backfill::BackfillStats;
 use crate::config::Settings;
 use crate::gateway::rest_api::RestApi;
-use crate::gateway::{Catalog, Gateway, GatewayConfig, GatewayHandle, LiveSymbols, MetricsFn};
+use crate::gateway::{
+    Catalog, Gateway, GatewayConfig, GatewayHandle, LiveSymbols, MetricsFn, SPINNING_SOCKET_POLL,
+};
+use crate::idle::IdleStrategy;
 use crate::latency::Latencies;
 use crate::nats::{NatsHandle, NatsStats, PublisherConfig, spawn_publisher};
 use crate::pipeline::{Engine, EngineBuilder, EngineConsumer, Stage};
@@ -125,6 +129,10 @@ pub fn start(
                 database: settings.database.clone(),
                 market: settings.market,
                 listing: Some(Arc::new(move |name: &str| listings.get(name).cloned())),
+                socket_poll_every: match settings.idle {
+                    IdleStrategy::Spin => SPINNING_SOCKET_POLL,
+                    _ => Duration::ZERO,
+                },
                 ..GatewayConfig::default()
             };
             let core = config.core;

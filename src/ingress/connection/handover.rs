@@ -96,10 +96,10 @@ impl StreamConnection {
     fn switch(
         &mut self,
         live: &mut Live,
-        replacement: Replacement,
+        mut replacement: Replacement,
         handler: &mut impl FrameHandler,
     ) {
-        if let Err(e) = self.readiness.adopt(&replacement.socket) {
+        if let Err(e) = self.readiness.adopt(&mut replacement.socket) {
             let error = format!("replacement socket setup: {e}");
             self.rotation_failed(live, Instant::now(), error, handler);
             return;

@@ -43,7 +43,7 @@ impl Readiness {
     /// # Errors
     ///
     /// The socket cannot be made non-blocking or registered.
-    pub fn adopt(&self, socket: &Socket) -> io::Result<()> {
+    pub fn adopt(&self, socket: &mut Socket) -> io::Result<()> {
         let Readiness::Polled {
             registry, token, ..
         } = self
@@ -53,6 +53,7 @@ impl Readiness {
         let tcp = socket.get_ref().tcp();
         tcp.set_nonblocking(true)?;
         let fd = tcp.as_raw_fd();
+        socket.end_batches_at_short_reads();
         // Closing the socket removes it from the poll (nothing else holds its descriptor).
         registry.register(&mut SourceFd(&fd), *token, Interest::READABLE)
     }

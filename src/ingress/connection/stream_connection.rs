@@ -199,7 +199,7 @@ impl StreamConnection {
         match dial.poll(wait) {
             None => State::Dialing(dial),
             Some(Err(error)) => self.connect_failed(error, handler),
-            Some(Ok(socket)) => match self.readiness.adopt(&socket) {
+            Some(Ok(mut socket)) => match self.readiness.adopt(&mut socket) {
                 Ok(()) => self.connected(socket, dial, handler),
                 Err(e) => self.connect_failed(format!("socket setup: {e}"), handler),
             },

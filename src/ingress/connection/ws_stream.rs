@@ -56,6 +56,10 @@ pub struct WsStream<S> {
     mask_state: u64,
     /// Our close frame was queued: no more frames of ours.
     closing: bool,
+    /// See [`WsStream::end_batches_at_short_reads`].
+    short_read_ends_batch: bool,
+    /// The last socket read did not fill the buffer: the socket had nothing more then.
+    drained: bool,
 }
 
 /// Header bytes a frame can take at most.
@@ -79,7 +83,18 @@ impl<S: Read + Write> WsStream<S> {
             scratch: Vec::new(),
             mask_state: seed(),
             closing: false,
+            short_read_ends_batch: false,
+            drained: false,
         }
+    }
+
+    /// For a non-blocking socket: once the frames of a read that did not fill the buffer are
+    /// handed over, [`WsStream::read`] returns [`Incoming::Tick`] instead of asking the socket
+    /// again, which had nothing more a moment ago. The thread's other stages then take those
+    /// frames without first waiting for a read that would only say "would block"; the next
+    /// read asks the socket.
+    pub fn end_batches_at_short_reads(&mut self) {
+        self.short_read_ends_batch = true;
     }
 
     /// The underlying stream.
@@ -110,6 +125,9 @@ impl<S: Read + Write> WsStream<S> {
                     }
                 }
                 Ok(None) => {
+                    if std::mem::take(&mut self.drained) {
+                        return Incoming::Tick;
+                    }
                     if let Some(ended) = self.fill() {
                         return ended;
                     }
@@ -312,6 +330,7 @@ impl<S: Read + Write> WsStream<S> {
             Ok(0) => Some(Incoming::Ended(DisconnectCause::Eof)),
             Ok(n) => {
                 self.end += n;
+                self.drained = self.short_read_ends_batch && self.end < self.buf.len();
                 None
             }
             Err(e)
@@ -381,10 +400,13 @@ mod tests {
     struct Peer {
         chunks: VecDeque<Vec<u8>>,
         written: Vec<u8>,
+        /// Reads asked of the peer.
+        reads: usize,
     }
 
     impl Read for Peer {
         fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.reads += 1;
             let Some(chunk) = self.chunks.front_mut() else {
                 return Err(io::Error::new(ErrorKind::WouldBlock, "nothing yet"));
             };
@@ -422,6 +444,7 @@ mod tests {
         let peer = Peer {
             chunks: chunks.into(),
             written: Vec::new(),
+            reads: 0,
         };
         WsStream::new(peer, &[], 1024)
     }
@@ -438,6 +461,25 @@ mod tests {
         assert_eq!(ws.read(), Incoming::Text(&[b'x'; 300]));
         assert_eq!(ws.read(), Incoming::Binary(b"third"));
         assert_eq!(ws.read(), Incoming::Tick);
+    }
+
+    #[test]
+    fn a_short_read_ends_the_batch_once_its_frames_are_handed_over() {
+        let mut ws = stream(vec![
+            frame(Opcode::Text, true, b"one"),
+            frame(Opcode::Text, true, b"two"),
+        ]);
+        ws.end_batches_at_short_reads();
+        assert_eq!(ws.read(), Incoming::Text(b"one"));
+        // The peer had nothing more at that read: no second read before the caller's turn.
+        assert_eq!(ws.read(), Incoming::Tick);
+        assert_eq!(ws.get_ref().reads, 1);
+        assert_eq!(ws.read(), Incoming::Text(b"two"));
+        assert_eq!(ws.read(), Incoming::Tick);
+        assert_eq!(ws.get_ref().reads, 2);
+        // The next batch asks the peer again.
+        assert_eq!(ws.read(), Incoming::Tick);
+        assert_eq!(ws.get_ref().reads, 3);
     }
 
     #[test]
