@@ -20,13 +20,16 @@ use klagg::ingress::symbols::SymbolTable;
 use klagg::ingress::wire::{WireEvent, parse_frame};
 use proptest::prelude::*;
 
-/// Names of every shape: short, long (past the table's packed 16 bytes), and non-ASCII ones
-/// as Binance lists them, one packed (16 bytes) and one long (19 bytes).
-const SYMBOLS: [&str; 7] = [
+/// Names of every shape: short, of 15 and 16 bytes (the longest the positional reader and the
+/// table's packed keys take), long (past the packed 16 bytes), and non-ASCII ones as Binance
+/// lists them, one packed (16 bytes) and one long (19 bytes).
+const SYMBOLS: [&str; 9] = [
     "BTCUSDT",
     "ETHUSDT",
     "1000SHIBUSDT",
     "A",
+    "1000CHEEMSUSDTX",
+    "1000XXXXXXXXUSDT",
     "ABCDEFGHIJKLMNOPQRS",
     "币安人生USDT",
     "我踏马来了USDT",

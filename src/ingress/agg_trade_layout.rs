@@ -11,14 +11,17 @@
 //! }                                                          (combined streams only)
 //! ```
 //!
-//! So the keys and separators are compared as constants and only the values are read, each
-//! with word-at-a-time arithmetic ([`super::swar`]): the length of a number from 16 bytes at
-//! once and its value from at most two 8-digit conversions, the end of a string from 16 bytes
-//! at once. There is no loop over keys and no dispatch; the only loops are over the stream name
-//! and `nq`, which usually end in their first step.
+//! So the keys and separators are compared as constants and only the values are read, 16 bytes
+//! at a time: the length of a number and the end of a string from one compare, a number's value
+//! from one conversion of up to 16 digits (SSE2 on x86_64, [`super::sse2`]; word arithmetic,
+//! [`super::swar`], elsewhere). There is no loop over keys and no dispatch; the only loops are
+//! over the stream name and `nq`, which usually end in their first step. The reads are in one
+//! chain (each value starts where the last ended), so the times, which Binance writes with 13
+//! digits, are read at that width: the fields after them need not wait for their digits to be
+//! counted.
 //!
 //! Anything else (another order, whitespace, another field, an escape or non-ASCII byte, a
-//! number written another way, a symbol over 15 bytes) answers `None`, and the general scanner
+//! number written another way, a time not of 13 digits, a symbol over 16 bytes) answers `None`, and the general scanner
 //! of [`super::fast_parse`] reads the frame instead. What this reads it reads exactly as
 //! serde_json would: every byte of the frame is accounted for, strings are plain printable
 //! ASCII (borrowed unchanged by serde), integers are plain `[1-9][0-9]{0,15}` (an `i64` for
@@ -26,8 +29,12 @@
 //! [`crate::decimal::parse_fixed`] gives too.
 
 use super::fast_parse::FastTrade;
-use super::swar::{eight_digits, leading_digits, string_specials, word_at};
-use crate::decimal::{ONE, POW10};
+#[cfg(target_arch = "x86_64")]
+use super::sse2::{digit_run_at, string_end_at};
+#[cfg(not(target_arch = "x86_64"))]
+use super::swar::{digit_run_at, string_end_at};
+use super::swar::{eight_digits, word_at};
+use crate::decimal::ONE;
 
 /// The trade of a frame in Binance's own layout, or `None` for any other frame.
 #[inline(always)]
@@ -41,7 +48,7 @@ pub(super) fn scan(frame: &[u8]) -> Option<FastTrade<'_>> {
         r.expect(b"{")?;
     }
     r.expect(br#""e":"aggTrade","E":"#)?;
-    let event_time_ms = r.id()?;
+    let event_time_ms = r.time_ms()?;
     let (agg_id, symbol);
     if r.eat(br#","a":"#) {
         agg_id = r.id()?;
@@ -65,7 +72,7 @@ pub(super) fn scan(frame: &[u8]) -> Option<FastTrade<'_>> {
     r.expect(br#","l":"#)?;
     let last_trade_id = r.id()?;
     r.expect(br#","T":"#)?;
-    let trade_time_ms = r.id()?;
+    let trade_time_ms = r.time_ms()?;
     r.expect(br#","m":"#)?;
     let is_buyer_maker = r.bool()?;
     if r.eat(br#","M":"#) {
@@ -112,28 +119,14 @@ impl<'a> Reader<'a> {
         self.eat(lit).then_some(())
     }
 
-    /// The next 16 bytes as two words, if there are 16 left. Every value of the layout is
-    /// followed by more than that before the frame ends, so near the end means "not the layout".
-    #[inline(always)]
-    fn words(&self) -> Option<(u64, u64)> {
-        Some((word_at(self.b, self.i)?, word_at(self.b, self.i + 8)?))
-    }
-
-    /// The offset of the first byte in the 16 from here that a plain string cannot hold, if
-    /// that byte is the closing `"`.
-    #[inline(always)]
-    fn closing_quote(&self, w1: u64, w2: u64) -> Option<usize> {
-        let specials = u128::from(string_specials(w1)) | u128::from(string_specials(w2)) << 64;
-        let n = (specials.trailing_zeros() / 8) as usize;
-        (n < 16 && self.b.get(self.i + n) == Some(&b'"')).then_some(n)
-    }
-
-    /// A plain ASCII string of 1 to 15 bytes, after its opening `"`, through its closing one.
+    /// A plain ASCII string of 1 to 16 bytes (the longest the symbol table packs), after its
+    /// opening `"`, through its closing one. Every string of the layout is followed by more
+    /// than 16 bytes before the frame ends, so near the end means "not the layout".
     #[inline(always)]
     fn symbol(&mut self) -> Option<&'a [u8]> {
-        let (w1, w2) = self.words()?;
-        let n = self.closing_quote(w1, w2)?;
+        let n = string_end_at(self.b, self.i)?;
         let symbol = self.b.get(self.i..self.i + n).filter(|s| !s.is_empty())?;
+        (self.b.get(self.i + n) == Some(&b'"')).then_some(())?;
         self.i += n + 1;
         Some(symbol)
     }
@@ -142,12 +135,11 @@ impl<'a> Reader<'a> {
     #[inline(always)]
     fn plain_tail(&mut self) -> Option<()> {
         loop {
-            let (w1, w2) = self.words()?;
-            if string_specials(w1) | string_specials(w2) != 0 {
-                self.i += self.closing_quote(w1, w2)? + 1;
-                return Some(());
+            let n = string_end_at(self.b, self.i)?;
+            self.i += n;
+            if n < 16 {
+                return (self.b.get(self.i) == Some(&b'"')).then(|| self.i += 1);
             }
-            self.i += 16;
         }
     }
 
@@ -155,48 +147,66 @@ impl<'a> Reader<'a> {
     /// serde_json reads as the same `i64`.
     #[inline(always)]
     fn id(&mut self) -> Option<i64> {
-        let (w1, w2) = self.words()?;
-        let n = digit_run(w1, w2);
-        if n == 0 || n == 16 || w1 as u8 == b'0' {
+        let n = digit_run_at(self.b, self.i)?;
+        if n == 0 || n == 16 || self.b.get(self.i) == Some(&b'0') {
             return None;
         }
-        self.i += n;
+        let end = self.i + n;
+        self.i = end;
         // Below 10^15: the cast is exact.
-        Some(digits_value(w1, w2, n) as i64)
+        Some(digits_before(self.b, end, n)? as i64)
+    }
+
+    /// A time in milliseconds, which Binance writes with 13 digits (from 2001 to 2286): read
+    /// at that width, so that the next field's reads do not wait for this one's digits to be
+    /// counted (the check is a branch the CPU predicts, not a data dependency). Other widths
+    /// are left to the general scanner.
+    #[inline(always)]
+    fn time_ms(&mut self) -> Option<i64> {
+        const WIDTH: usize = 13;
+        if digit_run_at(self.b, self.i)? != WIDTH || self.b.get(self.i) == Some(&b'0') {
+            return None;
+        }
+        self.i += WIDTH;
+        Some(digits_before(self.b, self.i, WIDTH)? as i64)
     }
 
     /// An exact decimal `[0-9]{1,10}(\.[0-9]{1,8})?` after its opening `"`, through its closing
     /// one, in units of 1e-8. At most 10 integer digits keep the value below 10^18 units.
     #[inline(always)]
     fn decimal(&mut self) -> Option<i64> {
-        let (w1, w2) = self.words()?;
-        let d = digit_run(w1, w2);
+        let start = self.i;
+        let d = digit_run_at(self.b, start)?;
         if d == 0 || d > 10 {
             return None;
         }
-        let units = digits_value(w1, w2, d) * ONE as u64;
-        let after = self.i + d;
-        match self.b.get(after)? {
+        let after = start + d;
+        // The fraction's digits in the low bytes, zero bytes above: read as trailing zeros, so
+        // `.12` is 12,000,000 units. No fraction reads as zero.
+        let fraction = match self.b.get(after)? {
             b'"' => {
                 self.i = after + 1;
-                Some(units as i64)
+                0
             }
             b'.' => {
-                let w = word_at(self.b, after + 1)?;
-                let f = leading_digits(w);
+                let f = digit_run_at(self.b, after + 1)?;
                 // Up to 8 fractional digits, then the quote; longer fractions (whose extra
                 // digits must be zeros) are left to the general path.
-                if f == 0 || self.b.get(after + 1 + f) != Some(&b'"') {
+                if f == 0 || f > 8 || self.b.get(after + 1 + f) != Some(&b'"') {
                     return None;
                 }
-                // The digits in the low bytes, zero bytes above: read as trailing zeros, so
-                // `.12` is 12,000,000 units.
-                let fraction = eight_digits(w & (u64::MAX >> (8 * (8 - f))));
                 self.i = after + 2 + f;
-                Some((units + fraction) as i64)
+                word_at(self.b, after + 1)? & (u64::MAX >> (8 * (8 - f)))
             }
-            _ => None,
-        }
+            _ => return None,
+        };
+        // Up to 8 integer digits (any price below 10^8) and the fraction convert together.
+        let units = if d <= 8 {
+            eight_digit_pair(word_at(self.b, start)? << (8 * (8 - d)), fraction)
+        } else {
+            digits_before(self.b, after, d)? * ONE as u64 + eight_digits(fraction)
+        };
+        Some(units as i64)
     }
 
     /// `true` or `false`.
@@ -212,21 +222,35 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// How many of the 16 bytes of `w1` then `w2` are ASCII digits before the first that is not.
+/// The value of the `n` (1 to 16) digits that end at `end`: with SSE2 on x86_64 from the 16
+/// bytes that end there (every value of the layout starts past its 16th byte), with words
+/// elsewhere.
 #[inline(always)]
-fn digit_run(w1: u64, w2: u64) -> usize {
-    let n = leading_digits(w1);
-    if n < 8 { n } else { 8 + leading_digits(w2) }
+fn digits_before(b: &[u8], end: usize, n: usize) -> Option<u64> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let block: &[u8; 16] = b.get(end.checked_sub(16)?..end)?.try_into().ok()?;
+        Some(super::sse2::last_digits_value(block, n))
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let start = end.checked_sub(n)?;
+        let (w1, w2) = (word_at(b, start)?, word_at(b, start + 8)?);
+        Some(super::swar::digits_value(w1, w2, n))
+    }
 }
 
-/// The value of the first `n` (1 to 15) digits of `w1` then `w2`.
+/// `high * 10^8 + low` for two words of 8 digits or zero bytes (read as zeros): SSE2 on
+/// x86_64, word arithmetic elsewhere.
 #[inline(always)]
-fn digits_value(w1: u64, w2: u64, n: usize) -> u64 {
-    if n <= 8 {
-        // The digits shifted to the top bytes; the zero bytes below read as leading zeros.
-        eight_digits(w1 << (8 * (8 - n)))
-    } else {
-        eight_digits(w1) * POW10[n - 8] + eight_digits(w2 << (8 * (16 - n)))
+fn eight_digit_pair(high: u64, low: u64) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        super::sse2::eight_digit_pair(high, low)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        super::swar::eight_digit_pair(high, low)
     }
 }
 
@@ -257,6 +281,14 @@ mod tests {
         );
         let combined = format!(r#"{{"stream":"1000shibusdt@aggTrade","data":{USDM}}}"#);
         assert_eq!(read(&combined), Some(t));
+        for name in ["B", "1000SHIBUSDTUSD", "1000SHIBUSDTUSDT"] {
+            let frame = USDM.replace("BTCUSDT", name);
+            assert_eq!(
+                read(&frame).map(|t| t.symbol),
+                Some(name.as_bytes()),
+                "{name}"
+            );
+        }
         let s = read(SPOT).expect("spot layout");
         assert_eq!((s.symbol, s.agg_id), (&b"NKNUSDT"[..], 15683430));
         assert_eq!((s.price, s.quantity), (35_280_000, 5_800_000_000));
@@ -317,9 +349,28 @@ mod tests {
     }
 
     #[test]
+    fn times_are_read_at_13_digits_and_other_widths_left_to_the_general_scanner() {
+        for (event, trade, ok) in [
+            ("1000000000000", "9999999999999", true),
+            ("167251578213", "1672515782130", false),
+            ("1672515782136", "16725157821300", false),
+            ("0672515782136", "1672515782130", false),
+            ("1672515782136", "1", false),
+        ] {
+            let frame = USDM
+                .replace("1672515782136", event)
+                .replace("1672515782130", trade);
+            let times = read(&frame).map(|t| (t.event_time_ms, t.trade_time_ms));
+            let want = (event.parse().unwrap(), trade.parse().unwrap());
+            assert_eq!(times, ok.then_some(want), "{frame}");
+        }
+    }
+
+    #[test]
     fn anything_off_the_layout_is_left_to_the_general_scanner() {
         for (from, to) in [
             (r#""s":"BTCUSDT""#, r#""s":"BTCUSDTBTCUSDTBTC""#), // 17 bytes
+            (r#""s":"BTCUSDT""#, r#""s":"1000BTCUSDTBTCUS\"""#), // an escape after 16
             (r#""s":"BTCUSDT""#, r#""s":"""#),
             (r#""s":"BTCUSDT""#, r#""s":"BTC\u0055SDT""#),
             (r#""s":"BTCUSDT""#, r#""s":"币安人生USDT""#),

@@ -8,6 +8,8 @@ pub mod fast_parse;
 mod json_cursor;
 pub mod mini_ticker;
 pub mod parser;
+#[cfg(target_arch = "x86_64")]
+mod sse2;
 mod swar;
 pub mod symbols;
 pub mod wire;

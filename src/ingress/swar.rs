@@ -47,6 +47,26 @@ pub(super) fn leading_digits(w: u64) -> usize {
     (non_digit.trailing_zeros() / 8) as usize
 }
 
+/// How many of the 16 bytes of `b` from `at` are ASCII digits before the first that is not
+/// (0 to 16), if there are 16 bytes: the portable twin of the SSE2 version.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+#[inline(always)]
+pub(super) fn digit_run_at(b: &[u8], at: usize) -> Option<usize> {
+    let (w1, w2) = (word_at(b, at)?, word_at(b, at.checked_add(8)?)?);
+    let n = leading_digits(w1);
+    Some(if n < 8 { n } else { 8 + leading_digits(w2) })
+}
+
+/// The offset of the first of the 16 bytes of `b` from `at` that a plain string cannot hold,
+/// 16 if none, if there are 16 bytes: the portable twin of the SSE2 version.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+#[inline(always)]
+pub(super) fn string_end_at(b: &[u8], at: usize) -> Option<usize> {
+    let (w1, w2) = (word_at(b, at)?, word_at(b, at.checked_add(8)?)?);
+    let specials = u128::from(string_specials(w1)) | u128::from(string_specials(w2)) << 64;
+    Some((specials.trailing_zeros() / 8).min(16) as usize)
+}
+
 /// The value of 8 ASCII digits packed little-endian (first digit lowest); zero bytes in the
 /// lowest positions read as leading zeros. Three multiply-shift steps combine pairs, then
 /// fours, then the two halves.
@@ -56,6 +76,26 @@ pub(super) fn eight_digits(w: u64) -> u64 {
     let w = (w.wrapping_mul(10 << 8 | 1) >> 8) & 0x00FF_00FF_00FF_00FF;
     let w = (w.wrapping_mul(100 << 16 | 1) >> 16) & 0x0000_FFFF_0000_FFFF;
     w.wrapping_mul(10_000 << 32 | 1) >> 32
+}
+
+/// The value of the first `n` (1 to 16) digits of `w1` then `w2`.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+#[inline(always)]
+pub(super) fn digits_value(w1: u64, w2: u64, n: usize) -> u64 {
+    if n <= 8 {
+        // The digits shifted to the top bytes; the zero bytes below read as leading zeros.
+        eight_digits(w1 << (8 * (8 - n)))
+    } else {
+        eight_digits(w1) * crate::decimal::POW10[n - 8] + eight_digits(w2 << (8 * (16 - n)))
+    }
+}
+
+/// `high * 10^8 + low`, each word 8 digits or zero bytes (read as zeros): the portable twin
+/// of the SSE2 version.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+#[inline(always)]
+pub(super) fn eight_digit_pair(high: u64, low: u64) -> u64 {
+    eight_digits(high) * crate::decimal::ONE as u64 + eight_digits(low)
 }
 
 #[cfg(test)]
@@ -86,6 +126,12 @@ mod tests {
                     eight_digits(w << (8 * (8 - n))),
                     text.parse::<u64>().unwrap()
                 );
+                // As a fraction: the digits first, zero bytes after.
+                let fraction = w & (u64::MAX >> (8 * (8 - n)));
+                let scaled = text.parse::<u64>().unwrap() * 10u64.pow(8 - n as u32);
+                assert_eq!(eight_digit_pair(w << (8 * (8 - n)), fraction), {
+                    text.parse::<u64>().unwrap() * 100_000_000 + scaled
+                });
             }
             let special = string_specials(w);
             let first = bytes
@@ -95,6 +141,20 @@ mod tests {
                 (special != 0).then(|| special.trailing_zeros() as usize / 8),
                 first
             );
+            let mut two = bytes.to_vec();
+            two.extend_from_slice(&x.rotate_left(29).to_le_bytes());
+            let digits = two.iter().take_while(|b| b.is_ascii_digit()).count();
+            assert_eq!(digit_run_at(&two, 0), Some(digits));
+            let end = two
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || !(0x20..0x80).contains(&b));
+            assert_eq!(string_end_at(&two, 0), Some(end.unwrap_or(16)));
+            assert_eq!(string_end_at(&two, 1), None);
+            if (1..=16).contains(&digits) {
+                let text = std::str::from_utf8(&two[..digits]).unwrap();
+                let (w1, w2) = (word_at(&two, 0).unwrap(), word_at(&two, 8).unwrap());
+                assert_eq!(digits_value(w1, w2, digits), text.parse::<u64>().unwrap());
+            }
         }
     }
 }
