@@ -17,15 +17,21 @@ fn block_at(b: &[u8], at: usize) -> Option<&[u8; 16]> {
     b.get(at..at.checked_add(16)?)?.try_into().ok()
 }
 
+/// The 16 bytes of `block` in a register.
+#[inline(always)]
+fn load(block: &[u8; 16]) -> __m128i {
+    // SAFETY: SSE2 is part of the x86_64 baseline; the load reads exactly the 16 bytes `block`
+    // borrows, and accepts any alignment.
+    unsafe { _mm_loadu_si128(block.as_ptr().cast::<__m128i>()) }
+}
+
 /// How many of the 16 bytes of `b` from `at` are ASCII digits before the first that is not
 /// (0 to 16), if there are 16 bytes.
 #[inline(always)]
 pub(super) fn digit_run_at(b: &[u8], at: usize) -> Option<usize> {
-    let block = block_at(b, at)?;
-    // SAFETY: SSE2 is part of the x86_64 baseline; the load reads the 16 bytes of `block`, at
-    // any alignment. The rest works on registers.
+    let v = load(block_at(b, at)?);
+    // SAFETY: SSE2 is part of the x86_64 baseline; all of this works on registers.
     let digits = unsafe {
-        let v = _mm_loadu_si128(block.as_ptr().cast::<__m128i>());
         // A digit is at most 9 above `0` (unsigned, so bytes below `0` wrap high).
         let d = _mm_sub_epi8(v, _mm_set1_epi8(b'0' as i8));
         let nine = _mm_set1_epi8(9);
@@ -39,10 +45,9 @@ pub(super) fn digit_run_at(b: &[u8], at: usize) -> Option<usize> {
 /// (`"`, `\`, a control byte or non-ASCII), 16 if none, if there are 16 bytes.
 #[inline(always)]
 pub(super) fn string_end_at(b: &[u8], at: usize) -> Option<usize> {
-    let block = block_at(b, at)?;
-    // SAFETY: as in `digit_run_at`.
+    let v = load(block_at(b, at)?);
+    // SAFETY: SSE2 is part of the x86_64 baseline; all of this works on registers.
     let specials = unsafe {
-        let v = _mm_loadu_si128(block.as_ptr().cast::<__m128i>());
         let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
         let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
         // Signed: below 0x20 are the control bytes and, as negatives, the non-ASCII ones.
@@ -68,17 +73,14 @@ static LAST_LANES: [u8; 32] = {
 #[inline(always)]
 pub(super) fn eight_digit_pair(high: u64, low: u64) -> u64 {
     // SAFETY: SSE2 is part of the x86_64 baseline; all of this works on registers.
-    unsafe {
-        combine(_mm_and_si128(
-            _mm_set_epi64x(low as i64, high as i64),
-            _mm_set1_epi8(0x0F),
-        ))
-    }
+    let digits =
+        unsafe { _mm_and_si128(_mm_set_epi64x(low as i64, high as i64), _mm_set1_epi8(0x0F)) };
+    combine(digits)
 }
 
 /// `high * 10^8 + low` for 16 digit values (0 to 9) in bytes, the first 8 `high`'s.
 #[inline(always)]
-unsafe fn combine(d: __m128i) -> u64 {
+fn combine(d: __m128i) -> u64 {
     // SAFETY: SSE2 is part of the x86_64 baseline; all of this works on registers.
     let (high, low) = unsafe {
         // Each 16-bit lane holds digits a (low byte) then b: (lane * 0x0A01) mod 2^16 has
@@ -103,18 +105,13 @@ pub(super) fn last_digits_value(block: &[u8; 16], n: usize) -> u64 {
         Some(Ok(keep)) => keep,
         _ => return 0,
     };
-    // SAFETY: SSE2 is part of the x86_64 baseline, so these intrinsics exist on every CPU this
-    // compiles for; both loads read 16 bytes from a `&[u8; 16]` and accept any alignment.
-    // Everything else works on registers.
-    unsafe {
-        let v = _mm_loadu_si128(block.as_ptr().cast::<__m128i>());
-        let keep = _mm_loadu_si128(keep.as_ptr().cast::<__m128i>());
+    let (v, keep) = (load(block), load(keep));
+    // SAFETY: SSE2 is part of the x86_64 baseline; all of this works on registers.
+    let digits = unsafe {
         // One digit per byte, zero in the lanes before the number.
-        combine(_mm_and_si128(
-            _mm_sub_epi8(v, _mm_set1_epi8(b'0' as i8)),
-            keep,
-        ))
-    }
+        _mm_and_si128(_mm_sub_epi8(v, _mm_set1_epi8(b'0' as i8)), keep)
+    };
+    combine(digits)
 }
 
 #[cfg(test)]
