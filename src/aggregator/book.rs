@@ -143,8 +143,7 @@ impl KlineBook {
         let Some(head) = self.heads.get(trade.symbol as usize) else {
             return false;
         };
-        let last = head.leaf.last_agg_id;
-        let follows = (trade.agg_id == last.wrapping_add(1)) & (last != NO_AGG_ID);
+        let follows = head.leaf.is_next(trade) & (head.leaf.last_agg_id != NO_AGG_ID);
         if !(follows & trade.is_valid()) || !slow_path::rolls(head, trade) {
             return false;
         }

@@ -78,7 +78,14 @@ impl Leaf {
     #[inline(always)]
     pub(crate) fn takes(&self, trade: &AggTradePayload) -> bool {
         let in_second = (trade.trade_time_ms.wrapping_sub(self.gate) as u64) < 1_000;
-        in_second & (trade.agg_id == self.last_agg_id.wrapping_add(1))
+        in_second & self.is_next(trade)
+    }
+
+    /// True when `trade` has the agg id after the last one applied (never before the first:
+    /// the gate is closed then, and [`NO_AGG_ID`] is checked where it is not).
+    #[inline(always)]
+    pub(crate) fn is_next(&self, trade: &AggTradePayload) -> bool {
+        trade.agg_id == self.last_agg_id.wrapping_add(1)
     }
 
     /// Adds a trade of this second that follows every trade applied so far; stamps the symbol
